@@ -1,0 +1,86 @@
+"""Entry point: `python -m lathe_trainer` (the container's command, for 1 or N workers)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import traceback
+from pathlib import Path
+
+from lathe_trainer import checkpoints, dist, records, s3
+from lathe_trainer.config import Config, load_config
+from lathe_trainer.dist import DistInfo, StopFlag
+from lathe_trainer.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, TrainerError, report_failure
+from lathe_trainer.log import log
+from lathe_trainer.tasks.base import TrainTask
+
+
+def main(argv: list[str]) -> int:
+    stop = StopFlag()
+    try:
+        if not dist.needs_launcher(os.environ):
+            stop.install()
+        config = load_config(argv=argv)
+        if config.task == "custom":
+            from lathe_trainer import custom
+            return custom.run(config)
+        if dist.needs_launcher(os.environ):
+            return dist.launch(argv)
+        return run_worker(config, stop)
+    except TrainerError as exc:
+        if exc.exit_code == EXIT_SIGTERM:
+            log(exc.message)
+        else:
+            report_failure(exc.message)
+        dist.record_outcome(exc.exit_code, exc.message)
+        return exc.exit_code
+    except Exception as exc:  # a bug or an environment problem: exit 1, still one clear line
+        traceback.print_exc()
+        message = f"unexpected {type(exc).__name__}: {exc}"
+        report_failure(message)
+        dist.record_outcome(EXIT_FAILED, message)
+        return EXIT_FAILED
+    finally:
+        dist.shutdown()
+
+
+def _restore(config: Config, info: DistInfo, dest: Path) -> checkpoints.Restored | None:
+    """Rank 0 picks the newest complete checkpoint; every rank downloads that one."""
+    restored = checkpoints.restore_latest(config.output, dest) if info.is_main else None
+    step = dist.broadcast(info, restored.step if restored else None)
+    if info.is_main or step is None:
+        return restored
+    result = checkpoints.restore(config.output, step, dest)
+    if isinstance(result, str):
+        raise TrainerError(f"checkpoint {step} became unusable: {result}", EXIT_FAILED)
+    return result
+
+
+def run_worker(config: Config, stop: StopFlag) -> int:
+    from lathe_trainer.loop import Trainer, seed_everything
+
+    info = dist.init()
+    log(f"run {config.run_id} ({config.namespace}/{config.run_name}) task {config.task}, "
+        f"attempt {config.attempt}, model {config.model.raw}, dataset {config.dataset.raw}, "
+        f"output {config.output}")
+    records.load_schema("metadata.schema.json")  # fail before training, not after
+    s3.check_bucket(config.output)
+    if records.metadata_exists(config.output):
+        log(f"{config.output}metadata.json exists: this run is already complete")
+        return EXIT_OK
+    with tempfile.TemporaryDirectory(prefix="lathe-trainer-") as tmp:
+        workdir = Path(tmp)
+        restored = _restore(config, info, workdir / "restore")
+        seed_everything(int(config.hyperparameters["seed"]))
+        task = _task(config, info, workdir)
+        task.prepare(restored.directory / "model" if restored else None)
+        Trainer(config, info, task, workdir, restored, stop).run()
+    return EXIT_OK
+
+
+def _task(config: Config, info: DistInfo, workdir: Path) -> TrainTask:
+    if config.task == "text-generation":
+        from lathe_trainer.tasks.text import TextGeneration
+        return TextGeneration(config, info, workdir)
+    from lathe_trainer.tasks.image import ImageClassification
+    return ImageClassification(config, info, workdir)

@@ -1,0 +1,192 @@
+"""S3 access through boto3 (IRSA on EKS; AWS_ENDPOINT_URL_S3 and static keys locally).
+
+Every write goes through this module, which refuses to write from any rank but 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError,
+                                 NoCredentialsError, PartialCredentialsError)
+
+from lathe_trainer.errors import EXIT_FAILED, BadInput, TrainerError
+from lathe_trainer.log import log
+from lathe_trainer.uris import S3Uri
+
+_client: Any = None
+_may_write = True
+_NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+_DENIED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
+           "InvalidToken", "AllAccessDisabled"}
+
+
+def set_may_write(allowed: bool) -> None:
+    """Only rank 0 writes artifacts; the other ranks call this with False."""
+    global _may_write
+    _may_write = allowed
+
+
+def client() -> Any:
+    global _client
+    if _client is None:
+        cfg = BotoConfig(retries={"max_attempts": 8, "mode": "standard"}, connect_timeout=10,
+                         read_timeout=120,
+                         s3={"addressing_style": os.environ.get("LATHE_S3_ADDRESSING", "auto")})
+        _client = boto3.session.Session().client("s3", config=cfg)
+    return _client
+
+
+def explain(exc: Exception, uri: str) -> TrainerError:
+    """Turn a boto error about `uri` into one clear line; bad inputs get exit code 2."""
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
+        return BadInput(f"no AWS credentials to read {uri}: configure IRSA (AWS_ROLE_ARN, "
+                        "AWS_WEB_IDENTITY_TOKEN_FILE) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code == "NoSuchBucket":
+            return BadInput(f"bucket of {uri} does not exist")
+        if code in _NOT_FOUND:
+            return BadInput(f"{uri} does not exist")
+        if code in _DENIED:
+            return BadInput(f"access denied to {uri} ({code}): check the run's IAM role "
+                            "or credentials")
+        return TrainerError(f"S3 error on {uri}: {code or exc}", EXIT_FAILED)
+    if isinstance(exc, EndpointConnectionError):
+        return TrainerError(f"cannot reach S3 for {uri}: {exc}", EXIT_FAILED)
+    return TrainerError(f"S3 error on {uri}: {exc}", EXIT_FAILED)
+
+
+def _guard_write(uri: S3Uri) -> None:
+    if not _may_write:
+        raise RuntimeError(f"rank {os.environ.get('RANK', '?')} must not write {uri}")
+    log(f"upload {uri}")
+
+
+def head_size(uri: S3Uri) -> int | None:
+    """Size of the object at `uri`, or None if there is none."""
+    try:
+        resp = client().head_object(Bucket=uri.bucket, Key=uri.key)
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code", "")) in _NOT_FOUND:
+            return None
+        raise explain(exc, str(uri)) from None
+    except (BotoCoreError, ClientError) as exc:
+        raise explain(exc, str(uri)) from None
+    return int(resp["ContentLength"])
+
+
+def list_objects(prefix: S3Uri) -> list[tuple[str, int]]:
+    """(key, size) of every object under `prefix` (a key prefix, not necessarily ending in /)."""
+    out: list[tuple[str, int]] = []
+    try:
+        pages = client().get_paginator("list_objects_v2").paginate(Bucket=prefix.bucket,
+                                                                   Prefix=prefix.key)
+        for page in pages:
+            for obj in page.get("Contents", []):
+                out.append((obj["Key"], int(obj["Size"])))
+    except (BotoCoreError, ClientError) as exc:
+        raise explain(exc, str(prefix)) from None
+    return out
+
+
+def list_dirs(prefix: S3Uri) -> list[str]:
+    """Names of the immediate "sub-directories" of `prefix` (which ends in /)."""
+    names: list[str] = []
+    try:
+        pages = client().get_paginator("list_objects_v2").paginate(
+            Bucket=prefix.bucket, Prefix=prefix.key, Delimiter="/")
+        for page in pages:
+            for common in page.get("CommonPrefixes", []):
+                names.append(common["Prefix"][len(prefix.key):].rstrip("/"))
+    except (BotoCoreError, ClientError) as exc:
+        raise explain(exc, str(prefix)) from None
+    return names
+
+
+def download_file(uri: S3Uri, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        client().download_file(uri.bucket, uri.key, str(dest))
+    except (BotoCoreError, ClientError) as exc:
+        raise explain(exc, str(uri)) from None
+
+
+def fetch(uri: S3Uri, dest_dir: Path) -> list[Path]:
+    """Download the object at `uri`, or every object under it if it is a prefix.
+
+    Returns the local files (keeping paths relative to the prefix). A URI naming neither an
+    object nor a non-empty prefix is a bad input.
+    """
+    if uri.key and not uri.key.endswith("/"):
+        if head_size(uri) is not None:
+            dest = dest_dir / uri.key.rsplit("/", 1)[-1]
+            download_file(uri, dest)
+            return [dest]
+        prefix = S3Uri(uri.bucket, uri.key + "/")
+    else:
+        prefix = uri
+    objects = [(k, s) for k, s in list_objects(prefix) if not k.endswith("/")]
+    if not objects:
+        raise BadInput(f"{uri} does not exist (no object, and no objects under that prefix)")
+    files: list[Path] = []
+    for key, _ in objects:
+        dest = dest_dir / key[len(prefix.key):]
+        download_file(S3Uri(uri.bucket, key), dest)
+        files.append(dest)
+    return files
+
+
+def get_bytes(uri: S3Uri) -> bytes | None:
+    """The object's body, or None if it does not exist."""
+    try:
+        resp = client().get_object(Bucket=uri.bucket, Key=uri.key)
+        return bytes(resp["Body"].read())
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code", "")) in _NOT_FOUND:
+            return None
+        raise explain(exc, str(uri)) from None
+    except BotoCoreError as exc:
+        raise explain(exc, str(uri)) from None
+
+
+def upload_file(path: Path, uri: S3Uri) -> None:
+    _guard_write(uri)
+    try:
+        client().upload_file(str(path), uri.bucket, uri.key)
+    except (BotoCoreError, ClientError) as exc:
+        raise explain(exc, str(uri)) from None
+
+
+def put_json(uri: S3Uri, obj: object) -> None:
+    _guard_write(uri)
+    body = (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+    try:
+        client().put_object(Bucket=uri.bucket, Key=uri.key, Body=body,
+                            ContentType="application/json")
+    except (BotoCoreError, ClientError) as exc:
+        raise explain(exc, str(uri)) from None
+
+
+def upload_dir(local: Path, prefix: S3Uri) -> None:
+    """Upload every file under `local` to `prefix` (relative paths kept)."""
+    for path in sorted(p for p in local.rglob("*") if p.is_file()):
+        upload_file(path, prefix.child(path.relative_to(local).as_posix()))
+
+
+def check_bucket(uri: S3Uri) -> None:
+    """Fail early, with a clear message, if the output bucket can't be reached."""
+    try:
+        client().head_bucket(Bucket=uri.bucket)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in _NOT_FOUND or code == "NoSuchBucket":
+            raise BadInput(f"output bucket {uri.bucket!r} of {uri} does not exist") from None
+        raise explain(exc, str(uri)) from None
+    except BotoCoreError as exc:
+        raise explain(exc, str(uri)) from None
