@@ -1,0 +1,215 @@
+# IAM roles for service accounts (IRSA).
+#
+# One role per (namespace, service account), listed in local.irsa_identities (locals.tf), and one
+# trust-policy template below: each trust policy allows sts:AssumeRoleWithWebIdentity from this
+# cluster's OIDC provider only with StringEquals on both
+#   <issuer>:sub = system:serviceaccount:<namespace>:<service account>   (exactly one)
+#   <issuer>:aud = sts.amazonaws.com
+# so no other service account, in this namespace or another, can assume it. Training namespaces get
+# a trainer role and an inference role each (roles are cheap; a shared role would need several
+# subjects in one trust policy).
+#
+# Permissions name the bucket and its prefixes; the only KMS key is the bucket's, and only through S3.
+
+data "aws_iam_policy_document" "irsa_trust" {
+  for_each = local.irsa_identities
+
+  statement {
+    sid     = "ServiceAccount"
+    effect  = "Allow"
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [aws_iam_openid_connect_provider.eks.arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_issuer}:sub"
+      values   = ["system:serviceaccount:${each.value.namespace}:${each.value.service_account}"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_issuer}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "irsa" {
+  for_each = local.irsa_identities
+
+  name               = "${var.name}-${each.key}"
+  description        = "IRSA: ${each.value.namespace}/${each.value.service_account} (${each.value.kind})"
+  assume_role_policy = data.aws_iam_policy_document.irsa_trust[each.key].json
+
+  tags = {
+    "lathe.dev/service-account" = "${each.value.namespace}/${each.value.service_account}"
+  }
+}
+
+resource "aws_iam_role_policy" "irsa" {
+  for_each = { for k, v in local.irsa_identities : k => v if contains(keys(local.irsa_policies), v.kind) }
+
+  name   = "lathe-${each.value.kind}"
+  role   = aws_iam_role.irsa[each.key].id
+  policy = local.irsa_policies[each.value.kind]
+}
+
+resource "aws_iam_role_policy_attachment" "vpc_cni" {
+  role       = aws_iam_role.irsa["vpc-cni"].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonEKS_CNI_Policy"
+}
+
+locals {
+  irsa_policies = {
+    operator  = data.aws_iam_policy_document.operator.json
+    trainer   = data.aws_iam_policy_document.trainer.json
+    inference = data.aws_iam_policy_document.inference.json
+  }
+
+  models_objects   = "${aws_s3_bucket.artifacts.arn}/models/*"
+  datasets_objects = "${aws_s3_bucket.artifacts.arn}/datasets/*"
+  s3_via_service   = "s3.${var.region}.amazonaws.com"
+}
+
+# ---- operator: read/write run records under models/, nothing else ---------------------------------
+
+data "aws_iam_policy_document" "operator" {
+  statement {
+    sid       = "ListModels"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.artifacts.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["models/", "models/*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadWriteRunRecords"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = [local.models_objects]
+  }
+
+  statement {
+    sid       = "BucketKeyThroughS3"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.s3.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.s3_via_service]
+    }
+  }
+}
+
+# ---- trainer: read datasets, read/write models/ ---------------------------------------------------
+
+data "aws_iam_policy_document" "trainer" {
+  statement {
+    sid       = "ListModelsAndDatasets"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.artifacts.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["models/", "models/*", "datasets/", "datasets/*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadDatasets"
+    actions   = ["s3:GetObject"]
+    resources = [local.datasets_objects]
+  }
+
+  statement {
+    sid = "ReadWriteModels"
+    actions = [
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:AbortMultipartUpload",
+      "s3:ListMultipartUploadParts",
+    ]
+    resources = [local.models_objects]
+  }
+
+  statement {
+    sid       = "BucketKeyThroughS3"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.s3.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.s3_via_service]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.dataset_bucket_arns) > 0 ? [1] : []
+    content {
+      sid       = "ListExtraDatasetBuckets"
+      actions   = ["s3:ListBucket"]
+      resources = var.dataset_bucket_arns
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.dataset_bucket_arns) > 0 ? [1] : []
+    content {
+      sid       = "ReadExtraDatasetBuckets"
+      actions   = ["s3:GetObject"]
+      resources = [for arn in var.dataset_bucket_arns : "${arn}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(var.dataset_kms_key_arns) > 0 ? [1] : []
+    content {
+      sid       = "DecryptExtraDatasetsThroughS3"
+      actions   = ["kms:Decrypt"]
+      resources = var.dataset_kms_key_arns
+      condition {
+        test     = "StringLike"
+        variable = "kms:ViaService"
+        values   = ["s3.*.amazonaws.com"]
+      }
+    }
+  }
+}
+
+# ---- inference server: read-only models/ ----------------------------------------------------------
+
+data "aws_iam_policy_document" "inference" {
+  statement {
+    sid       = "ListModels"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.artifacts.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["models/", "models/*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadModels"
+    actions   = ["s3:GetObject"]
+    resources = [local.models_objects]
+  }
+
+  statement {
+    sid       = "DecryptThroughS3"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.s3.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = [local.s3_via_service]
+    }
+  }
+}
