@@ -6,12 +6,35 @@ MAKEFLAGS += --no-print-directory
 
 ROOT := $(CURDIR)
 STATE := $(ROOT)/.cluster
+export KUBECONFIG ?= $(STATE)/kubeconfig
 PYENV = $(shell hack/python-env.sh)
 S3ENV = set -a && . $(STATE)/s3.env && set +a
+TOOLBIN = $(shell dirname $$(hack/tools.sh path kubectl))
 
 .PHONY: help
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+# ---- set-up ----------------------------------------------------------------------------------
+
+node_modules/.installed: package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: deps
+deps: node_modules/.installed ## install the npm dependencies (npm ci)
+
+.PHONY: tools
+tools: ## build the local environment's binaries (cached in ~/.cache/lathe, keyed by version)
+	@hack/tools.sh ensure
+
+.PHONY: cluster cluster-down cluster-status
+cluster: ## start the local control plane (kwok GPU nodes) and S3; writes .cluster/kubeconfig and .cluster/s3.env
+	@hack/cluster.sh up
+cluster-down: ## stop everything `make cluster` and `make demo` started
+	@hack/cluster.sh down
+cluster-status: ## show which local components are running
+	@hack/cluster.sh status
 
 .PHONY: s3-up s3-down
 s3-up: ## start only the local S3 server (MinIO) and write .cluster/s3.env
@@ -22,6 +45,41 @@ s3-down: ## stop the local S3 server
 .PHONY: python-env
 python-env: ## create (once) the Python venv the image test suites use
 	@hack/python-env.sh >/dev/null
+
+# ---- the operator ----------------------------------------------------------------------------
+
+.PHONY: build crds crds-check
+build: deps ## compile the operator to dist/
+	@npx tsc -p tsconfig.build.json
+
+crds: deps ## regenerate crds/ from the zod schemas
+	@npx tsx operator/src/api/generate-crds.ts
+
+crds-check: deps ## fail when crds/ is stale
+	@npx tsx operator/src/api/generate-crds.ts --check
+
+.PHONY: operator
+operator: build ## run the operator in the foreground against $KUBECONFIG (AWS settings from the environment)
+	@if [ -f $(STATE)/s3.env ] && [ -z "$${AWS_ENDPOINT_URL_S3:-}" ]; then $(S3ENV); fi; \
+	  exec node dist/operator/src/main.js
+
+# ---- tests -------------------------------------------------------------------------------------
+
+.PHONY: test
+test: ## run every test: lint, types, unit, integration, e2e, trainer, inference, terraform
+	@hack/test.sh all
+
+.PHONY: lint typecheck test-unit test-integration test-e2e
+lint: deps ## eslint over the TypeScript
+	@npx eslint .
+typecheck: deps ## tsc --noEmit over the TypeScript
+	@npx tsc -p tsconfig.json --noEmit
+test-unit: deps ## unit tests (no cluster)
+	@npx vitest run --project unit
+test-integration: deps ## integration tests against $KUBECONFIG and the local S3 server
+	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx vitest run --project integration
+test-e2e: deps ## e2e suite against whatever $KUBECONFIG names
+	@if [ -f $(STATE)/s3.env ]; then $(S3ENV); fi; PATH=$(TOOLBIN):$$PATH npx vitest run --project e2e
 
 .PHONY: test-trainer
 test-trainer: s3-up python-env ## trainer-image pytest suite, against the local S3 server

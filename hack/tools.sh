@@ -100,8 +100,14 @@ build_etcd() {
 }
 
 build_kwok() {
-  local out=$1
+  local out=$1 src
   GOBIN=$out go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+  # kwok's own node stages (initialize, lease heartbeat) are kept beside the binary, so the cluster
+  # script never needs the module cache; pod stages are Lathe's own (hack/kwok/pod-stages.yaml).
+  src=$(go env GOMODCACHE)/sigs.k8s.io/kwok@v$KWOK_VERSION/kustomize/stage/node
+  mkdir -p "$out/stages"
+  cp "$src/fast/node-initialize.yaml" "$src/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+    "$out/stages/"
 }
 
 build_minio() {
@@ -124,6 +130,7 @@ path_of() {
     kube-apiserver | kube-controller-manager | kube-scheduler) echo "$k8s_dir/$1" ;;
     etcd) echo "$etcd_dir/etcd" ;;
     kwok) echo "$kwok_dir/kwok" ;;
+    kwok-stages) echo "$kwok_dir/stages" ;;
     minio) echo "$minio_dir/minio" ;;
     kubectl | helm) echo "$kubectl_dir/$1" ;;
     *) log "unknown tool: $1"; return 2 ;;
@@ -135,7 +142,7 @@ ensure_one() {
     kubernetes | kube-apiserver | kube-controller-manager | kube-scheduler)
       atomic_build "$k8s_dir" build_kubernetes ;;
     etcd) atomic_build "$etcd_dir" build_etcd ;;
-    kwok) atomic_build "$kwok_dir" build_kwok ;;
+    kwok | kwok-stages) atomic_build "$kwok_dir" build_kwok ;;
     minio) atomic_build "$minio_dir" build_minio ;;
     kubectl | helm) atomic_build "$kubectl_dir" build_kubectl ;;
     *) log "unknown tool: $1"; return 2 ;;

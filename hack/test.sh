@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# `make test`: every test of the project, in the order that keeps a cold run short.
+#
+# The slow part of a fresh machine is building the control plane from Go modules (CPU-bound) and
+# creating the Python venv (network-bound); both start at once in the background while the static
+# checks and unit tests run, then the local cluster comes up for the suites that need it. The
+# cluster is always stopped at the end, and the run fails if any process of it is left behind.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export KUBECONFIG=$root/.cluster/kubeconfig
+CACHE=${LATHE_CACHE:-$HOME/.cache/lathe}
+logs=$root/.cluster/test-logs
+mkdir -p "$logs"
+
+passed=()
+failed=()
+t_start=$SECONDS
+
+banner() { printf '\n==== %s ====\n' "$*"; }
+
+# suite NAME COMMAND...: run one suite, remember its result, never stop the whole run.
+suite() {
+  local name=$1 t0=$SECONDS
+  shift
+  banner "$name"
+  if "$@"; then
+    passed+=("$name")
+    printf -- '---- %s passed in %ss\n' "$name" "$((SECONDS - t0))"
+  else
+    failed+=("$name")
+    printf -- '---- %s FAILED in %ss\n' "$name" "$((SECONDS - t0))"
+  fi
+}
+
+cleanup() {
+  banner "cluster-down"
+  hack/cluster.sh down || true
+  # `make cluster-down` must leave no process behind: anything still running from the tool cache
+  # (control plane, kwok, MinIO) is a leak.
+  local left
+  left=$(pgrep -af "$CACHE/bin/" || true)
+  if [ -n "$left" ]; then
+    echo "processes left behind after cluster-down:"
+    echo "$left"
+    failed+=("cluster-down-leaves-nothing")
+  else
+    passed+=("cluster-down-leaves-nothing")
+  fi
+  banner "summary ($((SECONDS - t_start))s)"
+  for s in "${passed[@]}"; do echo "  passed  $s"; done
+  for s in "${failed[@]}"; do echo "  FAILED  $s"; done
+  echo "suites: ${#passed[@]} passed, ${#failed[@]} failed"
+  [ ${#failed[@]} -eq 0 ]
+}
+
+banner "dependencies"
+make -s deps || { echo "npm ci failed"; exit 1; }
+# Builds in the background; their logs are replayed only when they fail.
+hack/tools.sh ensure >"$logs/tools.log" 2>&1 &
+tools_pid=$!
+hack/python-env.sh >"$logs/python-env.log" 2>&1 &
+pyenv_pid=$!
+
+suite lint npx eslint .
+suite typecheck npx tsc -p tsconfig.json --noEmit
+if [ -f operator/src/api/generate-crds.ts ]; then
+  suite crds-fresh npx tsx operator/src/api/generate-crds.ts --check
+fi
+suite unit npx vitest run --project unit --passWithNoTests
+
+banner "waiting for tool builds and the Python venv"
+t_wait=$SECONDS
+wait "$tools_pid" || { cat "$logs/tools.log"; echo "tool builds failed"; failed+=(tools); cleanup; exit 1; }
+cat "$logs/tools.log"
+wait "$pyenv_pid" || { cat "$logs/python-env.log"; failed+=(python-env); }
+cat "$logs/python-env.log"
+echo "waited $((SECONDS - t_wait))s"
+
+trap 'cleanup; exit 1' INT TERM
+suite cluster-up hack/cluster.sh up
+if [[ " ${failed[*]} " == *" cluster-up "* ]]; then cleanup; exit 1; fi
+
+export PATH
+PATH=$(dirname "$(hack/tools.sh path kubectl)"):$PATH
+set -a
+# shellcheck disable=SC1091
+. .cluster/s3.env
+set +a
+
+suite integration npx vitest run --project integration --passWithNoTests
+suite e2e npx vitest run --project e2e
+for part in trainer inference; do
+  if [ -d "$part-image/tests" ]; then
+    suite "$part" make -s "test-$part"
+  fi
+done
+if [ -x terraform/test.sh ]; then
+  suite terraform terraform/test.sh
+fi
+
+cleanup

@@ -1,0 +1,67 @@
+// What every e2e test needs: API clients for the cluster KUBECONFIG names, a throwaway namespace,
+// and polling. Nothing here knows it is the local kwok cluster, so the suite runs on kind and EKS.
+import { randomBytes } from 'node:crypto';
+import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+
+export interface Clients {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  batch: BatchV1Api;
+}
+
+export function clients(): Clients {
+  const kc = new KubeConfig();
+  if (!process.env.KUBECONFIG) throw new Error('KUBECONFIG is not set: run `make cluster` or point it at a cluster');
+  kc.loadFromDefault();
+  return { kc, core: kc.makeApiClient(CoreV1Api), batch: kc.makeApiClient(BatchV1Api) };
+}
+
+export function suffix(): string {
+  return randomBytes(3).toString('hex');
+}
+
+export async function createNamespace(core: CoreV1Api, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+  const name = `${prefix}-${suffix()}`;
+  await core.createNamespace({ body: { metadata: { name, labels: { 'lathe.dev/e2e': 'true', ...labels } } } });
+  // Pods can't be created before the namespace's default ServiceAccount exists.
+  await waitFor(`default ServiceAccount in ${name}`, async () => {
+    try {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  return name;
+}
+
+export async function deleteNamespace(core: CoreV1Api, name: string): Promise<void> {
+  try {
+    await core.deleteNamespace({ name, propagationPolicy: 'Background' });
+  } catch (err) {
+    if (!(err instanceof ApiException && err.code === 404)) throw err;
+  }
+}
+
+/** Polls until `check` returns a truthy value, which it returns; fails with `what` on timeout. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+/** The status code of a failed API call, or undefined for other errors. */
+export function apiStatus(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}

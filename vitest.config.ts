@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+
+// Three layers, as in kubernetes-sigs/jobset: unit tests of pure code (no cluster), integration
+// tests of the operator against the real local API server and S3, and the e2e suite that talks to
+// whatever KUBECONFIG names (local control plane, kind or EKS).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['operator/src/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['operator/test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
