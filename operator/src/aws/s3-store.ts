@@ -1,0 +1,59 @@
+// The only S3 code of the operator: read the trainer's JSON files of a run and write the run record.
+// Credentials and endpoint come from the standard AWS SDK chain (IRSA on EKS; AWS_ENDPOINT_URL_S3
+// and keys of the local server in development), so nothing here knows which one is in use.
+import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+
+export interface ObjectStore {
+  /** The parsed JSON at key, or undefined when the object does not exist. Throws on other errors. */
+  getJson(bucket: string, key: string): Promise<unknown>;
+  putJson(bucket: string, key: string, value: unknown): Promise<void>;
+  headBucket(bucket: string): Promise<void>;
+}
+
+export class S3ObjectStore implements ObjectStore {
+  constructor(private readonly client: S3Client = defaultS3Client()) {}
+
+  async getJson(bucket: string, key: string): Promise<unknown> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      const text = (await out.Body?.transformToString('utf-8')) ?? '';
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (err) {
+        throw new MalformedObjectError(`s3://${bucket}/${key} is not valid JSON: ${(err as Error).message}`);
+      }
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: `${JSON.stringify(value, null, 2)}\n`,
+        ContentType: 'application/json',
+      }),
+    );
+  }
+
+  async headBucket(bucket: string): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+  }
+}
+
+export class MalformedObjectError extends Error {
+  override name = 'MalformedObjectError';
+}
+
+export function defaultS3Client(): S3Client {
+  // A custom endpoint (MinIO, LocalStack) needs path-style addressing; real S3 prefers virtual-host.
+  return new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3), maxAttempts: 3 });
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
+}

@@ -1,0 +1,29 @@
+// metav1.Condition bookkeeping: lastTransitionTime moves only when status flips, so conditions stay
+// stable across reconciles and a status write happens only when something a person sees changed.
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+}
+
+export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
+
+/** Returns a new list with `input` set; keeps the old transition time when the status is unchanged. */
+export function setCondition(conditions: readonly Condition[], input: ConditionInput, now: Date): Condition[] {
+  const existing = conditions.find((c) => c.type === input.type);
+  const lastTransitionTime =
+    existing && existing.status === input.status ? existing.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // The API server rejects a Condition with an empty reason; CamelCase "Unknown" is the convention.
+  const next: Condition = { ...input, reason: input.reason || 'Unknown', lastTransitionTime };
+  const out = conditions.filter((c) => c.type !== input.type);
+  out.push(next);
+  return out.sort((a, b) => a.type.localeCompare(b.type));
+}
+
+export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}

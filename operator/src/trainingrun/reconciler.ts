@@ -1,0 +1,279 @@
+// The thin, effectful half of the TrainingRun controller. One pass: read the caches, make the one
+// child that is missing, look at S3 when the phase calls for it, then write status once, and only
+// if it changed. Level-triggered: any pass can be repeated after a crash without harm.
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { KINDS, PLURALS } from '../api/constants.js';
+import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/trainingrun.js';
+import type { ObjectStore } from '../aws/s3-store.js';
+import type { OperatorConfig } from '../config/operator-config.js';
+import type { EventSink } from '../k8s/event-sink.js';
+import { statusOf, type KubeWriter } from '../k8s/kube-writer.js';
+import { LABELS } from '../k8s/labels.js';
+import { StatusOverlay } from '../k8s/status-overlay.js';
+import type { ResilientInformer } from '../runtime/informer.js';
+import type { Logger } from '../runtime/logger.js';
+import { TokenBucket } from '../runtime/rate-limiter.js';
+import type { ReconcileResult } from '../runtime/controller.js';
+import { jobName, runId, runLocation } from './names.js';
+import { desiredStatus, isDisrupted, isTerminal, jobCondition, type ArtifactState, type Observation } from './observe.js';
+import { readProgress, recordSuccess, writeRecord, type RunRecord } from './records.js';
+import { effectiveSpec, render } from './render.js';
+import { statusEqual } from '../k8s/status-equal.js';
+
+export interface TrainingRunReconcilerDeps {
+  config: OperatorConfig;
+  writer: KubeWriter;
+  store: ObjectStore;
+  events: EventSink;
+  logger: Logger;
+  runs: ResilientInformer<TrainingRun>;
+  jobs: ResilientInformer<V1Job>;
+  pods: ResilientInformer<V1Pod>;
+  now?: () => Date;
+}
+
+/** Retry interval while S3 can't be read or written; the work queue's backoff handles API errors. */
+const S3_RETRY_MS = 5_000;
+
+export class TrainingRunReconciler {
+  private readonly overlay = new StatusOverlay<TrainingRunStatus>();
+  private readonly lastProgressPoll = new Map<string, number>();
+  /** Disrupted pods already counted, per run; bounded by the pods a run has at once. */
+  private readonly countedDisruptions = new Map<string, Set<string>>();
+  private readonly progressBucket: TokenBucket;
+  private readonly now: () => Date;
+
+  constructor(private readonly d: TrainingRunReconcilerDeps) {
+    this.progressBucket = new TokenBucket(d.config.progressQps, Math.max(1, Math.ceil(d.config.progressQps)));
+    this.now = d.now ?? (() => new Date());
+  }
+
+  /** Called by the informer wiring: our own status writes are visible once the cache catches up. */
+  observeRun(run: TrainingRun): void {
+    this.overlay.observe(key(run), run.metadata.resourceVersion);
+  }
+
+  forget(k: string): void {
+    this.overlay.forget(k);
+    this.lastProgressPoll.delete(k);
+    this.countedDisruptions.delete(k);
+  }
+
+  async reconcile(k: string): Promise<ReconcileResult | void> {
+    const [namespace, name] = k.split('/') as [string, string];
+    const cached = this.d.runs.get(namespace, name);
+    if (!cached || cached.metadata.deletionTimestamp) {
+      // Children go with the run through owner references; the S3 records stay by design.
+      this.forget(k);
+      return;
+    }
+    const current = this.overlay.current(k, cached.status, cached.metadata.resourceVersion);
+    const run: TrainingRun = { ...cached, status: current };
+    const generation = run.metadata.generation ?? 0;
+    // At rest: a finished run whose status describes this generation needs nothing, not even a read.
+    if (isTerminal(current?.phase) && current?.observedGeneration === generation) return;
+
+    const log = this.d.logger.child({ trainingRun: k });
+    const spec = effectiveSpec(run);
+    const id = runId(run.metadata);
+    const loc = runLocation(this.d.config.s3Bucket, spec.modelSlug, id);
+    let attempt = Math.max(current?.attempts ?? 1, 1);
+    let job = this.d.jobs.get(namespace, jobName(name, attempt));
+
+    // Resolve `run://` models before anything is created.
+    const model = this.resolveModel(run);
+    const obs: Observation = {
+      run,
+      job,
+      pods: [],
+      attempt,
+      jobName: jobName(name, attempt),
+      gpus: spec.workers * spec.gpus,
+      preemptions: current?.preemptions ?? 0,
+      now: this.now(),
+    };
+    let requeueAfterMs: number | undefined;
+
+    if ('waiting' in model) {
+      obs.waitingFor = model.waiting;
+      requeueAfterMs = undefined; // The referenced run's own status change re-queues this one.
+    } else if (!isTerminal(current?.phase)) {
+      if (!job) {
+        const created = current?.jobName === jobName(name, attempt) && !(await this.jobExists(namespace, jobName(name, attempt)));
+        if (created && current?.phase && current.phase !== 'Pending') {
+          // Someone deleted the Job of a live run. Silently succeeding or vanishing would lose the
+          // run; a new attempt resumes from the newest checkpoint in S3 and says why.
+          attempt += 1;
+          this.d.events.record(run, 'Warning', 'JobDeleted', `Job ${jobName(name, attempt - 1)} was deleted while the run was ${current.phase}; starting attempt ${attempt}`);
+          log.warn('job deleted while active; new attempt', { attempt });
+        }
+        job = await this.createChildren(run, attempt, model.uri, loc, log);
+        obs.attempt = attempt;
+        obs.jobName = jobName(name, attempt);
+        obs.job = job;
+      } else {
+        await this.syncSuspend(run, job);
+      }
+      obs.pods = this.podsOf(namespace, obs.jobName);
+      obs.preemptions = this.countPreemptions(k, obs.pods, current?.preemptions ?? 0);
+
+      if (jobCondition(job, 'Complete')) {
+        obs.artifact = await recordSuccess(this.d.store, loc, this.record(run, id, obs, 'Succeeded'));
+        if (obs.artifact.problem) {
+          log.warn('artifact not recorded yet', obs.artifact.problem);
+          requeueAfterMs = S3_RETRY_MS;
+        }
+        obs.progress = await this.pollProgress(k, loc, true);
+      } else if (jobCondition(job, 'Failed')) {
+        const failed = desiredStatus(obs, current);
+        try {
+          await writeRecord(this.d.store, loc, this.record(run, id, obs, 'Failed', failed.message));
+        } catch (err) {
+          // The record must exist before the run shows Failed: keep the run active and retry.
+          obs.artifact = { problem: { reason: 'S3Unavailable', message: `writing run.json: ${String(err)}` } };
+          requeueAfterMs = S3_RETRY_MS;
+          log.warn('run record not written', { err });
+        }
+      } else if (obs.pods.some((p) => p.status?.phase === 'Running')) {
+        obs.progress = await this.pollProgress(k, loc, false);
+        requeueAfterMs = this.d.config.progressPollMs;
+      }
+    }
+
+    let desired = desiredStatus(obs, current);
+    desired.runId = id;
+    if (obs.artifact?.problem && jobCondition(job, 'Failed')) {
+      // Not Failed until the record is safe; the Job's failure is still what the user reads.
+      desired = { ...desired, phase: 'Running', message: `${desired.message} (recording: ${obs.artifact.problem.message})` };
+    }
+    await this.writeStatus(run, current, desired, log);
+    return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
+  }
+
+  private resolveModel(run: TrainingRun): { uri: string } | { waiting: { reason: string; message: string } } {
+    const model = run.spec.model ?? 'scratch';
+    if (!model.startsWith('run://')) return { uri: model };
+    const refName = model.slice('run://'.length);
+    const ref = this.d.runs.get(run.metadata.namespace!, refName);
+    if (!ref) return { waiting: { reason: 'ModelNotFound', message: `spec.model: TrainingRun ${refName} does not exist` } };
+    if (ref.status?.phase === 'Failed') {
+      return { waiting: { reason: 'ModelFailed', message: `spec.model: TrainingRun ${refName} failed; it has no model to start from` } };
+    }
+    const uri = ref.status?.phase === 'Succeeded' ? ref.status.artifact?.uri : undefined;
+    if (!uri) return { waiting: { reason: 'WaitingForModel', message: `spec.model: waiting for TrainingRun ${refName} to succeed` } };
+    return { uri };
+  }
+
+  private async jobExists(namespace: string, name: string): Promise<boolean> {
+    // The cache may lag behind our own create; only the API server can say a Job is really gone.
+    try {
+      await this.d.writer.batch.readNamespacedJob({ namespace, name });
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  private async createChildren(run: TrainingRun, attempt: number, modelUri: string, loc: ReturnType<typeof runLocation>, log: Logger): Promise<V1Job> {
+    const rendered = render({ run, attempt, config: this.d.config, modelUri });
+    if (rendered.service) await this.d.writer.createService(rendered.service);
+    const created = await this.d.writer.createJob(rendered.job);
+    if (created) {
+      this.d.events.record(run, 'Normal', 'JobCreated', `created Job ${rendered.job.metadata!.name} (attempt ${attempt})`);
+      log.info('job created', { job: rendered.job.metadata!.name, attempt });
+    }
+    // The record of a started run: best effort here, since the final one is written before the
+    // run can finish and a failure now must not hold up the Job.
+    writeRecord(this.d.store, loc, this.record(run, runId(run.metadata), { attempt, jobName: rendered.job.metadata!.name!, preemptions: run.status?.preemptions ?? 0, job: undefined }, 'Pending')).catch(
+      (err: unknown) => log.warn('initial run record not written', { err }),
+    );
+    // 409: it exists (created by an earlier pass whose status write was lost); the cache will show it.
+    return created ?? rendered.job;
+  }
+
+  private async syncSuspend(run: TrainingRun, job: V1Job): Promise<void> {
+    if (run.spec.queue) return; // Kueue owns suspend of queued Jobs.
+    const want = run.spec.suspend ?? false;
+    if ((job.spec?.suspend ?? false) === want) return;
+    if (jobCondition(job, 'Complete') || jobCondition(job, 'Failed')) return;
+    await this.d.writer.patchJob(job.metadata!.namespace!, job.metadata!.name!, { spec: { suspend: want } });
+    this.d.events.record(run, 'Normal', want ? 'Suspended' : 'Resumed', want ? 'suspended the Job; pods are stopped' : 'resumed the Job from the newest checkpoint');
+  }
+
+  private podsOf(namespace: string, job: string): V1Pod[] {
+    return this.d.pods.list(namespace).filter((p) => p.metadata?.labels?.['job-name'] === job || p.metadata?.labels?.['batch.kubernetes.io/job-name'] === job);
+  }
+
+  private countPreemptions(k: string, pods: V1Pod[], counted: number): number {
+    let seen = this.countedDisruptions.get(k);
+    let n = counted;
+    for (const pod of pods) {
+      if (!isDisrupted(pod)) continue;
+      const uid = pod.metadata?.uid ?? '';
+      if (!seen) this.countedDisruptions.set(k, (seen = new Set()));
+      if (!seen.has(uid)) {
+        seen.add(uid);
+        n += 1;
+      }
+    }
+    return n;
+  }
+
+  private async pollProgress(k: string, loc: ReturnType<typeof runLocation>, final: boolean): Promise<TrainingRunProgress | undefined> {
+    const last = this.lastProgressPoll.get(k) ?? 0;
+    const nowMs = this.now().getTime();
+    if (!final && nowMs - last < this.d.config.progressPollMs * 0.9) return undefined;
+    if (!final && this.progressBucket.reserve() > 0) return undefined; // Over the global S3 read budget.
+    this.lastProgressPoll.set(k, nowMs);
+    try {
+      return await readProgress(this.d.store, loc);
+    } catch (err) {
+      this.d.logger.debug('progress not readable', { trainingRun: k, err });
+      return undefined;
+    }
+  }
+
+  private record(run: TrainingRun, id: string, obs: Pick<Observation, 'attempt' | 'jobName' | 'preemptions' | 'job'>, phase: string, message?: string): Omit<RunRecord, 'recordedAt'> {
+    const record: Omit<RunRecord, 'recordedAt'> = {
+      schemaVersion: 1,
+      runId: id,
+      trainingRun: { name: run.metadata.name!, namespace: run.metadata.namespace!, uid: run.metadata.uid!, generation: run.metadata.generation ?? 0 },
+      spec: run.spec,
+      phase,
+      attempts: obs.attempt,
+      preemptions: obs.preemptions,
+      failures: obs.job?.status?.failed ?? 0,
+      jobName: obs.jobName,
+      createdAt: new Date(run.metadata.creationTimestamp ?? 0).toISOString(),
+    };
+    const start = run.status?.startTime ?? obs.job?.status?.startTime;
+    if (start) record.startTime = new Date(start).toISOString();
+    if (phase === 'Succeeded' || phase === 'Failed') record.completionTime = new Date(obs.job?.status?.completionTime ?? this.now()).toISOString();
+    if (message) record.message = message;
+    return record;
+  }
+
+  private async writeStatus(run: TrainingRun, current: TrainingRunStatus | undefined, desired: TrainingRunStatus, log: Logger): Promise<void> {
+    if (current && statusEqual(current, desired)) return;
+    const k = key(run);
+    const updated = await this.d.writer.applyStatus(PLURALS.TrainingRun, KINDS.TrainingRun, run.metadata.namespace!, run.metadata.name!, desired);
+    const rv = (updated.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
+    this.overlay.wrote(k, desired, rv);
+    if (current?.phase !== desired.phase) {
+      const type = desired.phase === 'Failed' ? 'Warning' : 'Normal';
+      this.d.events.record(run, type, desired.phase ?? 'Unknown', desired.message ?? '');
+      log.info('phase', { from: current?.phase ?? '', to: desired.phase, message: desired.message });
+    }
+  }
+}
+
+function key(run: TrainingRun): string {
+  return `${run.metadata.namespace}/${run.metadata.name}`;
+}
+
+/** Keys of the runs a child belongs to, for the informers' enqueue-only handlers. */
+export function ownerRunKey(obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }): string | undefined {
+  const run = obj.metadata?.labels?.[LABELS.trainingRun];
+  return run && obj.metadata?.namespace ? `${obj.metadata.namespace}/${run}` : undefined;
+}

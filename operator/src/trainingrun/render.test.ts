@@ -1,0 +1,179 @@
+import type { V1Container } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
+import type { TrainingRun } from '../api/trainingrun.js';
+import { OperatorConfigSchema } from '../config/operator-config.js';
+import { hyperparametersJson, render } from './render.js';
+import { jobName, runId } from './names.js';
+
+const config = OperatorConfigSchema.parse({ trainerImage: 'registry.example/lathe-trainer:1.0', s3Bucket: 'artifacts' });
+
+function run(spec: Partial<TrainingRun['spec']> = {}, name = 'smol'): TrainingRun {
+  return {
+    apiVersion: 'lathe.dev/v1alpha1',
+    kind: 'TrainingRun',
+    metadata: { name, namespace: 'ml', uid: '0b6f3c1e-1111-2222-3333-444455556666', generation: 1, creationTimestamp: new Date('2026-11-22T15:42:10Z') },
+    spec: {
+      model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
+      task: 'text-generation',
+      dataset: { uri: 's3://ml-data/tinystories.jsonl' },
+      ...spec,
+    },
+  } as TrainingRun;
+}
+
+function trainer(r: ReturnType<typeof render>): V1Container {
+  return r.job.spec!.template.spec!.containers[0]!;
+}
+
+function env(c: V1Container): Record<string, string | undefined> {
+  return Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? `fieldRef:${e.valueFrom?.fieldRef?.fieldPath}`]));
+}
+
+describe('render', () => {
+  it('names the Job <run>-<attempt>, owned by the run, with a deterministic run id', () => {
+    const r = render({ run: run(), attempt: 2, config, modelUri: 'hf://BEE-spoke-data/smol_llama-101M-GQA' });
+    expect(r.job.metadata!.name).toBe('smol-2');
+    expect(jobName('smol', 2)).toBe('smol-2');
+    expect(r.job.metadata!.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'TrainingRun', name: 'smol', uid: run().metadata.uid, controller: true, blockOwnerDeletion: true }),
+    ]);
+    const id = runId(run().metadata);
+    expect(id).toMatch(/^20261122-154210-[0-9a-f]{6}$/);
+    expect(runId(run().metadata)).toBe(id);
+    expect(env(trainer(r)).LATHE_RUN_ID).toBe(id);
+    // The same input renders the same object: a repeated create is a 409, never a different Job.
+    expect(render({ run: run(), attempt: 2, config, modelUri: 'hf://BEE-spoke-data/smol_llama-101M-GQA' })).toEqual(r);
+  });
+
+  it('asks for GPUs as nvidia.com/gpu limits and tolerates the GPU taint only when GPUs are asked', () => {
+    const gpu = render({ run: run({ resources: { gpus: 2, cpu: '8', memory: '32Gi' } }), attempt: 1, config, modelUri: 'x' });
+    expect(trainer(gpu).resources).toEqual({
+      requests: { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '2' },
+      limits: { memory: '32Gi', 'nvidia.com/gpu': '2' },
+    });
+    expect(gpu.job.spec!.template.spec!.tolerations).toEqual([{ key: scheduling.gpuTaint.key, operator: 'Exists', effect: 'NoSchedule' }]);
+
+    const cpu = render({ run: run({ resources: { gpus: 0 } }), attempt: 1, config, modelUri: 'x' });
+    expect(trainer(cpu).resources!.limits).not.toHaveProperty('nvidia.com/gpu');
+    expect(cpu.job.spec!.template.spec!.tolerations).toBeUndefined();
+  });
+
+  it('tolerates spot and prefers spot capacity when spot is allowed', () => {
+    const r = render({ run: run({ spot: true, resources: { gpus: 1 } }), attempt: 1, config, modelUri: 'x' });
+    const pod = r.job.spec!.template.spec!;
+    expect(pod.tolerations).toContainEqual({ key: scheduling.spotTaint.key, operator: 'Exists', effect: 'NoSchedule' });
+    expect(pod.affinity!.nodeAffinity!.preferredDuringSchedulingIgnoredDuringExecution![0]!.preference.matchExpressions).toEqual([
+      { key: scheduling.capacityTypeLabel, operator: 'In', values: [scheduling.spotCapacityType] },
+    ]);
+    const onDemand = render({ run: run({ resources: { gpus: 1 } }), attempt: 1, config, modelUri: 'x' }).job.spec!.template.spec!;
+    expect(onDemand.affinity).toBeUndefined();
+    expect(onDemand.tolerations!.some((t) => t.key === scheduling.spotTaint.key)).toBe(false);
+  });
+
+  it('maps deadlines, retries, TTL and disruptions onto the Job', () => {
+    const r = render({ run: run({ maxRuntime: '1h30m', retries: 3, ttlAfterFinished: '2h' }), attempt: 1, config, modelUri: 'x' });
+    expect(r.job.spec!.activeDeadlineSeconds).toBe(5400);
+    expect(r.job.spec!.backoffLimit).toBe(3);
+    expect(r.job.spec!.ttlSecondsAfterFinished).toBe(7200);
+    expect(r.job.spec!.template.spec!.restartPolicy).toBe('Never');
+    expect(r.job.spec!.podFailurePolicy!.rules).toEqual([
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+      { action: 'FailJob', onExitCodes: { containerName: 'trainer', operator: 'In', values: [2] } },
+    ]);
+    const plain = render({ run: run(), attempt: 1, config, modelUri: 'x' }).job.spec!;
+    expect(plain.activeDeadlineSeconds).toBeUndefined();
+    expect(plain.ttlSecondsAfterFinished).toBeUndefined();
+  });
+
+  it('passes the trainer contract in the environment', () => {
+    const r = render({
+      run: run({ hyperparameters: { epochs: 3, batchSize: 8, learningRate: 5e-5, extra: { scheduler: 'cosine' } }, outputModel: 'stories' }),
+      attempt: 1,
+      config,
+      modelUri: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
+    });
+    const e = env(trainer(r));
+    expect(e).toMatchObject({
+      LATHE_TASK: 'text-generation',
+      LATHE_MODEL_URI: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
+      LATHE_MODEL_NAME: 'stories',
+      LATHE_DATASET_URI: 's3://ml-data/tinystories.jsonl',
+      LATHE_ATTEMPT: '1',
+      LATHE_RUN_NAME: 'smol',
+      LATHE_NAMESPACE: 'ml',
+    });
+    expect(e.LATHE_OUTPUT_URI).toMatch(/^s3:\/\/artifacts\/models\/stories\/20261122-154210-[0-9a-f]{6}\/$/);
+    expect(JSON.parse(e.LATHE_HYPERPARAMETERS!)).toEqual({ epochs: 3, batchSize: 8, learningRate: 5e-5, scheduler: 'cosine' });
+    expect(e).not.toHaveProperty('PET_NNODES');
+    expect(r.service).toBeUndefined();
+    expect(r.job.spec!.completionMode).toBe('NonIndexed');
+  });
+
+  it('renders several workers as an Indexed Job with torchrun rendezvous through a headless Service', () => {
+    const r = render({ run: run({ workers: 3, resources: { gpus: 2 } }, 'mnist'), attempt: 1, config, modelUri: 'scratch' });
+    expect(r.job.spec).toMatchObject({ completionMode: 'Indexed', completions: 3, parallelism: 3 });
+    const e = env(trainer(r));
+    expect(e).toMatchObject({
+      PET_NNODES: '3',
+      PET_NPROC_PER_NODE: '2',
+      PET_NODE_RANK: "fieldRef:metadata.annotations['batch.kubernetes.io/job-completion-index']",
+      PET_MASTER_ADDR: 'mnist-1-0.mnist',
+      PET_MASTER_PORT: '29500',
+    });
+    expect(r.job.spec!.template.spec!.subdomain).toBe('mnist');
+    expect(r.service!.metadata!.name).toBe('mnist');
+    expect(r.service!.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: { 'lathe.dev/training-run': 'mnist' } });
+  });
+
+  it('creates a queued Job suspended with the Kueue queue label', () => {
+    const r = render({ run: run({ queue: 'team-a', resources: { gpus: 1 } }), attempt: 1, config, modelUri: 'x' });
+    expect(r.job.metadata!.labels!['kueue.x-k8s.io/queue-name']).toBe('team-a');
+    expect(r.job.spec!.suspend).toBe(true);
+    // Kueue needs requests on every container to account the Workload.
+    expect(trainer(r).resources!.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String), 'nvidia.com/gpu': '1' });
+    expect(render({ run: run(), attempt: 1, config, modelUri: 'x' }).job.spec!.suspend).toBe(false);
+    expect(render({ run: run({ suspend: true }), attempt: 1, config, modelUri: 'x' }).job.spec!.suspend).toBe(true);
+  });
+
+  it('meets the restricted Pod Security profile with a read-only root filesystem', () => {
+    const pod = render({ run: run(), attempt: 1, config, modelUri: 'x' }).job.spec!.template.spec!;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('lathe-trainer');
+    const c = pod.containers[0]!;
+    expect(c.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(c.volumeMounts!.map((m) => m.mountPath)).toEqual(expect.arrayContaining(['/tmp', '/dev/shm']));
+    expect(c.terminationMessagePolicy).toBe('FallbackToLogsOnError');
+  });
+
+  it('copies podMetadata onto pods without letting it override Lathe labels', () => {
+    const r = render({
+      run: run({ podMetadata: { labels: { team: 'nlp', 'lathe.dev/training-run': 'spoof' }, annotations: { 'sim.lathe.dev/hold': 'true' } } }),
+      attempt: 1,
+      config,
+      modelUri: 'x',
+    });
+    const meta = r.job.spec!.template.metadata!;
+    expect(meta.labels).toMatchObject({ team: 'nlp', 'lathe.dev/training-run': 'smol' });
+    expect(meta.annotations).toEqual({ 'sim.lathe.dev/hold': 'true' });
+  });
+
+  it('uses the image and command override of a custom task', () => {
+    const r = render({ run: run({ task: 'custom', image: 'me/train:2', command: ['python', 'train.py'] }), attempt: 1, config, modelUri: 'x' });
+    expect(trainer(r).image).toBe('me/train:2');
+    expect(trainer(r).command).toEqual(['python', 'train.py']);
+    expect(trainer(render({ run: run(), attempt: 1, config, modelUri: 'x' })).image).toBe('registry.example/lathe-trainer:1.0');
+  });
+
+  it('serialises hyperparameters with sorted keys so the Job never differs between passes', () => {
+    const a = hyperparametersJson(run({ hyperparameters: { learningRate: 0.1, epochs: 2 } }));
+    const b = hyperparametersJson(run({ hyperparameters: { epochs: 2, learningRate: 0.1 } }));
+    expect(a).toBe(b);
+    expect(a).toBe('{"epochs":2,"learningRate":0.1}');
+  });
+});

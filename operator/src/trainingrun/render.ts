@@ -1,0 +1,219 @@
+// The pure half of the TrainingRun controller: from a TrainingRun (and the operator's settings) to
+// the objects that should exist. No I/O, no clock, no randomness: the same input renders the same
+// bytes, which is what makes create-once-and-409 safe and what the unit tests pin down.
+import type { V1EnvVar, V1Job, V1PodSpec, V1Service, V1Toleration, V1Affinity, V1OwnerReference } from '@kubernetes/client-node';
+import { API_VERSION, DEFAULTS, KINDS } from '../api/constants.js';
+import type { TrainingRun } from '../api/trainingrun.js';
+import { parseDurationSeconds } from '../api/duration.js';
+import type { OperatorConfig } from '../config/operator-config.js';
+import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
+import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
+import { gpuTolerations, spotAffinity } from '../k8s/scheduling.js';
+import { jobName, runId, runLocation, workerServiceName } from './names.js';
+
+export const TRAINER_CONTAINER = 'trainer';
+export const MASTER_PORT = 29500;
+/** Exit code of the trainer for bad input (docs/contracts.md): retrying cannot help. */
+export const TRAINER_BAD_INPUT_EXIT_CODE = 2;
+
+const TASK_RESOURCES: Record<string, { cpu: string; memory: string }> = {
+  'text-generation': { cpu: '4', memory: '16Gi' },
+  'image-classification': { cpu: '2', memory: '8Gi' },
+  custom: { cpu: '2', memory: '8Gi' },
+};
+
+export interface RenderInput {
+  run: TrainingRun;
+  attempt: number;
+  config: Pick<OperatorConfig, 'trainerImage' | 'trainerServiceAccount' | 's3Bucket' | 'trainerGracePeriodSeconds'>;
+  /** spec.model with `run://` references resolved to the referenced run's artifact URI. */
+  modelUri: string;
+}
+
+export interface RenderedRun {
+  job: V1Job;
+  /** Headless Service for worker DNS; only when workers > 1. */
+  service?: V1Service;
+}
+
+/** The spec with the operator's defaults applied: what the Job is rendered from. */
+export function effectiveSpec(run: TrainingRun) {
+  const spec = run.spec;
+  const task = spec.task;
+  const base = TASK_RESOURCES[task] ?? TASK_RESOURCES.custom!;
+  return {
+    task,
+    workers: spec.workers ?? DEFAULTS.workers,
+    gpus: spec.resources?.gpus ?? DEFAULTS.gpus,
+    cpu: String(spec.resources?.cpu ?? base.cpu),
+    memory: String(spec.resources?.memory ?? base.memory),
+    spot: spec.spot ?? DEFAULTS.spot,
+    retries: spec.retries ?? DEFAULTS.retries,
+    suspend: spec.suspend ?? DEFAULTS.suspend,
+    modelSlug: spec.outputModel ?? run.metadata.name!,
+  };
+}
+
+export function ownerReference(run: TrainingRun): V1OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: KINDS.TrainingRun,
+    name: run.metadata.name!,
+    uid: run.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function runLabels(run: TrainingRun): Record<string, string> {
+  return {
+    [LABELS.name]: 'lathe-trainer',
+    [LABELS.component]: 'training',
+    [LABELS.managedBy]: MANAGED_BY,
+    [LABELS.partOf]: 'lathe',
+    [LABELS.trainingRun]: run.metadata.name!,
+  };
+}
+
+export function render(input: RenderInput): RenderedRun {
+  const { run, attempt, config, modelUri } = input;
+  const name = run.metadata.name!;
+  const namespace = run.metadata.namespace!;
+  const spec = effectiveSpec(run);
+  const id = runId(run.metadata);
+  const location = runLocation(config.s3Bucket, spec.modelSlug, id);
+  const job = jobName(name, attempt);
+  const distributed = spec.workers > 1;
+  const labels = { ...runLabels(run), [LABELS.runId]: id, [LABELS.attempt]: String(attempt) };
+  const jobLabels = { ...labels, ...(run.spec.queue ? { [LABELS.kueueQueue]: run.spec.queue } : {}) };
+
+  const env: V1EnvVar[] = [
+    { name: 'LATHE_RUN_ID', value: id },
+    { name: 'LATHE_RUN_NAME', value: name },
+    { name: 'LATHE_NAMESPACE', value: namespace },
+    { name: 'LATHE_ATTEMPT', value: String(attempt) },
+    { name: 'LATHE_TASK', value: spec.task },
+    { name: 'LATHE_MODEL_URI', value: modelUri },
+    { name: 'LATHE_MODEL_NAME', value: spec.modelSlug },
+    { name: 'LATHE_DATASET_URI', value: run.spec.dataset.uri },
+    { name: 'LATHE_OUTPUT_URI', value: location.prefixUri },
+    { name: 'LATHE_HYPERPARAMETERS', value: hyperparametersJson(run) },
+    { name: 'HF_HOME', value: '/tmp/hf' },
+  ];
+  if (distributed) {
+    // Kubeflow's torchrun names (PET_*): rank from the Indexed Job's completion index, rendezvous on
+    // pod 0's stable DNS name through the headless Service.
+    env.push(
+      { name: 'PET_NNODES', value: String(spec.workers) },
+      { name: 'PET_NPROC_PER_NODE', value: String(Math.max(spec.gpus, 1)) },
+      {
+        name: 'PET_NODE_RANK',
+        valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${ANNOTATIONS.completionIndex}']` } },
+      },
+      { name: 'PET_MASTER_ADDR', value: `${job}-0.${workerServiceName(name)}` },
+      { name: 'PET_MASTER_PORT', value: String(MASTER_PORT) },
+    );
+  }
+
+  const limits: Record<string, string> = { memory: spec.memory };
+  const requests: Record<string, string> = { cpu: spec.cpu, memory: spec.memory };
+  if (spec.gpus > 0) {
+    limits['nvidia.com/gpu'] = String(spec.gpus);
+    requests['nvidia.com/gpu'] = String(spec.gpus);
+  }
+
+  const tolerations: V1Toleration[] = gpuTolerations({ gpus: spec.gpus, spot: spec.spot });
+  const affinity: V1Affinity | undefined = spec.spot ? spotAffinity() : undefined;
+
+  const podSpec: V1PodSpec = {
+    restartPolicy: 'Never',
+    serviceAccountName: config.trainerServiceAccount,
+    // Training pods never call the Kubernetes API; IRSA's projected token is mounted separately.
+    automountServiceAccountToken: false,
+    terminationGracePeriodSeconds: config.trainerGracePeriodSeconds,
+    securityContext: restrictedPodSecurity(),
+    ...(distributed ? { subdomain: workerServiceName(name) } : {}),
+    ...(tolerations.length ? { tolerations } : {}),
+    ...(affinity ? { affinity } : {}),
+    containers: [
+      {
+        name: TRAINER_CONTAINER,
+        image: run.spec.image ?? config.trainerImage,
+        ...(run.spec.command ? { command: run.spec.command } : {}),
+        env,
+        ...(distributed ? { ports: [{ name: 'rendezvous', containerPort: MASTER_PORT }] } : {}),
+        resources: { requests, limits },
+        securityContext: restrictedContainerSecurity(),
+        // The trainer writes its one-line error here; the operator copies it into status.message.
+        terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'FallbackToLogsOnError',
+        volumeMounts: scratchVolumes.mounts,
+      },
+    ],
+    volumes: scratchVolumes.volumes,
+  };
+
+  const maxRuntime = run.spec.maxRuntime ? parseDurationSeconds(run.spec.maxRuntime) : undefined;
+  const ttl = run.spec.ttlAfterFinished ? parseDurationSeconds(run.spec.ttlAfterFinished) : undefined;
+
+  const rendered: V1Job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: job, namespace, labels: jobLabels, ownerReferences: [ownerReference(run)] },
+    spec: {
+      completions: spec.workers,
+      parallelism: spec.workers,
+      completionMode: distributed ? 'Indexed' : 'NonIndexed',
+      backoffLimit: spec.retries,
+      // Kueue owns `suspend` of a queued Job from creation on; otherwise it mirrors spec.suspend.
+      suspend: run.spec.queue ? true : spec.suspend,
+      ...(maxRuntime !== undefined ? { activeDeadlineSeconds: maxRuntime } : {}),
+      ...(ttl !== undefined ? { ttlSecondsAfterFinished: ttl } : {}),
+      podFailurePolicy: {
+        rules: [
+          // Spot interruptions, drains and preemption don't consume retries: the pod is replaced and
+          // the trainer resumes from its newest checkpoint.
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+          // Bad input (the trainer's exit code 2) fails at once: retrying cannot help.
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: TRAINER_CONTAINER, operator: 'In', values: [TRAINER_BAD_INPUT_EXIT_CODE] },
+          },
+        ],
+      },
+      template: {
+        metadata: {
+          labels: { ...(run.spec.podMetadata?.labels ?? {}), ...labels },
+          ...(run.spec.podMetadata?.annotations ? { annotations: { ...run.spec.podMetadata.annotations } } : {}),
+        },
+        spec: podSpec,
+      },
+    },
+  };
+
+  const result: RenderedRun = { job: rendered };
+  if (distributed) {
+    result.service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: workerServiceName(name), namespace, labels: runLabels(run), ownerReferences: [ownerReference(run)] },
+      spec: {
+        clusterIP: 'None',
+        // Rendezvous happens before any worker is Ready, so DNS must answer for unready pods too.
+        publishNotReadyAddresses: true,
+        selector: { [LABELS.trainingRun]: name },
+        ports: [{ name: 'rendezvous', port: MASTER_PORT, targetPort: MASTER_PORT }],
+      },
+    };
+  }
+  return result;
+}
+
+/** LATHE_HYPERPARAMETERS: the known fields as JSON numbers, `extra` entries flattened beside them. */
+export function hyperparametersJson(run: TrainingRun): string {
+  const { extra, ...known } = run.spec.hyperparameters ?? {};
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(extra ?? {})) out[k] = v;
+  for (const [k, v] of Object.entries(known)) if (v !== undefined) out[k] = v;
+  return JSON.stringify(out, Object.keys(out).sort());
+}
