@@ -1,0 +1,127 @@
+// Validation of the trainer's S3 records against the shared JSON Schemas in <repo>/schemas/:
+// metadata.json (schemas/metadata.schema.json) and progress.json (schemas/progress.schema.json).
+// The Python trainer validates against the same files; see docs/contracts.md.
+//
+// Where the schemas are found: $LATHE_SCHEMAS_DIR if set, else the first `schemas/` directory
+// holding metadata.schema.json found by walking up from this module. That is <repo>/schemas both
+// from the sources (operator/src/api/) and from the compiled tree (dist/operator/src/api/); an
+// operator image must therefore ship `schemas/` at (or above) the directory that holds `dist/`, or
+// set LATHE_SCHEMAS_DIR. The files are read and compiled once, on first use.
+import { existsSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+
+/** metadata.json, schemaVersion 1 (hand-written to match schemas/metadata.schema.json). */
+export interface RunMetadata {
+  schemaVersion: 1;
+  /** `YYYYMMDD-HHMMSS-xxxxxx`. */
+  runId: string;
+  /** Model slug of the S3 prefix. */
+  model: string;
+  /** `hf://org/name`, `s3://...` or `scratch`. */
+  baseModel: string;
+  task: 'text-generation' | 'image-classification' | 'custom';
+  datasetUri: string;
+  /** Hyperparameters actually used, defaults included. */
+  hyperparameters: Record<string, number | string | boolean>;
+  metrics: {
+    epochs: Array<{ epoch: number; loss: number; step?: number } & Record<string, number>>;
+    final: { loss: number } & Record<string, number>;
+  };
+  artifact: { uri: string; format: 'safetensors' };
+  /** Every object under checkpoint/, relative to it. */
+  files: Array<{ path: string; size: number; sha256: string }>;
+  attempt?: number;
+  resumedFromStep?: number | null;
+  worldSize?: number;
+  startedAt: string;
+  finishedAt: string;
+  frameworks: { python: string; torch: string } & Record<string, string>;
+}
+
+/** progress.json, schemaVersion 1 (hand-written to match schemas/progress.schema.json). */
+export interface RunProgress {
+  schemaVersion: 1;
+  runId: string;
+  epoch: number;
+  epochs: number;
+  step: number;
+  totalSteps?: number;
+  loss?: number | null;
+  evalMetric?: { name: string; value: number } | null;
+  startedAt?: string;
+  updatedAt: string;
+}
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
+
+export const METADATA_SCHEMA_FILE = 'metadata.schema.json';
+export const PROGRESS_SCHEMA_FILE = 'progress.schema.json';
+
+/** The directory holding the shared JSON Schemas (see the file comment). */
+export function schemasDir(): string {
+  const fromEnv = process.env.LATHE_SCHEMAS_DIR;
+  if (fromEnv) return path.resolve(fromEnv);
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = path.join(dir, 'schemas');
+    if (existsSync(path.join(candidate, METADATA_SCHEMA_FILE))) return candidate;
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find schemas/${METADATA_SCHEMA_FILE} above ${fileURLToPath(import.meta.url)}; set LATHE_SCHEMAS_DIR`);
+    dir = parent;
+  }
+}
+
+// ajv-formats is CommonJS; its default export arrives as the module object under NodeNext.
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
+
+let validators: { metadata: ValidateFunction; progress: ValidateFunction } | undefined;
+
+function compiled(): { metadata: ValidateFunction; progress: ValidateFunction } {
+  if (validators === undefined) {
+    const dir = schemasDir();
+    const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true, strict: true });
+    addFormats(ajv);
+    const load = (file: string): ValidateFunction =>
+      ajv.compile(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>);
+    validators = { metadata: load(METADATA_SCHEMA_FILE), progress: load(PROGRESS_SCHEMA_FILE) };
+  }
+  return validators;
+}
+
+/** One line per Ajv error, naming the JSON pointer of the offending value. */
+export function formatErrors(errors: readonly ErrorObject[] | null | undefined): string[] {
+  return (errors ?? []).map((e) => {
+    const where = e.instancePath === '' ? '(root)' : e.instancePath;
+    let detail = e.message ?? 'is invalid';
+    const params = e.params as Record<string, unknown>;
+    if (e.keyword === 'additionalProperty' || e.keyword === 'additionalProperties') detail += `: ${String(params.additionalProperty)}`;
+    else if (e.keyword === 'enum' || e.keyword === 'const') detail += `: ${JSON.stringify(params.allowedValues ?? params.allowedValue)}`;
+    return `${where} ${detail}`;
+  });
+}
+
+function parseWith<T>(validate: ValidateFunction, input: unknown, what: string): ParseResult<T> {
+  let value = input;
+  if (typeof input === 'string' || input instanceof Uint8Array) {
+    try {
+      value = JSON.parse(typeof input === 'string' ? input : new TextDecoder().decode(input));
+    } catch (err) {
+      return { ok: false, errors: [`${what} is not valid JSON: ${(err as Error).message}`] };
+    }
+  }
+  if (validate(value)) return { ok: true, value: value as T };
+  return { ok: false, errors: formatErrors(validate.errors).map((e) => `${what}: ${e}`) };
+}
+
+/** Validates metadata.json (an object, or its text). */
+export function parseMetadata(json: unknown): ParseResult<RunMetadata> {
+  return parseWith<RunMetadata>(compiled().metadata, json, 'metadata.json');
+}
+
+/** Validates progress.json (an object, or its text). */
+export function parseProgress(json: unknown): ParseResult<RunProgress> {
+  return parseWith<RunProgress>(compiled().progress, json, 'progress.json');
+}
