@@ -21,35 +21,34 @@ locals {
 
   # Every IRSA identity: one IAM role per (namespace, service account), so each trust policy names
   # exactly one service account (irsa.tf). Trainer and inference roles exist once per training
-  # namespace.
-  irsa_identities = merge(
-    {
-      operator = {
-        kind            = "operator"
-        namespace       = var.operator_namespace
-        service_account = var.operator_service_account
-      }
-      vpc-cni = {
-        kind            = "vpc-cni"
-        namespace       = "kube-system"
-        service_account = "aws-node"
-      }
-    },
-    {
-      for ns in var.training_namespaces : "trainer-${ns}" => {
-        kind            = "trainer"
-        namespace       = ns
-        service_account = var.trainer_service_account
-      }
-    },
-    {
-      for ns in var.training_namespaces : "inference-${ns}" => {
-        kind            = "inference"
-        namespace       = ns
-        service_account = var.inference_service_account
-      }
-    },
-  )
+  # namespace. Keys are role-name suffixes.
+  irsa_fixed_identities = {
+    operator = {
+      kind            = "operator"
+      namespace       = var.operator_namespace
+      service_account = var.operator_service_account
+    }
+    vpc-cni = {
+      kind            = "vpc-cni"
+      namespace       = "kube-system"
+      service_account = "aws-node"
+    }
+  }
+  irsa_trainer_identities = {
+    for ns in var.training_namespaces : "trainer-${ns}" => {
+      kind            = "trainer"
+      namespace       = ns
+      service_account = var.trainer_service_account
+    }
+  }
+  irsa_inference_identities = {
+    for ns in var.training_namespaces : "inference-${ns}" => {
+      kind            = "inference"
+      namespace       = ns
+      service_account = var.inference_service_account
+    }
+  }
+  irsa_identities = merge(local.irsa_fixed_identities, local.irsa_trainer_identities, local.irsa_inference_identities)
 
   ecr_repositories = {
     operator  = "${var.ecr_repository_prefix}/operator"

@@ -121,8 +121,20 @@ terraform_path() {
 
 # ---- the aws provider, as a filesystem mirror ------------------------------------------------
 
+platform() {
+  local os arch
+  os=$(uname -s | tr '[:upper:]' '[:lower:]')
+  case $(uname -m) in
+    x86_64 | amd64) arch=amd64 ;;
+    aarch64 | arm64) arch=arm64 ;;
+    *) arch=$(uname -m) ;;
+  esac
+  echo "${os}_$arch"
+}
+
+# The unpacked filesystem-mirror layout terraform init reads: HOST/NAMESPACE/TYPE/VERSION/OS_ARCH/.
 provider_bin_rel() {
-  echo "registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/linux_amd64/terraform-provider-aws_v$AWS_PROVIDER_VERSION"
+  echo "registry.terraform.io/hashicorp/aws/$AWS_PROVIDER_VERSION/$(platform)/terraform-provider-aws_v$AWS_PROVIDER_VERSION"
 }
 
 build_provider() {
