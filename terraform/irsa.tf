@@ -65,9 +65,10 @@ resource "aws_iam_role_policy_attachment" "vpc_cni" {
 
 locals {
   irsa_policies = {
-    operator  = data.aws_iam_policy_document.operator.json
-    trainer   = data.aws_iam_policy_document.trainer.json
-    inference = data.aws_iam_policy_document.inference.json
+    operator           = data.aws_iam_policy_document.operator.json
+    trainer            = data.aws_iam_policy_document.trainer.json
+    inference          = data.aws_iam_policy_document.inference.json
+    cluster-autoscaler = data.aws_iam_policy_document.cluster_autoscaler.json
   }
 
   models_objects   = "${aws_s3_bucket.artifacts.arn}/models/*"
@@ -211,5 +212,48 @@ data "aws_iam_policy_document" "inference" {
       variable = "kms:ViaService"
       values   = [local.s3_via_service]
     }
+  }
+}
+
+# ---- cluster-autoscaler: scale this cluster's node groups, nothing else ------------------------------
+# EKS tags each managed node group's Auto Scaling group k8s.io/cluster-autoscaler/<cluster>=owned;
+# scaling is allowed only on groups carrying that tag. Describe calls cannot be scoped to resources.
+
+data "aws_iam_policy_document" "cluster_autoscaler" {
+  statement {
+    sid = "Describe"
+    actions = [
+      "autoscaling:DescribeAutoScalingGroups",
+      "autoscaling:DescribeAutoScalingInstances",
+      "autoscaling:DescribeLaunchConfigurations",
+      "autoscaling:DescribeScalingActivities",
+      "autoscaling:DescribeTags",
+      "ec2:DescribeImages",
+      "ec2:DescribeInstanceTypes",
+      "ec2:DescribeLaunchTemplateVersions",
+      "ec2:GetInstanceTypesFromInstanceRequirements",
+    ]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "ScaleThisClustersGroups"
+    actions = [
+      "autoscaling:SetDesiredCapacity",
+      "autoscaling:TerminateInstanceInAutoScalingGroup",
+    ]
+    resources = ["arn:${local.partition}:autoscaling:${var.region}:${local.account_id}:autoScalingGroup:*:autoScalingGroupName/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/k8s.io/cluster-autoscaler/${var.name}"
+      values   = ["owned"]
+    }
+  }
+
+  # Scale-from-zero: the labels and taints of a group with no nodes come from its EKS description.
+  statement {
+    sid       = "DescribeThisClustersNodegroups"
+    actions   = ["eks:DescribeNodegroup"]
+    resources = ["arn:${local.partition}:eks:${var.region}:${local.account_id}:nodegroup/${var.name}/*/*"]
   }
 }

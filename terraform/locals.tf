@@ -33,6 +33,12 @@ locals {
       namespace       = "kube-system"
       service_account = "aws-node"
     }
+    # The GPU groups start at 0 nodes: something must scale them up when a GPU pod is pending.
+    cluster-autoscaler = {
+      kind            = "cluster-autoscaler"
+      namespace       = "kube-system"
+      service_account = "cluster-autoscaler"
+    }
   }
   irsa_trainer_identities = {
     for ns in var.training_namespaces : "trainer-${ns}" => {

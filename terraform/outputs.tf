@@ -53,6 +53,11 @@ output "operator_role_arn" {
   value       = aws_iam_role.irsa["operator"].arn
 }
 
+output "cluster_autoscaler_role_arn" {
+  description = "IRSA role for the cluster-autoscaler (kube-system/cluster-autoscaler), which scales the GPU groups up from 0."
+  value       = aws_iam_role.irsa["cluster-autoscaler"].arn
+}
+
 output "trainer_role_arns" {
   description = "IRSA role of the trainer service account, per training namespace."
   value       = { for ns in var.training_namespaces : ns => aws_iam_role.irsa["trainer-${ns}"].arn }

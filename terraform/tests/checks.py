@@ -116,6 +116,9 @@ def check_irsa_identities(m: Model) -> None:
     assert op == {"kind": "operator", "namespace": "lathe-system", "service_account": "lathe-operator"}, op
     cni = fixed.get("vpc-cni")
     assert cni == {"kind": "vpc-cni", "namespace": "kube-system", "service_account": "aws-node"}, cni
+    ca = fixed.get("cluster-autoscaler")
+    assert ca == {"kind": "cluster-autoscaler", "namespace": "kube-system", "service_account": "cluster-autoscaler"}, ca
+    assert set(fixed) == {"operator", "vpc-cni", "cluster-autoscaler"}, f"fixed identities: {sorted(fixed)}"
     for kind, var in (("trainer", "trainer_service_account"), ("inference", "inference_service_account")):
         expr = m.locals.get(f"irsa_{kind}_identities", "")
         assert isinstance(expr, str) and expr.startswith("${{for ns in var.training_namespaces :"), (
@@ -191,6 +194,7 @@ def check_irsa_permissions(m: Model) -> None:
         "operator": "${data.aws_iam_policy_document.operator.json}",
         "trainer": "${data.aws_iam_policy_document.trainer.json}",
         "inference": "${data.aws_iam_policy_document.inference.json}",
+        "cluster-autoscaler": "${data.aws_iam_policy_document.cluster_autoscaler.json}",
     }, f"irsa_policies: {policies}"
     rp = m.resource("aws_iam_role_policy", "irsa")
     assert rp.get("role") == "${aws_iam_role.irsa[each.key].id}"
@@ -249,6 +253,24 @@ def check_irsa_permissions(m: Model) -> None:
     for s in tr:
         if BUCKET_KEY_ARN in s.get("resources", []):
             _kms_through_s3_only("trainer", s)
+
+    # cluster-autoscaler: "*" only for Describe/Get calls; scaling only this cluster's tagged groups.
+    ca = _allow_statements(m, "cluster_autoscaler")
+    for s in ca:
+        acts = _listed(s, "actions")
+        assert all(":" in a and "*" not in a for a in acts), f"cluster_autoscaler actions {acts}"
+        if "*" in _listed(s, "resources"):
+            assert all(a.split(":", 1)[1].startswith(("Describe", "Get")) for a in acts), (
+                f"cluster_autoscaler: only read-only calls may use Resource '*', got {acts}"
+            )
+        if any(a.split(":", 1)[1].startswith(("Set", "Terminate")) for a in acts):
+            conds = s.get("condition", [])
+            assert any(
+                c.get("test") == "StringEquals"
+                and c.get("variable") == "aws:ResourceTag/k8s.io/cluster-autoscaler/${var.name}"
+                and c.get("values") == ["owned"]
+                for c in conds
+            ), "cluster_autoscaler may only scale groups tagged as this cluster's"
 
 
 # ---- S3 -------------------------------------------------------------------------------------------
