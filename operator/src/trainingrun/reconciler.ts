@@ -6,7 +6,7 @@ import { KINDS, PLURALS } from '../api/constants.js';
 import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/trainingrun.js';
 import type { ObjectStore } from '../aws/s3-store.js';
 import type { OperatorConfig } from '../config/operator-config.js';
-import type { EventSink } from '../k8s/event-sink.js';
+import type { EventRecorder } from '../runtime/events.js';
 import { statusOf, type KubeWriter } from '../k8s/kube-writer.js';
 import { LABELS } from '../k8s/labels.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
@@ -24,7 +24,7 @@ export interface TrainingRunReconcilerDeps {
   config: OperatorConfig;
   writer: KubeWriter;
   store: ObjectStore;
-  events: EventSink;
+  events: Pick<EventRecorder, 'record'>;
   logger: Logger;
   runs: ResilientInformer<TrainingRun>;
   jobs: ResilientInformer<V1Job>;

@@ -1,0 +1,243 @@
+// The effectful half of the InferenceService controller: resolve the model, apply the children
+// when they differ from what was last applied, detect a stalled rollout and roll back to the last
+// model that was ready, and write status once per pass.
+import type { V1Deployment, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { CONDITION_TYPES, KINDS, PLURALS } from '../api/constants.js';
+import type { InferenceService, InferenceServiceStatus } from '../api/inferenceservice.js';
+import type { TrainingRun } from '../api/trainingrun.js';
+import type { OperatorConfig } from '../config/operator-config.js';
+import { findCondition, setCondition, type Condition } from '../k8s/conditions.js';
+import type { EventRecorder } from '../runtime/events.js';
+import type { KubeWriter } from '../k8s/kube-writer.js';
+import { ANNOTATIONS } from '../k8s/labels.js';
+import { statusEqual } from '../k8s/status-equal.js';
+import { StatusOverlay } from '../k8s/status-overlay.js';
+import type { ReconcileResult } from '../runtime/controller.js';
+import type { ResilientInformer } from '../runtime/informer.js';
+import type { Logger } from '../runtime/logger.js';
+import { childName, render, replicaBounds, selectorString, serviceUrl } from './render.js';
+
+/** Hash of the last applied object, so an unchanged pass costs no write at all. */
+export const APPLIED_HASH = 'lathe.dev/applied-hash';
+
+export interface InferenceServiceReconcilerDeps {
+  config: OperatorConfig;
+  writer: KubeWriter;
+  events: Pick<EventRecorder, 'record'>;
+  logger: Logger;
+  services: ResilientInformer<InferenceService>;
+  runs: ResilientInformer<TrainingRun>;
+  deployments: ResilientInformer<V1Deployment>;
+  kubeServices: ResilientInformer<V1Service>;
+  hpas: ResilientInformer<V2HorizontalPodAutoscaler>;
+  now?: () => Date;
+}
+
+type Resolution = { uri: string } | { reason: string; message: string; failed?: boolean };
+
+export function hashOf(obj: object): string {
+  return createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
+}
+
+function withHash<T extends { metadata?: { annotations?: Record<string, string> } }>(obj: T): T {
+  const h = hashOf(obj);
+  obj.metadata = { ...obj.metadata, annotations: { ...(obj.metadata?.annotations ?? {}), [APPLIED_HASH]: h } };
+  return obj;
+}
+
+export class InferenceServiceReconciler {
+  private readonly overlay = new StatusOverlay<InferenceServiceStatus>();
+  private readonly now: () => Date;
+
+  constructor(private readonly d: InferenceServiceReconcilerDeps) {
+    this.now = d.now ?? (() => new Date());
+  }
+
+  observeService(isvc: InferenceService): void {
+    this.overlay.observe(`${isvc.metadata.namespace}/${isvc.metadata.name}`, isvc.metadata.resourceVersion);
+  }
+
+  /** Services that reference a run by name, for re-queueing when the run changes. */
+  servicesReferencing(namespace: string, runName: string): string[] {
+    return this.d.services
+      .list(namespace)
+      .filter((s) => s.spec.model.trainingRun === runName)
+      .map((s) => `${namespace}/${s.metadata.name}`);
+  }
+
+  async reconcile(k: string): Promise<ReconcileResult | void> {
+    const [namespace, name] = k.split('/') as [string, string];
+    const cached = this.d.services.get(namespace, name);
+    if (!cached || cached.metadata.deletionTimestamp) {
+      this.overlay.forget(k);
+      return;
+    }
+    const current = this.overlay.current(k, cached.status, cached.metadata.resourceVersion);
+    const isvc: InferenceService = { ...cached, status: current };
+    const generation = isvc.metadata.generation ?? 0;
+    const log = this.d.logger.child({ inferenceService: k });
+    const now = this.now();
+    const resolution = this.resolve(isvc);
+    const deployment = this.d.deployments.get(namespace, childName(isvc));
+    const deployedModel = deployment?.spec?.template.metadata?.annotations?.[ANNOTATIONS.modelUri];
+    let conds: Condition[] = (current?.conditions as Condition[] | undefined) ?? [];
+    const set = (type: string, status: 'True' | 'False', reason: string, message: string) => {
+      conds = setCondition(conds, { type, status, reason, message, observedGeneration: generation }, now);
+    };
+    const status: InferenceServiceStatus = {
+      observedGeneration: generation,
+      url: serviceUrl(isvc),
+      selector: selectorString(isvc),
+      ...(current?.lastReadyModelUri ? { lastReadyModelUri: current.lastReadyModelUri } : {}),
+    };
+
+    if (!('uri' in resolution)) {
+      set(CONDITION_TYPES.ModelResolved, 'False', resolution.reason, resolution.message);
+      set(CONDITION_TYPES.Ready, 'False', resolution.reason, resolution.message);
+      set(CONDITION_TYPES.Stalled, resolution.failed ? 'True' : 'False', resolution.reason, resolution.message);
+      set(CONDITION_TYPES.Reconciling, resolution.failed ? 'False' : 'True', resolution.reason, resolution.message);
+      status.message = resolution.message;
+      this.fillFromDeployment(status, deployment, isvc);
+      await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
+      return;
+    }
+    const wanted = resolution.uri;
+    status.modelUri = wanted;
+    set(CONDITION_TYPES.ModelResolved, 'True', 'Resolved', `serving ${wanted}`);
+
+    // A rollback holds for the generation whose model failed; editing the spec tries again.
+    const rolledBack = findCondition(conds, CONDITION_TYPES.RolledBack);
+    let target = wanted;
+    let rollingBackNow = false;
+    if (rolledBack?.status === 'True' && rolledBack.observedGeneration === generation && current?.lastReadyModelUri) {
+      target = current.lastReadyModelUri;
+    } else if (
+      deployment &&
+      deployedModel === wanted &&
+      isStalled(deployment) &&
+      current?.lastReadyModelUri &&
+      current.lastReadyModelUri !== wanted
+    ) {
+      target = current.lastReadyModelUri;
+      rollingBackNow = true;
+    }
+
+    await this.applyChildren(isvc, target, log);
+    if (rollingBackNow) {
+      const msg = `model ${wanted} did not become ready within ${isvc.spec.progressDeadlineSeconds ?? 600}s; rolled back to ${target}`;
+      set(CONDITION_TYPES.RolledBack, 'True', 'ProgressDeadlineExceeded', msg);
+      this.d.events.record(isvc, 'Warning', 'RolledBack', msg);
+      log.warn('rolled back', { from: wanted, to: target });
+    } else if (target === wanted && rolledBack && rolledBack.status === 'True' && rolledBack.observedGeneration !== generation) {
+      set(CONDITION_TYPES.RolledBack, 'False', 'NewGeneration', 'the spec changed since the last rollback');
+    }
+
+    this.fillFromDeployment(status, deployment, isvc);
+    const rolledBackNow = findCondition(conds, CONDITION_TYPES.RolledBack);
+    const onTarget = deployment !== undefined && deployedModel === target && rolloutComplete(deployment, isvc);
+    if (onTarget && target === wanted) {
+      status.servingModelUri = wanted;
+      status.lastReadyModelUri = wanted;
+      status.message = `${status.readyReplicas ?? 0} replica(s) ready, serving ${wanted}`;
+      set(CONDITION_TYPES.Ready, 'True', 'Ready', status.message);
+      set(CONDITION_TYPES.Progressing, 'False', 'RolloutComplete', status.message);
+      set(CONDITION_TYPES.Reconciling, 'False', 'Ready', status.message);
+      set(CONDITION_TYPES.Stalled, 'False', 'Ready', status.message);
+    } else if (rolledBackNow?.status === 'True' && rolledBackNow.observedGeneration === generation) {
+      status.servingModelUri = target;
+      status.message = rolledBackNow.message;
+      set(CONDITION_TYPES.Ready, 'False', 'RolledBack', rolledBackNow.message);
+      set(CONDITION_TYPES.Progressing, 'False', 'RolledBack', rolledBackNow.message);
+      set(CONDITION_TYPES.Reconciling, 'False', 'RolledBack', rolledBackNow.message);
+      set(CONDITION_TYPES.Stalled, 'True', 'RolledBack', rolledBackNow.message);
+    } else if (deployment && isStalled(deployment)) {
+      status.message = `model ${wanted} did not become ready within the progress deadline and there is no earlier ready model to roll back to`;
+      if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
+      set(CONDITION_TYPES.Ready, 'False', 'ProgressDeadlineExceeded', status.message);
+      set(CONDITION_TYPES.Progressing, 'False', 'ProgressDeadlineExceeded', status.message);
+      set(CONDITION_TYPES.Reconciling, 'False', 'ProgressDeadlineExceeded', status.message);
+      set(CONDITION_TYPES.Stalled, 'True', 'ProgressDeadlineExceeded', status.message);
+    } else {
+      const ready = status.readyReplicas ?? 0;
+      status.message = `rolling out ${wanted}: ${ready} replica(s) ready`;
+      if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
+      set(CONDITION_TYPES.Ready, 'False', deployment ? 'RollingOut' : 'Creating', status.message);
+      set(CONDITION_TYPES.Progressing, 'True', 'RollingOut', status.message);
+      set(CONDITION_TYPES.Reconciling, 'True', 'RollingOut', status.message);
+      set(CONDITION_TYPES.Stalled, 'False', 'RollingOut', status.message);
+    }
+    await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
+  }
+
+  private resolve(isvc: InferenceService): Resolution {
+    const model = isvc.spec.model;
+    if (model.uri) return { uri: model.uri };
+    const runName = model.trainingRun!;
+    const run = this.d.runs.get(isvc.metadata.namespace!, runName);
+    if (!run) return { reason: 'TrainingRunNotFound', message: `spec.model.trainingRun: TrainingRun ${runName} does not exist` };
+    const phase = run.status?.phase;
+    if (phase === 'Failed') {
+      return { reason: 'TrainingRunFailed', message: `spec.model.trainingRun: TrainingRun ${runName} failed (${run.status?.message ?? 'no message'}); there is no model to serve`, failed: true };
+    }
+    const uri = phase === 'Succeeded' ? run.status?.artifact?.uri : undefined;
+    if (!uri) return { reason: 'WaitingForTrainingRun', message: `waiting for TrainingRun ${runName} to succeed (it is ${phase ?? 'Pending'})` };
+    return { uri };
+  }
+
+  private async applyChildren(isvc: InferenceService, modelUri: string, log: Logger): Promise<void> {
+    const namespace = isvc.metadata.namespace!;
+    const name = childName(isvc);
+    const rendered = render({ isvc, modelUri, config: this.d.config });
+    const changed = (have: { metadata?: { annotations?: Record<string, string> } } | undefined, want: object) =>
+      have?.metadata?.annotations?.[APPLIED_HASH] !== hashOf(want);
+
+    if (changed(this.d.kubeServices.get(namespace, name), rendered.service)) {
+      await this.d.writer.applyService(withHash(rendered.service));
+    }
+    const deployment = this.d.deployments.get(namespace, name);
+    if (changed(deployment, rendered.deployment)) {
+      await this.d.writer.applyDeployment(withHash(rendered.deployment));
+      log.info('deployment applied', { model: modelUri });
+    }
+    const hpa = this.d.hpas.get(namespace, name);
+    if (rendered.hpa) {
+      if (changed(hpa, rendered.hpa)) await this.d.writer.applyHpa(withHash(rendered.hpa));
+    } else if (hpa) {
+      await this.d.writer.deleteHpa(namespace, name);
+    }
+  }
+
+  private fillFromDeployment(status: InferenceServiceStatus, deployment: V1Deployment | undefined, isvc: InferenceService): void {
+    status.replicas = deployment?.status?.replicas ?? 0;
+    status.readyReplicas = deployment?.status?.readyReplicas ?? 0;
+    void isvc;
+  }
+
+  private async writeStatus(isvc: InferenceService, current: InferenceServiceStatus | undefined, desired: InferenceServiceStatus, log: Logger): Promise<void> {
+    if (current && statusEqual(current, desired)) return;
+    const k = `${isvc.metadata.namespace}/${isvc.metadata.name}`;
+    const updated = await this.d.writer.applyStatus(PLURALS.InferenceService, KINDS.InferenceService, isvc.metadata.namespace!, isvc.metadata.name!, desired);
+    this.overlay.wrote(k, desired, (updated.metadata as { resourceVersion?: string } | undefined)?.resourceVersion);
+    const was = findCondition(current?.conditions as Condition[] | undefined, CONDITION_TYPES.Ready);
+    const now = findCondition(desired.conditions as Condition[] | undefined, CONDITION_TYPES.Ready);
+    if (now && (was?.status !== now.status || was?.reason !== now.reason)) {
+      this.d.events.record(isvc, now.status === 'True' ? 'Normal' : 'Warning', now.status === 'True' ? 'Ready' : now.reason, now.message);
+      log.info('ready', { status: now.status, reason: now.reason, message: now.message });
+    }
+  }
+}
+
+/** The Deployment controller gave up on the rollout (progressDeadlineSeconds passed). */
+export function isStalled(d: V1Deployment): boolean {
+  return Boolean(d.status?.conditions?.some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded'));
+}
+
+/** All wanted replicas run the current template and are ready. */
+export function rolloutComplete(d: V1Deployment, isvc: InferenceService): boolean {
+  const s = d.status;
+  if (!s || (s.observedGeneration ?? 0) < (d.metadata?.generation ?? 0)) return false;
+  const { min, autoscaling } = replicaBounds(isvc);
+  const wanted = autoscaling ? (d.spec?.replicas ?? min) : min;
+  return (s.updatedReplicas ?? 0) >= wanted && (s.readyReplicas ?? 0) >= wanted && (s.replicas ?? 0) === (s.updatedReplicas ?? 0);
+}

@@ -1,0 +1,193 @@
+// The pure half of the InferenceService controller: from a service, the model it should serve and
+// the operator's settings to the Deployment, Service and (when autoscaling) HPA that should exist.
+import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Service, V2HorizontalPodAutoscaler, V2MetricSpec } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { API_VERSION, DEFAULTS, KINDS } from '../api/constants.js';
+import type { InferenceService } from '../api/inferenceservice.js';
+import type { OperatorConfig } from '../config/operator-config.js';
+import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
+import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
+import { gpuTolerations, spotAffinity } from '../k8s/scheduling.js';
+
+export const SERVER_CONTAINER = 'server';
+export const SERVICE_PORT = 80;
+
+const TASK_RESOURCES: Record<string, { cpu: string; memory: string }> = {
+  'text-generation': { cpu: '2', memory: '16Gi' },
+  'text-to-image': { cpu: '4', memory: '24Gi' },
+};
+
+export interface RenderInput {
+  isvc: InferenceService;
+  /** The model the pods should serve now: the resolved spec model, or the last ready one after a rollback. */
+  modelUri: string;
+  config: Pick<OperatorConfig, 'inferenceImage' | 'inferenceServiceAccount'>;
+}
+
+export interface RenderedService {
+  deployment: V1Deployment;
+  service: V1Service;
+  /** Present only when replicas.max > replicas.min. */
+  hpa?: V2HorizontalPodAutoscaler;
+}
+
+/** Deployment, Service and HPA all carry the service's own name: one name to look for. */
+export function childName(isvc: InferenceService): string {
+  return isvc.metadata.name!;
+}
+
+export function serviceUrl(isvc: InferenceService): string {
+  return `http://${childName(isvc)}.${isvc.metadata.namespace}.svc.cluster.local`;
+}
+
+export function selectorLabels(isvc: InferenceService): Record<string, string> {
+  return { [LABELS.inferenceService]: isvc.metadata.name! };
+}
+
+export function selectorString(isvc: InferenceService): string {
+  return Object.entries(selectorLabels(isvc)).map(([k, v]) => `${k}=${v}`).join(',');
+}
+
+/** Short, label-safe fingerprint of a model URI: which pods serve which model. */
+export function modelHash(uri: string): string {
+  return createHash('sha256').update(uri).digest('hex').slice(0, 10);
+}
+
+export function replicaBounds(isvc: InferenceService): { min: number; max: number; autoscaling: boolean } {
+  const min = isvc.spec.replicas?.min ?? DEFAULTS.inferenceReplicasMin;
+  const max = Math.max(isvc.spec.replicas?.max ?? min, min);
+  return { min, max, autoscaling: max > min };
+}
+
+function ownerReference(isvc: InferenceService): V1OwnerReference {
+  return { apiVersion: API_VERSION, kind: KINDS.InferenceService, name: isvc.metadata.name!, uid: isvc.metadata.uid!, controller: true, blockOwnerDeletion: true };
+}
+
+export function render(input: RenderInput): RenderedService {
+  const { isvc, modelUri, config } = input;
+  const name = childName(isvc);
+  const namespace = isvc.metadata.namespace!;
+  const spec = isvc.spec;
+  const base = TASK_RESOURCES[spec.task] ?? TASK_RESOURCES['text-generation']!;
+  const gpus = spec.resources?.gpus ?? DEFAULTS.gpus;
+  const cpu = String(spec.resources?.cpu ?? base.cpu);
+  const memory = String(spec.resources?.memory ?? base.memory);
+  const port = spec.runtime?.port ?? DEFAULTS.inferencePort;
+  const spot = spec.spot ?? DEFAULTS.spot;
+  const { min, autoscaling } = replicaBounds(isvc);
+  const labels = {
+    [LABELS.name]: 'lathe-inference',
+    [LABELS.component]: 'inference',
+    [LABELS.managedBy]: MANAGED_BY,
+    [LABELS.partOf]: 'lathe',
+    ...selectorLabels(isvc),
+  };
+  const owner = [ownerReference(isvc)];
+
+  const env: V1EnvVar[] = [
+    { name: 'LATHE_MODEL_URI', value: modelUri },
+    { name: 'LATHE_TASK', value: spec.task },
+    { name: 'LATHE_MODEL_NAME', value: name },
+    { name: 'PORT', value: String(port) },
+    { name: 'HF_HOME', value: '/tmp/hf' },
+    { name: 'LATHE_MODEL_CACHE', value: '/models' },
+    ...(spec.runtime?.env ?? []).map((e) => ({ name: e.name, value: e.value })),
+  ];
+  const requests: Record<string, string> = { cpu, memory };
+  const limits: Record<string, string> = { memory };
+  if (gpus > 0) {
+    requests['nvidia.com/gpu'] = String(gpus);
+    limits['nvidia.com/gpu'] = String(gpus);
+  }
+  const tolerations = gpuTolerations({ gpus, spot });
+
+  const deployment: V1Deployment = {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, labels, ownerReferences: owner },
+    spec: {
+      // Under autoscaling the HPA owns replicas; leaving the field out of the applied object is what
+      // keeps server-side apply from fighting it.
+      ...(autoscaling ? {} : { replicas: min }),
+      selector: { matchLabels: selectorLabels(isvc) },
+      progressDeadlineSeconds: spec.progressDeadlineSeconds ?? DEFAULTS.progressDeadlineSeconds,
+      revisionHistoryLimit: 5,
+      // Never fewer ready pods than wanted during a rollout: a model that fails to load never
+      // replaces one that serves.
+      strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+      template: {
+        metadata: {
+          labels: { ...(spec.podMetadata?.labels ?? {}), ...labels, [LABELS.modelHash]: modelHash(modelUri) },
+          annotations: { ...(spec.podMetadata?.annotations ?? {}), [ANNOTATIONS.modelUri]: modelUri },
+        },
+        spec: {
+          serviceAccountName: config.inferenceServiceAccount,
+          automountServiceAccountToken: false,
+          securityContext: restrictedPodSecurity(),
+          terminationGracePeriodSeconds: 60,
+          ...(tolerations.length ? { tolerations } : {}),
+          ...(spot ? { affinity: spotAffinity() } : {}),
+          containers: [
+            {
+              name: SERVER_CONTAINER,
+              image: spec.runtime?.image ?? config.inferenceImage,
+              ...(spec.runtime?.command ? { command: spec.runtime.command } : {}),
+              ...(spec.runtime?.args ? { args: spec.runtime.args } : {}),
+              env,
+              ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
+              resources: { requests, limits },
+              securityContext: restrictedContainerSecurity(),
+              // Startup allows a long model download (30 min) without liveness killing the pod;
+              // readiness means "model loaded"; liveness only that the process answers.
+              startupProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 180 },
+              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
+              volumeMounts: [...scratchVolumes.mounts, { name: 'models', mountPath: '/models' }],
+            },
+          ],
+          volumes: [...scratchVolumes.volumes, { name: 'models', emptyDir: {} }],
+        },
+      },
+    },
+  };
+
+  const service: V1Service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace, labels, ownerReferences: owner },
+    spec: {
+      type: 'ClusterIP',
+      selector: selectorLabels(isvc),
+      ports: [{ name: 'http', port: SERVICE_PORT, targetPort: 'http', protocol: 'TCP' }],
+    },
+  };
+
+  const result: RenderedService = { deployment, service };
+  if (autoscaling) result.hpa = renderHpa(isvc, labels, owner);
+  return result;
+}
+
+function renderHpa(isvc: InferenceService, labels: Record<string, string>, owner: V1OwnerReference[]): V2HorizontalPodAutoscaler {
+  const { min, max } = replicaBounds(isvc);
+  const pods = isvc.spec.autoscaling?.podsMetric;
+  const metric: V2MetricSpec = pods
+    ? { type: 'Pods', pods: { metric: { name: pods.name }, target: { type: 'AverageValue', averageValue: String(pods.targetAverageValue) } } }
+    : {
+        type: 'Resource',
+        resource: {
+          name: 'cpu',
+          target: { type: 'Utilization', averageUtilization: isvc.spec.autoscaling?.targetCPUUtilization ?? DEFAULTS.autoscalingTargetCPUUtilization },
+        },
+      };
+  return {
+    apiVersion: 'autoscaling/v2',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: childName(isvc), namespace: isvc.metadata.namespace!, labels, ownerReferences: owner },
+    spec: {
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: childName(isvc) },
+      minReplicas: Math.max(min, 1),
+      maxReplicas: max,
+      metrics: [metric],
+    },
+  };
+}

@@ -1,0 +1,230 @@
+// Wires the operator together: informers (shared between the two controllers), the controllers,
+// leader election, the health and metrics server and the AWS access check. `main.ts` runs it as a
+// process; the integration tests and the benchmark run it in-process the same way.
+import type { KubeConfig, KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import { GROUP, PLURALS, VERSION } from './api/constants.js';
+import type { InferenceService } from './api/inferenceservice.js';
+import type { TrainingRun } from './api/trainingrun.js';
+import { checkAwsAccess, type AwsAccess } from './aws/identity.js';
+import { S3ObjectStore, type ObjectStore } from './aws/s3-store.js';
+import type { OperatorConfig } from './config/operator-config.js';
+import { InferenceServiceReconciler } from './inferenceservice/reconciler.js';
+import { KubeWriter } from './k8s/kube-writer.js';
+import { LABELS, MANAGED_BY } from './k8s/labels.js';
+import { Controller } from './runtime/controller.js';
+import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
+import { HealthServer } from './runtime/health-server.js';
+import { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey, stripManagedFields } from './runtime/informer.js';
+import { LeaderElector, kubeLeaseLock } from './runtime/leader-election.js';
+import { apiListWatch } from './runtime/list-watch.js';
+import type { Logger } from './runtime/logger.js';
+import { createRegistry, getOrCreateCounter, getOrCreateGauge } from './runtime/metrics.js';
+import { WorkQueue } from './runtime/workqueue.js';
+import { TrainingRunReconciler, ownerRunKey } from './trainingrun/reconciler.js';
+
+export interface ManagerOptions {
+  kc: KubeConfig;
+  config: OperatorConfig;
+  logger: Logger;
+  registry?: Registry;
+  store?: ObjectStore;
+  /** Informer timings; tests shorten them. */
+  timings?: { resyncMs: number; relistMs: number; watchdogMs: number };
+}
+
+export class Manager {
+  readonly registry: Registry;
+  readonly health: HealthServer;
+  readonly writer: KubeWriter;
+  private readonly informers: ResilientInformer<KubernetesObject>[] = [];
+  private readonly controllers: Controller[] = [];
+  private elector?: LeaderElector;
+  private aws: AwsAccess | undefined;
+  private readonly events: EventRecorder;
+  private readonly store: ObjectStore;
+  private leading = false;
+
+  constructor(private readonly o: ManagerOptions) {
+    this.registry = o.registry ?? createRegistry();
+    this.writer = new KubeWriter(o.kc, this.registry);
+    this.store = o.store ?? new S3ObjectStore();
+    this.events = new EventRecorder({ sink: countingSink(kubeEventSink(o.kc), this.registry), logger: o.logger });
+    this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
+  }
+
+  private informer<T extends KubernetesObject>(name: string, path: string, labelSelector?: string): ResilientInformer<T> {
+    const timings = this.o.timings ?? DEFAULT_INFORMER_TIMINGS;
+    const namespaces = this.o.config.watchNamespaces;
+    if (namespaces.length > 1) {
+      throw new Error('LATHE_WATCH_NAMESPACES: watching several namespaces is not supported yet; give one namespace or none (all)');
+    }
+    const inf = new ResilientInformer<T>({
+      name,
+      listWatch: apiListWatch<T>(this.o.kc, { path, ...(namespaces[0] ? { namespace: namespaces[0] } : {}), ...(labelSelector ? { labelSelector } : {}) }),
+      logger: this.o.logger,
+      registry: this.registry,
+      metrics: this.registry,
+      transform: stripManagedFields,
+      ...timings,
+    });
+    this.informers.push(inf as unknown as ResilientInformer<KubernetesObject>);
+    return inf;
+  }
+
+  /** Builds informers and controllers; `start` runs them. */
+  async start(): Promise<void> {
+    const { config, logger } = this.o;
+    const managed = `${LABELS.managedBy}=${MANAGED_BY}`;
+    const runs = this.informer<TrainingRun>('trainingruns', `/apis/${GROUP}/${VERSION}/${PLURALS.TrainingRun}`);
+    const services = this.informer<InferenceService>('inferenceservices', `/apis/${GROUP}/${VERSION}/${PLURALS.InferenceService}`);
+    const jobs = this.informer<V1Job>('jobs', '/apis/batch/v1/jobs', managed);
+    const pods = this.informer<V1Pod>('pods', '/api/v1/pods', LABELS.trainingRun);
+    const deployments = this.informer<V1Deployment>('deployments', '/apis/apps/v1/deployments', managed);
+    const kubeServices = this.informer<V1Service>('services', '/api/v1/services', managed);
+    const hpas = this.informer<V2HorizontalPodAutoscaler>('hpas', '/apis/autoscaling/v2/horizontalpodautoscalers', managed);
+
+    const trQueue = new WorkQueue({ name: 'trainingrun', registry: this.registry });
+    const isQueue = new WorkQueue({ name: 'inferenceservice', registry: this.registry });
+    const tr = new TrainingRunReconciler({ config, writer: this.writer, store: this.store, events: this.events, logger: logger.child({ controller: 'trainingrun' }), runs, jobs, pods });
+    const is = new InferenceServiceReconciler({
+      config,
+      writer: this.writer,
+      events: this.events,
+      logger: logger.child({ controller: 'inferenceservice' }),
+      services,
+      runs,
+      deployments,
+      kubeServices,
+      hpas,
+    });
+
+    // Handlers only enqueue keys; all the work happens in reconcile.
+    const enqueueRun = (obj: TrainingRun) => {
+      tr.observeRun(obj);
+      trQueue.add(objectKey(obj));
+      for (const k of is.servicesReferencing(obj.metadata.namespace!, obj.metadata.name!)) isQueue.add(k);
+      // A run started from another run's model waits for it.
+      for (const other of runs.list(obj.metadata.namespace)) {
+        if (other.spec.model === `run://${obj.metadata.name}`) trQueue.add(objectKey(other));
+      }
+    };
+    runs.on('add', enqueueRun);
+    runs.on('update', (_old, obj) => enqueueRun(obj));
+    runs.on('delete', (obj) => trQueue.add(objectKey(obj)));
+    const enqueueOwnerRun = (obj: KubernetesObject) => {
+      const k = ownerRunKey(obj);
+      if (k) trQueue.add(k);
+    };
+    for (const inf of [jobs, pods] as ResilientInformer<KubernetesObject>[]) {
+      inf.on('add', enqueueOwnerRun);
+      inf.on('update', (_o, obj) => enqueueOwnerRun(obj));
+      inf.on('delete', enqueueOwnerRun);
+    }
+    const enqueueService = (obj: InferenceService) => {
+      is.observeService(obj);
+      isQueue.add(objectKey(obj));
+    };
+    services.on('add', enqueueService);
+    services.on('update', (_old, obj) => enqueueService(obj));
+    services.on('delete', (obj) => isQueue.add(objectKey(obj)));
+    const enqueueOwnerService = (obj: KubernetesObject) => {
+      const name = obj.metadata?.labels?.[LABELS.inferenceService];
+      if (name && obj.metadata?.namespace) isQueue.add(`${obj.metadata.namespace}/${name}`);
+    };
+    for (const inf of [deployments, kubeServices, hpas] as ResilientInformer<KubernetesObject>[]) {
+      inf.on('add', enqueueOwnerService);
+      inf.on('update', (_o, obj) => enqueueOwnerService(obj));
+      inf.on('delete', enqueueOwnerService);
+    }
+
+    this.controllers.push(
+      new Controller({ name: 'trainingrun', queue: trQueue, reconcile: (k) => tr.reconcile(k), logger, workers: config.workers, registry: this.registry }),
+      new Controller({ name: 'inferenceservice', queue: isQueue, reconcile: (k) => is.reconcile(k), logger, workers: config.workers, registry: this.registry }),
+    );
+
+    this.health.addReadinessCheck({ name: 'informers-synced', check: () => this.informers.every((i) => i.hasSynced()) });
+    this.health.addReadinessCheck({ name: 'aws-access', informational: true, check: () => this.aws?.bucketReachable ?? false });
+    this.health.addLivenessCheck({ name: 'informers', check: () => true });
+    await this.health.start();
+    void this.checkAws();
+
+    // Caches fill before leadership is won, so a standby takes over with warm caches.
+    await Promise.all(this.informers.map((i) => i.start()));
+    if (config.leaderElection) {
+      await new Promise<void>((resolve) => {
+        this.elector = new LeaderElector({
+          lock: kubeLeaseLock(this.o.kc, config.leaseNamespace, config.leaseName),
+          name: config.leaseName,
+          identity: config.identity,
+          logger,
+          registry: this.registry,
+          onStartedLeading: () => {
+            this.leading = true;
+            resolve();
+          },
+          onStoppedLeading: (reason) => {
+            if (reason === 'lost') {
+              // Another replica may already lead: stop at once, as controller-runtime does.
+              logger.error('leader election lost; exiting');
+              process.exit(1);
+            }
+          },
+        });
+        this.health.addReadinessCheck({ name: 'leader-election', informational: true, check: () => this.leading });
+        this.elector.start();
+      });
+    }
+    for (const c of this.controllers) c.start();
+    logger.info('operator started', { workers: config.workers, bucket: config.s3Bucket, namespaces: config.watchNamespaces });
+  }
+
+  private async checkAws(): Promise<void> {
+    const gauge = getOrCreateGauge(this.registry, {
+      name: 'lathe_aws_access',
+      help: '1 when the start-up check could reach the artifact bucket (S3 HeadBucket), else 0.',
+      labelNames: ['bucket'],
+    });
+    try {
+      this.aws = await checkAwsAccess(this.store, this.o.config.s3Bucket);
+    } catch (err) {
+      this.aws = { bucketReachable: false, bucketError: String(err) };
+    }
+    gauge.set({ bucket: this.o.config.s3Bucket }, this.aws.bucketReachable ? 1 : 0);
+    const fields = { bucket: this.o.config.s3Bucket, ...this.aws };
+    if (this.aws.bucketReachable) this.o.logger.info('aws access ok', fields);
+    else this.o.logger.warn('aws access failed: runs will wait to record their artifacts until S3 is reachable', fields);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.controllers.map((c) => c.stop()));
+    for (const i of this.informers) i.stop();
+    await this.events.flush();
+    if (this.elector) await this.elector.release();
+    await this.health.stop();
+  }
+}
+
+/** Counts Event writes in lathe_api_writes_total beside the reconcilers' own writes. */
+function countingSink(sink: EventSink, registry: Registry): EventSink {
+  const writes = getOrCreateCounter(registry, {
+    name: 'lathe_api_writes_total',
+    help: 'Write requests the operator sent to the API server, by resource, verb and HTTP outcome.',
+    labelNames: ['resource', 'verb', 'code'],
+  });
+  const counted = async <T>(verb: string, p: () => Promise<T>): Promise<T> => {
+    try {
+      const out = await p();
+      writes.inc({ resource: 'events', verb, code: '2xx' });
+      return out;
+    } catch (err) {
+      writes.inc({ resource: 'events', verb, code: String((err as { code?: number }).code ?? 'error') });
+      throw err;
+    }
+  };
+  return {
+    create: (ns, ev) => counted('create', () => sink.create(ns, ev)),
+    getCount: (ns, name) => sink.getCount(ns, name),
+    patchCount: (ns, name, count, ts) => counted('patch', () => sink.patchCount(ns, name, count, ts)),
+  };
+}
