@@ -34,8 +34,6 @@ from lathe_trainer.log import log
 
 def run(config: Config) -> int:
     started_at = records.now()
-    records.load_schema("metadata.schema.json")
-    s3.check_bucket(config.output)
     if is_writer() and records.metadata_exists(config.output):
         log(f"{config.output}metadata.json exists: this run is already complete")
         return EXIT_OK

@@ -21,10 +21,11 @@ from torch.utils.data import DataLoader, DistributedSampler, Sampler
 from lathe_trainer import checkpoints, dist, records, s3
 from lathe_trainer.checkpoints import Restored
 from lathe_trainer.config import Config
-from lathe_trainer.dist import DistInfo, StopFlag
+from lathe_trainer.dist import DistInfo
 from lathe_trainer.errors import EXIT_SIGTERM, TrainerError
 from lathe_trainer.files import describe_dir
 from lathe_trainer.log import log
+from lathe_trainer.signals import StopFlag
 from lathe_trainer.tasks.base import TrainTask
 
 STATE_FILE = "state.json"

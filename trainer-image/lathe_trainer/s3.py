@@ -142,6 +142,20 @@ def fetch(uri: S3Uri, dest_dir: Path) -> list[Path]:
     return files
 
 
+def require(uri: S3Uri, what: str) -> None:
+    """Fail with a clear line unless `uri` names an object or a non-empty prefix."""
+    if uri.key and not uri.key.endswith("/") and head_size(uri) is not None:
+        return
+    prefix = uri if not uri.key or uri.key.endswith("/") else S3Uri(uri.bucket, uri.key + "/")
+    try:
+        resp = client().list_objects_v2(Bucket=prefix.bucket, Prefix=prefix.key, MaxKeys=1)
+    except (BotoCoreError, ClientError) as exc:
+        raise explain(exc, str(uri)) from None
+    if not resp.get("KeyCount", 0):
+        raise BadInput(f"{what} {uri} does not exist (no object, and no objects under that "
+                       "prefix)")
+
+
 def get_bytes(uri: S3Uri) -> bytes | None:
     """The object's body, or None if it does not exist."""
     try:
