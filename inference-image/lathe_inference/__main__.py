@@ -95,6 +95,9 @@ def run(settings: Settings) -> int:
 
 
 def main() -> int:
+    # Progress bars are for terminals; in `kubectl logs` they are noise.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
     setup_logging()
     try:
         settings = load_settings()

@@ -359,8 +359,9 @@ def create_app(state: ServerState) -> FastAPI:
     async def completions(request: Request) -> Response | dict[str, Any]:
         req = await parse_body(request, CompletionRequest)
         check_model_name(req.model)
-        if req.logprobs is not None or req.suffix is not None:
-            raise ApiError(400, "logprobs and suffix are not supported", "unsupported_parameter")
+        if req.logprobs is not None or req.suffix:
+            param = "logprobs" if req.logprobs is not None else "suffix"
+            raise ApiError(400, f"{param} is not supported by this server", "unsupported_parameter", param=param)
         m = text_model("POST /v1/completions")
         prompts = req.prompts
         check_n(req.n * len(prompts), s.max_n, "n")
@@ -410,8 +411,11 @@ def create_app(state: ServerState) -> FastAPI:
     async def chat_completions(request: Request) -> Response | dict[str, Any]:
         req = await parse_body(request, ChatCompletionRequest)
         check_model_name(req.model)
-        if req.tools is not None:
-            raise ApiError(400, "tools are not supported", "unsupported_parameter", param="tools")
+        if req.tools:
+            raise ApiError(400, "tools are not supported by this server", "unsupported_parameter", param="tools")
+        if req.logprobs:
+            raise ApiError(400, "logprobs is not supported by this server", "unsupported_parameter",
+                           param="logprobs")
         m = text_model("POST /v1/chat/completions")
         check_n(req.n, s.max_n)
         messages = [{"role": "system" if msg.role == "developer" else msg.role, "content": msg.text}

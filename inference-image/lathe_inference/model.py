@@ -139,6 +139,9 @@ class TextModel:
     @classmethod
     def load(cls, source: str, revision: str | None, device: str, dtype: torch.dtype, trust_remote_code: bool) -> TextModel:
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
 
         tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(
@@ -227,6 +230,9 @@ class ImageModel:
     @classmethod
     def load(cls, source: str, revision: str | None, device: str, dtype: torch.dtype, trust_remote_code: bool) -> ImageModel:
         from diffusers import DiffusionPipeline
+        from diffusers.utils import logging as df_logging
+
+        df_logging.disable_progress_bar()
 
         kwargs: dict[str, Any] = {"dtype": dtype}
         if revision:

@@ -67,8 +67,8 @@ class CompletionRequest(_TextSampling):
     prompt: str | Annotated[list[str], Field(min_length=1, max_length=MAX_BATCH)]
     max_tokens: Annotated[int, Field(ge=1)] | None = 16
     echo: bool = False
-    logprobs: None = Field(default=None, description="not supported")
-    suffix: None = Field(default=None, description="not supported")
+    logprobs: int | None = None  # accepted so the error can say "not supported"
+    suffix: str | None = None
     best_of: Literal[1] | None = None
 
     @property
@@ -99,8 +99,8 @@ class ChatCompletionRequest(_TextSampling):
     messages: Annotated[list[ChatMessage], Field(min_length=1)]
     max_tokens: Annotated[int, Field(ge=1)] | None = None
     max_completion_tokens: Annotated[int, Field(ge=1)] | None = None
-    logprobs: Literal[False] | None = None
-    tools: None = Field(default=None, description="not supported")
+    logprobs: bool | None = None
+    tools: list[object] | None = None
 
     @property
     def limit(self) -> int | None:
