@@ -103,7 +103,7 @@ output "helm_values" {
           name               = var.trainer_service_account
           roleArnByNamespace = { for ns in var.training_namespaces : ns => aws_iam_role.irsa["trainer-${ns}"].arn }
         },
-        length(var.training_namespaces) == 1 ? { roleArn = aws_iam_role.irsa["trainer-${var.training_namespaces[0]}"].arn } : {},
+        { for k, v in { roleArn = aws_iam_role.irsa["trainer-${var.training_namespaces[0]}"].arn } : k => v if length(var.training_namespaces) == 1 },
       )
     }
     inference = {
@@ -112,7 +112,7 @@ output "helm_values" {
           name               = var.inference_service_account
           roleArnByNamespace = { for ns in var.training_namespaces : ns => aws_iam_role.irsa["inference-${ns}"].arn }
         },
-        length(var.training_namespaces) == 1 ? { roleArn = aws_iam_role.irsa["inference-${var.training_namespaces[0]}"].arn } : {},
+        { for k, v in { roleArn = aws_iam_role.irsa["inference-${var.training_namespaces[0]}"].arn } : k => v if length(var.training_namespaces) == 1 },
       )
     }
   })

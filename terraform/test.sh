@@ -41,7 +41,7 @@ step "checkov $("$ck/checkov" --version) over terraform/"
 
 py=$("$tools" pytest)
 step "HCL property tests (pytest, python-hcl2)"
-(cd "$here" && "$py/python" -m pytest -q -p no:cacheprovider tests)
+(cd "$here" && LATHE_TERRAFORM_BIN=$tf "$py/python" -m pytest -q -p no:cacheprovider tests)
 
 step "terraform validate"
 if "$tools" provider-cached >/dev/null; then
