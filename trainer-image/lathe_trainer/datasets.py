@@ -7,6 +7,7 @@ import os
 import struct
 import urllib.error
 import urllib.request
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +58,10 @@ def _fetch_hf(repo_id: str, dest: Path, patterns: list[str] | None) -> list[Path
 def parse_idx(data: bytes) -> np.ndarray:
     """Parse an IDX file (the MNIST format), gzip-compressed or not, into a uint8 array."""
     if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except (EOFError, OSError, zlib.error) as exc:
+            raise BadInput(f"corrupt gzip data: {exc}") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise BadInput("not an unsigned-byte IDX file")
     ndim = data[3]
