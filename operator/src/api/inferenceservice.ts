@@ -11,6 +11,7 @@ import {
   cel,
   celRegex,
   conditions,
+  podMetadata,
   quantity,
   resources,
   type CelRule,
@@ -114,6 +115,7 @@ const RuntimeSchema = z
           .meta({ description: 'An environment variable.' }),
       )
       .max(64)
+      .refine((env) => new Set(env.map((e) => e.name)).size === env.length, 'spec.runtime.env names must be unique')
       .meta({
         description: 'Extra environment variables for the server container (the LATHE_* variables are always set).',
         'x-kubernetes-list-type': 'map',
@@ -184,6 +186,7 @@ export const InferenceServiceSpecSchema = z
           `the last model that was ready. Default: ${DEFAULTS.progressDeadlineSeconds}.`,
       })
       .optional(),
+    podMetadata: podMetadata('spec.podMetadata').optional(),
   })
   .meta({ description: 'What to serve and how. Defaults are applied by the operator when it renders the Deployment, never written back here.' });
 export type InferenceServiceSpec = z.infer<typeof InferenceServiceSpecSchema>;

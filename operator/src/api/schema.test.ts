@@ -1,0 +1,39 @@
+// The zod schemas agree with admission: the valid objects of the integration test parse, and every
+// malformed spec the API server rejects (operator/test/api/cases.ts) is rejected by zod too.
+import { describe, expect, it } from 'vitest';
+import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, validTrainingRun } from '../../test/api/cases.js';
+import { InferenceServiceSchema, InferenceServiceSpecSchema } from './inferenceservice.js';
+import { TrainingRunSchema, TrainingRunSpecSchema } from './trainingrun.js';
+
+describe('TrainingRun zod schema', () => {
+  it('parses the valid example', () => {
+    expect(TrainingRunSchema.parse(validTrainingRun()).spec.workers).toBe(2);
+  });
+  it('parses minimal runs', () => {
+    expect(TrainingRunSpecSchema.safeParse({ task: 'image-classification', dataset: { uri: 'builtin:mnist' } }).success).toBe(true);
+    expect(
+      TrainingRunSpecSchema.safeParse({ task: 'custom', model: 'run://base-run', dataset: { uri: 'hf://org/data' }, command: ['python', 'x.py'] }).success,
+    ).toBe(true);
+    expect(TrainingRunSpecSchema.safeParse({ task: 'text-generation', model: 's3://bucket/models/x/', dataset: { uri: 's3://ml-data/d/' } }).success).toBe(true);
+  });
+  it.each(BAD_TRAINING_RUNS.filter((c) => c.zodRejects !== false).map((c) => [c.name, c] as const))('rejects %s', (_n, c) => {
+    const result = TrainingRunSpecSchema.safeParse(applyCase(validTrainingRun(), c).spec);
+    expect(result.success).toBe(false);
+    if (!result.success) {
+      const paths = result.error.issues.map((i) => ['spec', ...i.path].join('.'));
+      const text = result.error.issues.map((i) => i.message).join('\n');
+      // zod names the field either by the issue path or in the message
+      expect(paths.some((p) => c.field.startsWith(p) || p.startsWith(c.field)) || text.includes(c.field)).toBe(true);
+    }
+  });
+});
+
+describe('InferenceService zod schema', () => {
+  it('parses the valid example and a trainingRun reference', () => {
+    expect(InferenceServiceSchema.parse(validInferenceService()).spec.task).toBe('text-generation');
+    expect(InferenceServiceSpecSchema.safeParse({ model: { trainingRun: 'smol-llama-stories' }, task: 'text-to-image' }).success).toBe(true);
+  });
+  it.each(BAD_INFERENCE_SERVICES.filter((c) => c.zodRejects !== false).map((c) => [c.name, c] as const))('rejects %s', (_n, c) => {
+    expect(InferenceServiceSpecSchema.safeParse(applyCase(validInferenceService(), c).spec).success).toBe(false);
+  });
+});
