@@ -1,6 +1,9 @@
 // What every e2e test needs: API clients for the cluster KUBECONFIG names, a throwaway namespace,
 // and polling. Nothing here knows it is the local kwok cluster, so the suite runs on kind and EKS.
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 
 export interface Clients {
@@ -64,4 +67,18 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 /** The status code of a failed API call, or undefined for other errors. */
 export function apiStatus(err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined;
+}
+
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** kubectl of the environment (on PATH; `make test-e2e` puts the local one first). */
+export function kubectl(args: string[], input?: string): string {
+  return execFileSync('kubectl', args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+/** Installs (or updates) Lathe's CRDs and waits until the API server serves them. */
+export function ensureCrds(): void {
+  kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=lathe-e2e', '-f', path.join(repoRoot, 'crds')]);
+  kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/trainingruns.lathe.dev', 'crd/inferenceservices.lathe.dev']);
 }

@@ -1,0 +1,110 @@
+// Runs the real operator as a child process for the e2e suite, the way `make operator` does, and
+// reads its /metrics. Against a cluster where the operator is already installed (EKS, or kind with
+// the Helm chart), set LATHE_E2E_OPERATOR=external and the suite uses that one instead.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface OperatorProcess {
+  readonly external: boolean;
+  readonly port: number;
+  readonly logs: string[];
+  metrics(): Promise<string>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  /** Wait for /readyz (informers synced, leader elected) before returning. */
+  waitReady?: boolean;
+}
+
+/** Starts `node dist/operator/src/main.js` (built by `make build`). */
+export async function startOperator(opts: StartOptions = {}): Promise<OperatorProcess> {
+  if (process.env.LATHE_E2E_OPERATOR === 'external') {
+    return { external: true, port: 0, logs: [], metrics: () => Promise.resolve(''), stop: () => Promise.resolve() };
+  }
+  const port = await freePort();
+  const logs: string[] = [];
+  const child: ChildProcess = spawn(process.execPath, [path.join(root, 'dist/operator/src/main.js')], {
+    cwd: root,
+    env: {
+      ...process.env,
+      LATHE_METRICS_PORT: String(port),
+      LATHE_PROGRESS_POLL_MS: '500',
+      LATHE_LEASE_NAMESPACE: 'default',
+      LATHE_LEASE_NAME: `lathe-e2e-${port}`,
+      LATHE_LOG_LEVEL: 'info',
+      ...opts.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(line);
+    if (logs.length > 5000) logs.splice(0, logs.length - 5000);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = once(child, 'exit');
+
+  const proc: OperatorProcess = {
+    external: false,
+    port,
+    logs,
+    async metrics() {
+      const res = await fetch(`http://127.0.0.1:${port}/metrics`);
+      return res.text();
+    },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  if (opts.waitReady ?? true) {
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`operator exited with ${child.exitCode}:\n${logs.slice(-30).join('\n')}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/readyz`);
+        if (res.ok) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await proc.stop('SIGKILL');
+        throw new Error(`operator not ready after 60 s:\n${logs.slice(-30).join('\n')}`);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return proc;
+}
+
+/** Sum of a counter's samples in Prometheus text whose labels contain every `match` pair. */
+export function metricSum(text: string, name: string, match: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+([^\s]+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels = m[3] ?? '';
+    if (Object.entries(match).every(([k, v]) => labels.includes(`${k}="${v}"`))) sum += Number(m[4]);
+  }
+  return sum;
+}

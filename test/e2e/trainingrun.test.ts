@@ -1,0 +1,270 @@
+// TrainingRun end to end, with the operator running as a process: the lifecycle a data scientist
+// sees in `kubectl get trainingruns`, and the failure modes that must lose nothing.
+import { CustomObjectsApi, type V1Job, type V1Pod } from '@kubernetes/client-node';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor } from './support.js';
+import { startOperator, type OperatorProcess } from './operator-process.js';
+import { jobEnv, s3, writeArtifact, writeProgress } from './sim-trainer.js';
+
+const { kc, core, batch } = clients();
+const custom = kc.makeApiClient(CustomObjectsApi);
+const storage = s3();
+let ns = '';
+let operator: OperatorProcess;
+
+interface Run {
+  metadata: { name: string; uid: string; generation?: number };
+  spec: Record<string, unknown>;
+  status?: {
+    phase?: string;
+    runId?: string;
+    message?: string;
+    attempts?: number;
+    preemptions?: number;
+    jobName?: string;
+    observedGeneration?: number;
+    progress?: { epoch?: number; epochs?: number; loss?: number; summary?: string };
+    artifact?: { uri?: string; metadataUri?: string; recordUri?: string };
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+  };
+}
+
+const HOLD = { 'sim.lathe.dev/hold': 'true' };
+
+function trainingRun(name: string, spec: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'lathe.dev/v1alpha1',
+    kind: 'TrainingRun',
+    metadata: { name },
+    spec: {
+      model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
+      task: 'text-generation',
+      dataset: { uri: 's3://lathe-datasets/tinystories.jsonl' },
+      hyperparameters: { epochs: 2, batchSize: 4, learningRate: 0.0005 },
+      resources: { gpus: 1, cpu: '1', memory: '2Gi' },
+      podMetadata: { annotations: HOLD },
+      ...spec,
+    },
+  };
+}
+
+async function create(name: string, spec: Record<string, unknown> = {}): Promise<void> {
+  await custom.createNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns', body: trainingRun(name, spec) });
+}
+
+async function get(name: string): Promise<Run> {
+  return (await custom.getNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns', name })) as Run;
+}
+
+async function waitPhase(name: string, phase: string, timeoutMs = 60_000): Promise<Run> {
+  return waitFor(`TrainingRun ${name} to be ${phase}`, async () => {
+    const r = await get(name);
+    return r.status?.phase === phase ? r : undefined;
+  }, timeoutMs);
+}
+
+async function jobOf(name: string, attempt = 1): Promise<V1Job> {
+  return waitFor(`Job ${name}-${attempt}`, () => batch.readNamespacedJob({ name: `${name}-${attempt}`, namespace: ns }));
+}
+
+async function podsOf(job: string): Promise<V1Pod[]> {
+  return (await core.listNamespacedPod({ namespace: ns, labelSelector: `job-name=${job}` })).items;
+}
+
+async function runningPods(job: string, n = 1): Promise<V1Pod[]> {
+  return waitFor(`${n} running pod(s) of ${job}`, async () => {
+    const pods = (await podsOf(job)).filter((p) => p.status?.phase === 'Running' && !p.metadata?.deletionTimestamp);
+    return pods.length >= n ? pods : undefined;
+  });
+}
+
+/** The simulated container exits: 0 succeeds, anything else fails (with a termination message). */
+async function exitPods(pods: V1Pod[], code: number, message = ''): Promise<void> {
+  for (const p of pods) {
+    const annotations = [`sim.lathe.dev/exit=${code}`, ...(message ? [`sim.lathe.dev/message=${message}`] : [])];
+    kubectl(['annotate', 'pod', '-n', ns, p.metadata!.name!, '--overwrite', ...annotations]);
+  }
+}
+
+beforeAll(async () => {
+  ensureCrds();
+  ns = await createNamespace(core, 'e2e-runs', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+  // The trainer's ServiceAccount, as the Helm chart creates it in training namespaces.
+  await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'lathe-trainer' } } });
+  operator = await startOperator();
+}, 120_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  if (ns) await deleteNamespace(core, ns);
+});
+
+describe('TrainingRun', () => {
+  it('runs a single-worker run to Succeeded with progress and the artifact recorded in S3', async () => {
+    await create('single');
+    const job = await jobOf('single');
+    expect(job.metadata!.ownerReferences![0]).toMatchObject({ kind: 'TrainingRun', name: 'single', controller: true });
+    const [pod] = await runningPods('single-1');
+    const running = await waitPhase('single', 'Running');
+    expect(running.status!.runId).toMatch(/^\d{8}-\d{6}-[a-z0-9]{6}$/);
+    expect(jobEnv(job).LATHE_RUN_ID).toBe(running.status!.runId);
+
+    await writeProgress(storage, job, { epoch: 1, epochs: 2, step: 10, loss: 2.5 });
+    const withProgress = await waitFor('progress in status', async () => {
+      const r = await get('single');
+      return r.status?.progress?.summary === '1/2' ? r : undefined;
+    });
+    expect(withProgress.status!.progress).toMatchObject({ epoch: 1, epochs: 2, loss: 2.5 });
+
+    const { checkpointUri } = await writeArtifact(storage, job);
+    await exitPods([pod!], 0);
+    const done = await waitPhase('single', 'Succeeded');
+    expect(done.status!.artifact).toMatchObject({ uri: checkpointUri, metadataUri: `${jobEnv(job).LATHE_OUTPUT_URI}metadata.json` });
+    expect(done.status!.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Ready', status: 'True' }),
+        expect.objectContaining({ type: 'Succeeded', status: 'True' }),
+      ]),
+    );
+    expect(done.status!.observedGeneration).toBe(done.metadata.generation);
+
+    // The durable record outlives the TrainingRun.
+    const { recordUri } = done.status!.artifact!;
+    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(recordUri!)!;
+    const record = JSON.parse(await (await storage.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }))).Body!.transformToString()) as Record<string, unknown>;
+    expect(record).toMatchObject({ runId: done.status!.runId, phase: 'Succeeded', attempts: 1, trainingRun: { name: 'single', namespace: ns } });
+
+    // `kubectl wait` works on the standard condition.
+    kubectl(['wait', '-n', ns, '--for=condition=Succeeded', 'trainingrun/single', '--timeout=5s']);
+  });
+
+  it('runs two workers as an Indexed Job with torchrun rendezvous env', async () => {
+    await create('ddp', { task: 'image-classification', model: undefined, dataset: { uri: 'builtin:mnist' }, workers: 2 });
+    const job = await jobOf('ddp');
+    expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 2, parallelism: 2 });
+    const env = jobEnv(job);
+    expect(env).toMatchObject({ PET_NNODES: '2', PET_NPROC_PER_NODE: '1', PET_MASTER_ADDR: 'ddp-1-0.ddp', PET_MASTER_PORT: '29500' });
+    const svc = await core.readNamespacedService({ name: 'ddp', namespace: ns });
+    expect(svc.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    const pods = await runningPods('ddp-1', 2);
+    expect(pods.map((p) => p.metadata!.annotations!['batch.kubernetes.io/job-completion-index']).sort()).toEqual(['0', '1']);
+    expect(new Set(pods.map((p) => p.spec!.hostname))).toEqual(new Set(['ddp-1-0', 'ddp-1-1']));
+    await writeArtifact(storage, job);
+    await exitPods(pods, 0);
+    await waitPhase('ddp', 'Succeeded');
+  });
+
+  it('shows a run that asks for more GPUs than any node has as Pending, with the scheduler\'s reason', async () => {
+    await create('too-big', { resources: { gpus: 16 } });
+    const r = await waitFor('unschedulable reason', async () => {
+      const run = await get('too-big');
+      return run.status?.phase === 'Pending' && run.status.message?.includes('nvidia.com/gpu') ? run : undefined;
+    });
+    expect(r.status!.message).toMatch(/Insufficient nvidia\.com\/gpu/);
+    expect(r.status!.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'False', reason: 'Unschedulable' })]));
+  });
+
+  it('counts a spot eviction as a preemption, not a failure, and still succeeds', async () => {
+    await create('spot', { spot: true, retries: 0 });
+    const [pod] = await runningPods('spot-1');
+    expect(pod!.spec!.tolerations).toEqual(expect.arrayContaining([expect.objectContaining({ key: 'lathe.dev/spot' })]));
+    // The Eviction API is what a drain or a spot-termination handler uses.
+    await core.createNamespacedPodEviction({ name: pod!.metadata!.name!, namespace: ns, body: { metadata: { name: pod!.metadata!.name!, namespace: ns } } });
+    const replacement = await waitFor('a replacement pod', async () => {
+      const pods = (await podsOf('spot-1')).filter((p) => p.metadata!.uid !== pod!.metadata!.uid && p.status?.phase === 'Running');
+      return pods[0];
+    });
+    const preempted = await waitFor('a preemption in status', async () => {
+      const r = await get('spot');
+      return (r.status?.preemptions ?? 0) >= 1 ? r : undefined;
+    });
+    expect(preempted.status!.phase).not.toBe('Failed');
+    await writeArtifact(storage, await jobOf('spot'));
+    await exitPods([replacement], 0);
+    const done = await waitPhase('spot', 'Succeeded');
+    expect(done.status!.preemptions).toBe(1);
+    expect(done.status!.attempts).toBe(1);
+  });
+
+  it('fails a run whose trainer rejects its input, with the trainer\'s message, without retrying', async () => {
+    await create('bad-input', { retries: 3 });
+    const [pod] = await runningPods('bad-input-1');
+    await exitPods([pod!], 2, 'lathe-trainer: error: dataset s3://lathe-datasets/missing.jsonl does not exist');
+    const r = await waitPhase('bad-input', 'Failed');
+    expect(r.status!.message).toContain('dataset s3://lathe-datasets/missing.jsonl does not exist');
+    expect(r.status!.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Failed', status: 'True', reason: 'PodFailurePolicy' })]));
+    expect((await podsOf('bad-input-1')).length).toBe(1);
+  });
+
+  it('starts a new attempt when someone deletes the Job of a running run', async () => {
+    await create('job-deleted');
+    await runningPods('job-deleted-1');
+    await waitPhase('job-deleted', 'Running');
+    await batch.deleteNamespacedJob({ name: 'job-deleted-1', namespace: ns, propagationPolicy: 'Background' });
+    const job2 = await jobOf('job-deleted', 2);
+    const r = await waitFor('attempt 2 in status', async () => {
+      const run = await get('job-deleted');
+      return run.status?.attempts === 2 ? run : undefined;
+    });
+    expect(r.status!.jobName).toBe('job-deleted-2');
+    expect(jobEnv(job2).LATHE_RUN_ID).toBe(r.status!.runId);
+    const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=job-deleted' });
+    expect(events.items.some((e) => e.reason === 'JobDeleted')).toBe(true);
+  });
+
+  it('suspends and resumes a run', async () => {
+    await create('pausable');
+    await runningPods('pausable-1');
+    kubectl(['patch', 'trainingrun', 'pausable', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":true}}']);
+    await waitPhase('pausable', 'Suspended');
+    expect((await batch.readNamespacedJob({ name: 'pausable-1', namespace: ns })).spec!.suspend).toBe(true);
+    kubectl(['patch', 'trainingrun', 'pausable', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":false}}']);
+    await runningPods('pausable-1');
+    await waitPhase('pausable', 'Running');
+  });
+
+  it('creates a queued run suspended for Kueue and shows it Queued', async () => {
+    await create('queued', { queue: 'team-a' });
+    const job = await jobOf('queued');
+    expect(job.metadata!.labels!['kueue.x-k8s.io/queue-name']).toBe('team-a');
+    expect(job.spec!.suspend).toBe(true);
+    await waitPhase('queued', 'Queued');
+  });
+
+  it('deletes the Job with the run, and keeps the S3 record', async () => {
+    await create('deleted');
+    await jobOf('deleted');
+    await custom.deleteNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns', name: 'deleted' });
+    await waitFor('the Job to be garbage-collected', async () => {
+      try {
+        await batch.readNamespacedJob({ name: 'deleted-1', namespace: ns });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  });
+
+  it('creates no duplicate Job when the operator restarts mid-run, and finishes the run', async () => {
+    await create('restart');
+    const [pod] = await runningPods('restart-1');
+    await waitPhase('restart', 'Running');
+    await operator.stop();
+    const job = await jobOf('restart');
+    await writeArtifact(storage, job);
+    await exitPods([pod!], 0);
+    operator = await startOperator();
+    await waitPhase('restart', 'Succeeded');
+    const jobs = (await batch.listNamespacedJob({ namespace: ns, labelSelector: 'lathe.dev/training-run=restart' })).items;
+    expect(jobs.map((j) => j.metadata!.name)).toEqual(['restart-1']);
+  });
+
+  it('prints the columns a person looks for', () => {
+    const out = kubectl(['get', 'trainingruns', '-n', ns]);
+    const header = out.split('\n')[0]!.split(/\s{2,}/).map((s) => s.trim());
+    expect(header).toEqual(['NAME', 'MODEL', 'PHASE', 'PROGRESS', 'LOSS', 'GPUS', 'AGE']);
+    const single = out.split('\n').find((l) => l.startsWith('single '))!;
+    expect(single).toMatch(/hf:\/\/BEE-spoke-data\/smol_llama-101M-GQA\s+Succeeded\s+1\/2\s+2\.5\s+1\s/);
+  });
+});
