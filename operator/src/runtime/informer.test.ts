@@ -72,7 +72,7 @@ class FakeListWatch implements ListWatch<Obj> {
   }
 
   bookmark(): void {
-    this.active?.onEvent('BOOKMARK', { metadata: { resourceVersion: String(this.rv) } } as Obj);
+    this.active?.onEvent('BOOKMARK', { metadata: { resourceVersion: String(this.rv) } });
   }
 }
 
