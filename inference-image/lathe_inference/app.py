@@ -185,7 +185,8 @@ def create_app(state: ServerState) -> FastAPI:
 
     def model_card() -> dict[str, Any]:
         return {"id": s.model_name, "object": "model", "created": state.created, "owned_by": "lathe",
-                "task": s.task, "source": s.model_uri, "ready": state.status == "ready"}
+                "task": s.task, "source": s.model_uri, "architecture": state.architecture,
+                "ready": state.status == "ready"}
 
     @app.get("/v1/models")
     async def list_models() -> dict[str, Any]:

@@ -54,6 +54,7 @@ class ServerState:
         self.settings = settings
         self.metrics = metrics or Metrics()
         self.model: Model | None = None
+        self.architecture: str | None = None
         self.status = "loading"  # loading | ready | failed | draining
         self.error: str | None = None
         self.info = LoadInfo()
@@ -118,12 +119,13 @@ class ServerState:
             self._fail("load", f"cannot load {s.task} model from {s.model_uri}: {type(e).__name__}: {e}")
             return
         self.model = model
+        self.architecture = model.pipeline_class if isinstance(model, ImageModel) else type(model.model).__name__
         self.info.load_seconds = time.monotonic() - t0
         self.metrics.model_load_seconds.set(self.info.load_seconds)
         if self.status == "loading":
             self.status = "ready"
             self.metrics.model_ready.set(1)
-        log.info("model %s ready in %.2fs", s.model_name, self.info.load_seconds)
+        log.info("model %s (%s) ready in %.2fs", s.model_name, self.architecture, self.info.load_seconds)
 
     def _fail(self, reason: str, message: str) -> None:
         self.error = message
