@@ -25,6 +25,11 @@ step() { printf '\n== %s\n' "$*"; }
 tf=$("$tools" terraform)
 step "terraform fmt -check -recursive ($("$tf" version | head -n1), $tf)"
 "$tf" fmt -check -recursive -diff "$here"
+# fmt skips files not named *.tf/*.tfvars; the example tfvars is checked through stdin.
+if ! "$tf" fmt - <"$here/terraform.tfvars.example" | cmp -s - "$here/terraform.tfvars.example"; then
+  echo "terraform.tfvars.example is not formatted (terraform fmt - < terraform.tfvars.example)" >&2
+  exit 1
+fi
 echo "fmt: ok"
 
 ck=$("$tools" checkov)

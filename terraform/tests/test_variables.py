@@ -70,3 +70,10 @@ def test_invalid_inputs_are_rejected(vardir, args, variable):
 def test_valid_inputs_are_accepted(vardir, args, variable, expected):
     rc, out = console(vardir, f"var.{variable}", *args)
     assert rc == 0 and expected in out and "Error" not in out, out
+
+
+def test_example_tfvars_is_valid(vardir, terraform_dir):
+    shutil.copy(terraform_dir / "terraform.tfvars.example", vardir / "example.tfvars")
+    rc, out = console(vardir, "var.training_namespaces", "-var-file=example.tfvars")
+    assert rc == 0 and "Error" not in out and "Warning" not in out, out
+    assert '"ml"' in out, out
