@@ -63,6 +63,16 @@ operator: build ## run the operator in the foreground against $KUBECONFIG (AWS s
 	@if [ -f $(STATE)/s3.env ] && [ -z "$${AWS_ENDPOINT_URL_S3:-}" ]; then $(S3ENV); fi; \
 	  exec node dist/operator/src/main.js
 
+.PHONY: demo
+demo: cluster build ## the main job locally: cluster, operator, an example run to Succeeded, a service to Ready
+	@hack/operator-bg.sh
+	@PATH=$(TOOLBIN):$$PATH npx tsx hack/demo.ts
+
+.PHONY: bench
+bench: cluster build ## benchmarks of the operator and the model loader (figures printed)
+	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx tsx hack/bench.ts
+	@$(S3ENV) && $(PYENV)/bin/python inference-image/bench/download_bench.py
+
 # ---- tests -------------------------------------------------------------------------------------
 
 .PHONY: test

@@ -96,7 +96,8 @@ describe('local control plane', () => {
       };
       const err = await core.createNamespacedPod({ namespace: restricted, body: bad }).then(() => undefined, (e: unknown) => e);
       expect(apiStatus(err)).toBe(403);
-      expect(String((err as { body?: unknown }).body)).toMatch(/violates PodSecurity "restricted:latest"/);
+      const status = JSON.parse(String((err as { body?: unknown }).body)) as { message: string };
+      expect(status.message).toMatch(/violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
 
       // The same pod, made compliant, is admitted: the rejection was about the profile, not the pod.
       const good: V1Pod = {

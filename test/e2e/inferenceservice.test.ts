@@ -37,7 +37,7 @@ async function createService(name: string, spec: Record<string, unknown>): Promi
     ...api,
     namespace: ns,
     plural: 'inferenceservices',
-    body: { apiVersion: 'lathe.dev/v1alpha1', kind: 'InferenceService', metadata: { name }, spec: { task: 'text-generation', resources: { gpus: 1, cpu: '1', memory: '2Gi' }, ...spec } },
+    body: { apiVersion: 'lathe.dev/v1alpha1', kind: 'InferenceService', metadata: { name }, spec: { task: 'text-generation', replicas: { min: 1 }, resources: { cpu: '100m', memory: '256Mi' }, ...spec } },
   });
 }
 
@@ -70,7 +70,7 @@ async function finishedRun(name: string, hold = false): Promise<{ finish: () => 
         model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
         task: 'text-generation',
         dataset: { uri: 's3://lathe-datasets/tinystories.jsonl' },
-        resources: { gpus: 1, cpu: '1', memory: '2Gi' },
+        resources: { cpu: '100m', memory: '256Mi' },
         podMetadata: { annotations: { 'sim.lathe.dev/hold': 'true' } },
       },
     },
@@ -119,7 +119,7 @@ describe('InferenceService', () => {
   it('serves the artifact of a finished TrainingRun behind a Service, with its URL in status', async () => {
     await finishedRun('stories');
     const run = (await custom.getNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', name: 'stories' })) as { status: { artifact: { uri: string } } };
-    await createService('writer', { model: { trainingRun: 'stories' } });
+    await createService('writer', { model: { trainingRun: 'stories' }, resources: { gpus: 1, cpu: '1', memory: '2Gi' } });
     const s = await waitReady('writer');
     expect(s.status!.modelUri).toBe(run.status.artifact.uri);
     expect(s.status!.url).toBe(`http://writer.${ns}.svc.cluster.local`);

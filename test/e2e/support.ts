@@ -79,6 +79,9 @@ export function kubectl(args: string[], input?: string): string {
 
 /** Installs (or updates) Lathe's CRDs and waits until the API server serves them. */
 export function ensureCrds(): void {
-  kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=lathe-e2e', '-f', path.join(repoRoot, 'crds')]);
+  // An installed operator (LATHE_E2E_OPERATOR=external) came with its CRDs from the Helm chart.
+  if (process.env.LATHE_E2E_OPERATOR !== 'external') {
+    kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=lathe-e2e', '-f', process.env.LATHE_E2E_CRDS ?? path.join(repoRoot, 'crds')]);
+  }
   kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/trainingruns.lathe.dev', 'crd/inferenceservices.lathe.dev']);
 }

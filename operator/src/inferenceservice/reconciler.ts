@@ -1,7 +1,7 @@
 // The effectful half of the InferenceService controller: resolve the model, apply the children
 // when they differ from what was last applied, detect a stalled rollout and roll back to the last
 // model that was ready, and write status once per pass.
-import type { V1Deployment, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { V1Deployment, V1PodTemplateSpec, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { CONDITION_TYPES, KINDS, PLURALS } from '../api/constants.js';
 import type { InferenceService, InferenceServiceStatus } from '../api/inferenceservice.js';
@@ -10,7 +10,7 @@ import type { OperatorConfig } from '../config/operator-config.js';
 import { findCondition, setCondition, type Condition } from '../k8s/conditions.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
-import { ANNOTATIONS } from '../k8s/labels.js';
+import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
 import { statusEqual } from '../k8s/status-equal.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ReconcileResult } from '../runtime/controller.js';
@@ -110,8 +110,10 @@ export class InferenceServiceReconciler {
     const rolledBack = findCondition(conds, CONDITION_TYPES.RolledBack);
     let target = wanted;
     let rollingBackNow = false;
+    let holdRollback = false;
     if (rolledBack?.status === 'True' && rolledBack.observedGeneration === generation && current?.lastReadyModelUri) {
       target = current.lastReadyModelUri;
+      holdRollback = true;
     } else if (
       deployment &&
       deployedModel === wanted &&
@@ -123,7 +125,11 @@ export class InferenceServiceReconciler {
       rollingBackNow = true;
     }
 
-    await this.applyChildren(isvc, target, log);
+    // A rollback restores the pod template that last served (as `kubectl rollout undo` does), not
+    // the new spec with the old model: whatever else changed with the model may be what broke it.
+    let template: V1PodTemplateSpec | undefined;
+    if (rollingBackNow) template = await this.lastReadyTemplate(namespace, childName(isvc), target);
+    await this.applyChildren(isvc, target, log, { template, skipDeployment: holdRollback && deployment !== undefined });
     if (rollingBackNow) {
       const msg = `model ${wanted} did not become ready within ${isvc.spec.progressDeadlineSeconds ?? 600}s; rolled back to ${target}`;
       set(CONDITION_TYPES.RolledBack, 'True', 'ProgressDeadlineExceeded', msg);
@@ -185,10 +191,29 @@ export class InferenceServiceReconciler {
     return { uri };
   }
 
-  private async applyChildren(isvc: InferenceService, modelUri: string, log: Logger): Promise<void> {
+  /** The pod template of the newest ReplicaSet that served `modelUri`, as the Deployment had it. */
+  private async lastReadyTemplate(namespace: string, name: string, modelUri: string): Promise<V1PodTemplateSpec | undefined> {
+    const sets = await this.d.writer.apps.listNamespacedReplicaSet({ namespace, labelSelector: `${LABELS.inferenceService}=${name}` });
+    const candidates = sets.items
+      .filter((rs) => rs.spec?.template?.metadata?.annotations?.[ANNOTATIONS.modelUri] === modelUri)
+      .sort((a, b) => Number(b.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0) - Number(a.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
+    const template = candidates[0]?.spec?.template;
+    if (!template) return undefined;
+    const labels = { ...(template.metadata?.labels ?? {}) };
+    delete labels['pod-template-hash'];
+    return { ...template, metadata: { ...template.metadata, labels } };
+  }
+
+  private async applyChildren(
+    isvc: InferenceService,
+    modelUri: string,
+    log: Logger,
+    opts: { template?: V1PodTemplateSpec; skipDeployment?: boolean } = {},
+  ): Promise<void> {
     const namespace = isvc.metadata.namespace!;
     const name = childName(isvc);
     const rendered = render({ isvc, modelUri, config: this.d.config });
+    if (opts.template) rendered.deployment.spec!.template = opts.template;
     const changed = (have: { metadata?: { annotations?: Record<string, string> } } | undefined, want: object) =>
       have?.metadata?.annotations?.[APPLIED_HASH] !== hashOf(want);
 
@@ -196,7 +221,7 @@ export class InferenceServiceReconciler {
       await this.d.writer.applyService(withHash(rendered.service));
     }
     const deployment = this.d.deployments.get(namespace, name);
-    if (changed(deployment, rendered.deployment)) {
+    if (!opts.skipDeployment && changed(deployment, rendered.deployment)) {
       await this.d.writer.applyDeployment(withHash(rendered.deployment));
       log.info('deployment applied', { model: modelUri });
     }
