@@ -638,7 +638,7 @@ describe.runIf(clusterEnabled)('on the cluster', () => {
         if (doc.apiVersion === 'argoproj.io/v1alpha1') continue; // Argo CD's CRDs are not installed here
         // Into the test's own namespace, so the shared cluster's "ml" is never needed or touched.
         if (doc.metadata.namespace === 'ml') doc.metadata.namespace = trainNs;
-        const r = k('apply', '--dry-run=server', '-f', '-', input(doc));
+        const r = run(kubectl, ['apply', '--dry-run=server', '-f', '-'], input(doc));
         expect(r.code, `${file} ${doc.kind}/${doc.metadata.name}: ${r.stderr}`).toBe(0);
         checked++;
       }
@@ -648,7 +648,7 @@ describe.runIf(clusterEnabled)('on the cluster', () => {
     const bad = exampleDocs('trainingrun-mnist-distributed.yaml')[0]!;
     bad.metadata.namespace = trainNs;
     bad.spec.workers = 0;
-    const r = k('apply', '--dry-run=server', '-f', '-', input(bad));
+    const r = run(kubectl, ['apply', '--dry-run=server', '-f', '-'], input(bad));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/spec\.workers/);
   });
