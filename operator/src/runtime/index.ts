@@ -19,7 +19,7 @@ export { Backoff, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 
 export { apiListWatch, collectionPath, isGone, KubeApiError } from './list-watch.js';
-export type { ApiListWatchOptions, ListResult, ListWatch, WatchErrorStatus, WatchEventType, WatchHandle } from './list-watch.js';
+export type { ApiListWatchOptions, ListOptions, ListResult, ListWatch, WatchErrorStatus, WatchEventType, WatchHandle } from './list-watch.js';
 
 export { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey, splitKey, stripManagedFields } from './informer.js';
 export type { AddHandler, DeleteHandler, InformerOptions, RestartReason, UpdateHandler } from './informer.js';

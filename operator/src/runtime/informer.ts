@@ -34,7 +34,10 @@ export interface InformerOptions<T extends KubernetesObject> {
    */
   watchdogMs: number;
   backoff?: BackoffOptions;
-  /** Applied to every object before it is cached and dispatched (e.g. stripManagedFields). */
+  /**
+   * Applied to every object before it is cached and dispatched (e.g. stripManagedFields). Must be
+   * idempotent: a ListWatch may already have applied it to listed items.
+   */
   transform?: (obj: T) => T;
 }
 
@@ -259,7 +262,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private async listAndReplace(): Promise<void> {
-    const { items, resourceVersion } = await this.listWatch.list();
+    const { items, resourceVersion } = await this.listWatch.list({ transform: this.transform });
     if (this.stopped) return;
     // Diff against the cache so a relist emits exactly the changes a broken watch missed.
     const seen = new Set<string>();

@@ -28,8 +28,17 @@ export interface WatchHandle {
   abort(): void;
 }
 
+export interface ListOptions<T> {
+  /**
+   * Applied to each item as soon as its page arrives, so a large list never holds every full
+   * object at once (managedFields can be most of an object). Must be idempotent: the informer
+   * applies its transform again.
+   */
+  transform?: (obj: T) => T;
+}
+
 export interface ListWatch<T extends KubernetesObject> {
-  list(): Promise<ListResult<T>>;
+  list(options?: ListOptions<T>): Promise<ListResult<T>>;
   /**
    * Starts a watch from `resourceVersion`. `onDone` is called once when the watch ends (an error,
    * or undefined for a normal close); after `abort()` it may or may not be called.
@@ -98,7 +107,6 @@ async function getJson(kubeConfig: KubeConfig, path: string, query: Record<strin
   // Sets the TLS agent (CA, client cert) and the Authorization header, including exec/OIDC auth.
   await kubeConfig.applyToHTTPSOptions(options);
   const transport = url.protocol === 'http:' ? http : https;
-  if (url.protocol === 'http:') delete options.agent;
   return new Promise((resolve, reject) => {
     const req = transport.request(url, options, (res) => {
       const chunks: Buffer[] = [];
@@ -141,7 +149,7 @@ export function apiListWatch<T extends KubernetesObject>(kubeConfig: KubeConfig,
   const watchTimeout = options.watchTimeoutSeconds ?? 300;
   const watcher = new Watch(kubeConfig);
 
-  const listPages = async (limit: number | undefined): Promise<ListResult<T>> => {
+  const listPages = async (limit: number | undefined, transform: (obj: T) => T): Promise<ListResult<T>> => {
     const items: T[] = [];
     let cont: string | undefined;
     let resourceVersion = '';
@@ -163,7 +171,7 @@ export function apiListWatch<T extends KubernetesObject>(kubeConfig: KubeConfig,
       for (const item of page.items ?? []) {
         if (item.apiVersion === undefined && page.apiVersion) item.apiVersion = page.apiVersion;
         if (item.kind === undefined && kind) item.kind = kind;
-        items.push(item);
+        items.push(transform(item));
       }
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
       cont = page.metadata?.continue || undefined;
@@ -172,12 +180,13 @@ export function apiListWatch<T extends KubernetesObject>(kubeConfig: KubeConfig,
   };
 
   return {
-    async list() {
+    async list(listOptions) {
+      const transform = listOptions?.transform ?? ((o: T) => o);
       try {
-        return await listPages(pageSize);
+        return await listPages(pageSize, transform);
       } catch (err) {
         // The continue token of a long paginated list can expire (410); a full list can't.
-        if (isGone(err)) return listPages(undefined);
+        if (isGone(err)) return listPages(undefined, transform);
         throw err;
       }
     },
