@@ -21,6 +21,27 @@ export interface CelRule {
 /** Metadata key zod passes through to the JSON Schema; the post-processor keeps it. */
 export const CEL_KEY = 'x-kubernetes-validations';
 
+/** The rule on metadata.name of a kind: a maximum length and a CEL rule on the name itself. */
+export interface NameRule {
+  maxLength: number;
+  rule: string;
+  message: string;
+}
+
+/** Names must be RFC 1035 labels (Service names) of at most `maxLength` characters. */
+export function nameRule(maxLength: number, why: string): NameRule {
+  return {
+    maxLength,
+    rule: `self.matches(${celRegex(DNS_1035_LABEL_RE)})`,
+    message: `metadata.name must start with a letter and contain only a-z, 0-9 and '-' (at most ${maxLength} characters): ${why}`,
+  };
+}
+
+/** JavaScript twin of nameRule, for the operator and tests. */
+export function isValidName(name: string, rule: NameRule): boolean {
+  return name.length <= rule.maxLength && DNS_1035_LABEL_RE.test(name);
+}
+
 export function cel(...rules: CelRule[]): { [CEL_KEY]: CelRule[] } {
   return { [CEL_KEY]: rules };
 }

@@ -28,7 +28,7 @@ import {
   InferenceServiceStatusSchema,
 } from './inferenceservice.js';
 import { TRAINING_RUN_DESCRIPTION, TRAINING_RUN_NAME_RULE, TrainingRunSpecSchema, TrainingRunStatusSchema } from './trainingrun.js';
-import type { CelRule } from './common.js';
+import type { NameRule } from './common.js';
 
 export type JSONSchemaProps = { [key: string]: unknown };
 
@@ -196,7 +196,7 @@ export interface CustomResourceDefinition {
   };
 }
 
-function rootSchema(kind: string, description: string, spec: z.ZodType, status: z.ZodType, nameRule: CelRule): JSONSchemaProps {
+function rootSchema(kind: string, description: string, spec: z.ZodType, status: z.ZodType, nameRule: NameRule): JSONSchemaProps {
   return {
     description,
     type: 'object',
@@ -206,12 +206,17 @@ function rootSchema(kind: string, description: string, spec: z.ZodType, status: 
         type: 'string',
       },
       kind: { description: `Kind is the REST resource this object represents: ${kind}.`, type: 'string' },
-      metadata: { type: 'object' },
+      // Only name and generateName may be constrained here; the operator derives child names from it.
+      metadata: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', maxLength: nameRule.maxLength, 'x-kubernetes-validations': [{ rule: nameRule.rule, message: nameRule.message }] },
+        },
+      },
       spec: crdSchema(spec, `${kind}.spec`),
       status: crdSchema(status, `${kind}.status`),
     },
     required: ['spec'],
-    'x-kubernetes-validations': [nameRule],
   };
 }
 

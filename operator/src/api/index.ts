@@ -13,6 +13,8 @@ export {
   BUILTIN_DATASET_RE,
   QUANTITY_RE,
   isPositiveQuantity,
+  isValidName,
+  type NameRule,
 } from './common.js';
 export * from './trainingrun.js';
 export * from './inferenceservice.js';

@@ -14,7 +14,9 @@ import {
   podMetadata,
   quantity,
   resources,
+  nameRule,
   type CelRule,
+  type NameRule,
 } from './common.js';
 import { API_VERSION, DEFAULTS, INFERENCE_TASKS, KINDS, MAX_INFERENCE_SERVICE_NAME_LENGTH } from './constants.js';
 
@@ -59,7 +61,7 @@ const REPLICAS_RULE: CelRule = {
 const ReplicasSchema = z
   .strictObject({
     min: z.int().min(0).max(100).meta({
-      description: `Replicas (0 to 100), or the lower bound when autoscaling. \`kubectl scale\` sets this field. Default: ${DEFAULTS.inferenceReplicasMin}.`,
+      description: 'Replicas (0 to 100), or the lower bound when autoscaling. `kubectl scale` sets this field.',
     }),
     max: z
       .int()
@@ -69,7 +71,12 @@ const ReplicasSchema = z
       .optional(),
   })
   .refine((r) => r.max === undefined || r.max >= r.min, REPLICAS_RULE.message)
-  .meta({ description: `How many serving pods. Default: {min: ${DEFAULTS.inferenceReplicasMin}}.`, ...cel(REPLICAS_RULE) });
+  .meta({
+    description:
+      'How many serving pods: `{min: 1}` for a fixed count, `{min: 1, max: 4}` to autoscale. Required, so that the scale ' +
+      'subresource (`kubectl scale`, which sets min) always has a value to read.',
+    ...cel(REPLICAS_RULE),
+  });
 
 const ENV_NAME_MESSAGE = 'spec.runtime.env[].name must be a C identifier (letters, digits and _, not starting with a digit)';
 const IMAGE_MESSAGE = 'spec.runtime.image must be a container image reference without whitespace';
@@ -168,7 +175,7 @@ export const InferenceServiceSpecSchema = z
   .strictObject({
     model: ModelSchema,
     task: z.enum(INFERENCE_TASKS).meta({ description: 'What the server does: `text-generation` or `text-to-image`.' }),
-    replicas: ReplicasSchema.optional(),
+    replicas: ReplicasSchema,
     resources: resources('spec.resources', 'per replica').optional(),
     spot: z
       .boolean()
@@ -213,11 +220,7 @@ export const InferenceServiceStatusSchema = z
   .meta({ description: 'Observed state of the service, written by the operator.' });
 export type InferenceServiceStatus = z.infer<typeof InferenceServiceStatusSchema>;
 
-export const INFERENCE_SERVICE_NAME_RULE: CelRule = {
-  rule: `size(self.metadata.name) <= ${MAX_INFERENCE_SERVICE_NAME_LENGTH} && self.metadata.name.matches(r'^[a-z]([-a-z0-9]*[a-z0-9])?$')`,
-  message: `metadata.name must start with a letter, contain only a-z, 0-9 and '-', and be at most ${MAX_INFERENCE_SERVICE_NAME_LENGTH} characters (it names the Service and Deployment)`,
-  fieldPath: '.metadata.name',
-};
+export const INFERENCE_SERVICE_NAME_RULE: NameRule = nameRule(MAX_INFERENCE_SERVICE_NAME_LENGTH, 'its Service and Deployment are named after it');
 
 export const INFERENCE_SERVICE_DESCRIPTION =
   'An InferenceService serves a model over HTTP from a Deployment (GPU pods when resources.gpus > 0) behind a Service: ' +

@@ -16,7 +16,9 @@ import {
   podMetadata,
   resources,
   stringMap,
+  nameRule,
   type CelRule,
+  type NameRule,
 } from './common.js';
 import { API_VERSION, DEFAULTS, KINDS, MAX_TRAINING_RUN_NAME_LENGTH, TRAINING_RUN_PHASES, TRAINING_TASKS } from './constants.js';
 
@@ -313,11 +315,7 @@ export type TrainingRunStatus = z.infer<typeof TrainingRunStatusSchema>;
 // ---------------------------------------------------------------------------------------------
 // the whole object
 
-export const TRAINING_RUN_NAME_RULE: CelRule = {
-  rule: `size(self.metadata.name) <= ${MAX_TRAINING_RUN_NAME_LENGTH} && self.metadata.name.matches(r'^[a-z]([-a-z0-9]*[a-z0-9])?$')`,
-  message: `metadata.name must start with a letter, contain only a-z, 0-9 and '-', and be at most ${MAX_TRAINING_RUN_NAME_LENGTH} characters (Job, pod and Service names derive from it)`,
-  fieldPath: '.metadata.name',
-};
+export const TRAINING_RUN_NAME_RULE: NameRule = nameRule(MAX_TRAINING_RUN_NAME_LENGTH, 'the Job, its pods and its Service are named after it');
 
 export const TRAINING_RUN_DESCRIPTION =
   'A TrainingRun trains or fine-tunes a model as a Kubernetes Job (one pod per worker) and leaves the weights, ' +

@@ -123,6 +123,8 @@ export const BAD_INFERENCE_SERVICES: BadCase[] = [
   { name: 'run:// model uri (use trainingRun)', field: 'spec.model.uri', mutate: (o) => (ispec(o).model = { uri: 'run://my-run' }) },
   { name: 'trainingRun that is not a DNS name', field: 'spec.model.trainingRun', mutate: (o) => (ispec(o).model = { trainingRun: 'My_Run' }) },
   { name: 'unknown task', field: 'spec.task', mutate: (o) => (ispec(o).task = 'image-classification') },
+  { name: 'no replicas', field: 'spec.replicas', mutate: (o) => delete ispec(o).replicas },
+  { name: 'replicas without min', field: 'spec.replicas.min', mutate: (o) => (ispec(o).replicas = { max: 3 }) },
   { name: 'negative min replicas', field: 'spec.replicas.min', mutate: (o) => (ispec(o).replicas = { min: -1 }) },
   { name: 'too many replicas', field: 'spec.replicas.min', mutate: (o) => (ispec(o).replicas = { min: 101 }) },
   { name: 'max below min', field: 'spec.replicas.max', mutate: (o) => (ispec(o).replicas = { min: 3, max: 2 }) },
