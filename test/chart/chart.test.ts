@@ -137,6 +137,7 @@ describe('helm template', () => {
       watchNamespaces: [],
       workers: 8,
       progressPollMs: 15000,
+      resyncMs: 600000,
       metricsPort: 8080,
       leaderElection: true,
       leaseNamespace: RELEASE_NS,
