@@ -82,8 +82,16 @@ function expectedColumns(obj: Record<string, unknown>, crd: CustomResourceDefini
         .split('.')
         .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
     }
-    return value === undefined || value === null ? '<none>' : String(value);
+    return show(value);
   });
+}
+
+/** A value as kubectl prints it in a column. */
+function show(value: unknown): string {
+  if (value === undefined || value === null) return '<none>';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return `${value}`;
+  return JSON.stringify(value);
 }
 
 function table(out: string): string[][] {
