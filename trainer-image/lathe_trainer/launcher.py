@@ -64,6 +64,9 @@ def launch(argv: list[str]) -> int:
     args = torchrun_args(os.environ)
     with tempfile.TemporaryDirectory(prefix="lathe-status-") as status_dir:
         env = dict(os.environ, LATHE_STATUS_DIR=status_dir)
+        # torchrun SIGKILLs workers 30 s after forwarding SIGTERM by default; let the pod's
+        # terminationGracePeriodSeconds be the only bound on saving the checkpoint.
+        env.setdefault("TORCH_ELASTIC_SHUTDOWN_TIMEOUT", "3600")
         cmd = [sys.executable, "-m", "torch.distributed.run", *args, "-m", "lathe_trainer", *argv]
         log("launching workers: " + " ".join(cmd[1:]))
         proc = subprocess.Popen(cmd, env=env)
