@@ -1,4 +1,6 @@
+import { dumpYaml, loadYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { z } from 'zod';
 import { CATEGORIES, SHORT_NAMES } from './constants.js';
 import { allCrds, crdSchema, inferenceServiceCrd, toStructural, trainingRunCrd, StructuralSchemaError, type JSONSchemaProps } from './crd.js';
@@ -125,6 +127,9 @@ describe('spec immutability rules', () => {
 describe('generated files', () => {
   it('crds/ is up to date with the zod schemas (run `npm run gen:crds`)', () => {
     expect(staleFiles(defaultCrdDir())).toEqual([]);
+  });
+  it("survive client-node's typed (de)serialization (install them with loadYaml, not a plain object)", () => {
+    for (const [, text] of renderAll()) expect(parse(dumpYaml(loadYaml(text)))).toEqual(parse(text));
   });
   it('renders deterministically', () => {
     expect([...renderAll()]).toEqual([...renderAll()]);

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, validTrainingRun } from '../../test/api/cases.js';
 import { InferenceServiceSchema, InferenceServiceSpecSchema } from './inferenceservice.js';
-import { TrainingRunSchema, TrainingRunSpecSchema } from './trainingrun.js';
+import { TRAINING_RUN_NAME_RULE, TrainingRunSchema, TrainingRunSpecSchema } from './trainingrun.js';
+import { isValidName } from './common.js';
 
 describe('TrainingRun zod schema', () => {
   it('parses the valid example', () => {
@@ -35,5 +36,20 @@ describe('InferenceService zod schema', () => {
   });
   it.each(BAD_INFERENCE_SERVICES.filter((c) => c.zodRejects !== false).map((c) => [c.name, c] as const))('rejects %s', (_n, c) => {
     expect(InferenceServiceSpecSchema.safeParse(applyCase(validInferenceService(), c).spec).success).toBe(false);
+  });
+});
+
+describe('metadata.name rule', () => {
+  it.each([
+    ['smol-llama-stories', true],
+    ['a', true],
+    ['x'.repeat(52), true],
+    ['x'.repeat(53), false],
+    ['1st-run', false],
+    ['run-', false],
+    ['Run', false],
+    ['run.v2', false],
+  ] as const)('%s -> %s', (name, ok) => {
+    expect(isValidName(name, TRAINING_RUN_NAME_RULE)).toBe(ok);
   });
 });
