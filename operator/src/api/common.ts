@@ -159,7 +159,7 @@ export function metadataMap(path: string, description: string, kind: 'labels' | 
     .meta({ description, maxProperties: 64, ...cel(...rules) });
 }
 
-export function podMetadata(path: string) {
+export function podMetadata(path: string, suffix = '') {
   return z
     .strictObject({
       labels: metadataMap(`${path}.labels`, 'Labels added to every pod (for example cost-allocation labels).', 'labels').optional(),
@@ -171,11 +171,11 @@ export function podMetadata(path: string) {
     })
     .meta({
       description:
-        "Labels and annotations copied onto the pods the operator creates. The operator's own labels (lathe.dev/*) take precedence.",
+        "Labels and annotations copied onto the pods the operator creates. The operator's own labels (lathe.dev/*) take precedence." + suffix,
     });
 }
 
-export function resources(path: string, perWhat: string) {
+export function resources(path: string, perWhat: string, suffix = '') {
   return z
     .strictObject({
       gpus: z
@@ -192,7 +192,7 @@ export function resources(path: string, perWhat: string) {
         `Memory request and limit ${perWhat}, as a quantity (\`16Gi\`). Default: the operator's per-task default.`,
       ).optional(),
     })
-    .meta({ description: `Compute resources ${perWhat}. Every field is optional; see each field for its default.` });
+    .meta({ description: `Compute resources ${perWhat}. Every field is optional; see each field for its default.${suffix}` });
 }
 
 // ---------------------------------------------------------------------------------------------

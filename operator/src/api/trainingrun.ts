@@ -126,7 +126,7 @@ const specShape = {
         `Indexed Job). Default: ${DEFAULTS.workers}. Immutable.`,
     })
     .optional(),
-  resources: resources('spec.resources', 'per worker').optional(),
+  resources: resources('spec.resources', 'per worker', ' Immutable.').optional(),
   spot: z
     .boolean()
     .meta({
@@ -189,7 +189,7 @@ const specShape = {
     'spec.outputModel',
     'Name of the trained model: the model slug of the S3 prefix `models/<outputModel>/<runId>/`. Default: the TrainingRun\'s name. Immutable.',
   ).optional(),
-  podMetadata: podMetadata('spec.podMetadata').optional(),
+  podMetadata: podMetadata('spec.podMetadata', ' Immutable.').optional(),
 };
 
 type SpecField = keyof typeof specShape;
