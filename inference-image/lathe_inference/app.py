@@ -176,7 +176,8 @@ def create_app(state: ServerState) -> FastAPI:
         if state.error:
             body["error"] = state.error
         if state.status == "ready":
-            body["loadSeconds"] = round(state.info.load_seconds, 3)
+            body.update(loadSeconds=round(state.info.load_seconds, 3), device=state.device, dtype=state.dtype,
+                        architecture=state.architecture)
         return JSONResponse(body, status_code=200 if state.status == "ready" else 503)
 
     @app.get("/metrics")

@@ -43,6 +43,7 @@ class Settings:
     shutdown_grace_s: float = 25.0
     shutdown_delay_s: float = 0.0
     trust_remote_code: bool = False
+    warmup: bool = True
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -78,9 +79,11 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
     return raw
 
 
-def _bool(env: Mapping[str, str], name: str) -> bool:
+def _bool(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no"):
+    if raw == "":
+        return default
+    if raw in ("0", "false", "no"):
         return False
     if raw in ("1", "true", "yes"):
         return True
@@ -155,4 +158,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_grace_s=_float(env, "LATHE_SHUTDOWN_GRACE_S", 25.0, 0.0, 3600.0),
         shutdown_delay_s=_float(env, "LATHE_SHUTDOWN_DELAY_S", 0.0, 0.0, 600.0),
         trust_remote_code=_bool(env, "LATHE_TRUST_REMOTE_CODE"),
+        warmup=_bool(env, "LATHE_WARMUP", True),
     )

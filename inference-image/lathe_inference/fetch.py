@@ -24,22 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from .errors import ChecksumError, ModelSourceError
+
+__all__ = ["ChecksumError", "ModelSourceError", "fetch_model", "download_parallel", "download_single_stream"]
 
 log = logging.getLogger("lathe_inference.fetch")
 
 CHUNK = 1 << 20
 COMPLETE_MARKER = ".lathe-complete.json"
-
-
-class ModelSourceError(RuntimeError):
-    """The model can't be fetched: bad URI, missing prefix, access denied, S3 unreachable."""
-
-
-class ChecksumError(ModelSourceError):
-    """The fetched files don't match the run's metadata.json; the model must not be served."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +74,9 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
 
 def make_client(max_pool_connections: int = 32) -> Any:
     """An S3 client from the standard AWS environment (IRSA on EKS, AWS_ENDPOINT_URL_S3 locally)."""
+    import boto3
+    from botocore.config import Config
+
     cfg = Config(
         max_pool_connections=max(10, max_pool_connections),
         retries={"max_attempts": 5, "mode": "standard"},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import io
 import logging
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,16 @@ def pick_device(device: str, dtype: str) -> tuple[str, torch.dtype]:
             return device, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         return device, torch.float32
     return device, {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}[dtype]
+
+
+def configure_torch(device: str) -> None:
+    """Process-wide torch settings for serving. On CUDA, PyTorch may pick cuDNN's attention kernel for
+    scaled_dot_product_attention, which builds an execution plan for every new sequence length: each
+    first visit of a length costs tens of milliseconds per token (seen on an H100: 256 tokens in 7 s
+    on the first request, 1 s after). The flash / memory-efficient kernels need no plans, so cuDNN's
+    is turned off unless LATHE_CUDNN_SDP=1."""
+    if device == "cuda" and os.environ.get("LATHE_CUDNN_SDP", "") != "1":
+        torch.backends.cuda.enable_cudnn_sdp(False)
 
 
 def split_hf_uri(uri: str) -> tuple[str, str | None]:
@@ -151,6 +162,12 @@ class TextModel:
         model.eval()
         return cls(model, tokenizer, device)
 
+    def warmup(self) -> None:
+        """One short generation before turning ready: CUDA kernels and caches are set up here, not on
+        the first user's request."""
+        self.generate(self.encode("Hello") or [self.pad_id], TextParams(max_new_tokens=2, temperature=0),
+                      threading.Event())
+
     def encode(self, prompt: str) -> list[int]:
         return list(self.tokenizer(prompt, add_special_tokens=True)["input_ids"])
 
@@ -243,6 +260,14 @@ class ImageModel:
         pipe.to(device)
         pipe.set_progress_bar_config(disable=True)
         return cls(pipe, device)
+
+    def warmup(self) -> None:
+        """On a GPU, one generation with the pipeline's defaults before turning ready (kernel set-up, memory pools). On a
+        CPU a full-size image costs more than it saves, so it is skipped there."""
+        if self.device == "cpu":
+            return
+        with self._lock, torch.inference_mode():
+            self.pipeline(prompt="warm-up", output_type="pil")  # the pipeline's own defaults
 
     @property
     def pipeline_class(self) -> str:

@@ -11,9 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .config import Settings
-from .fetch import ChecksumError, ModelSourceError, fetch_model
+from .errors import ChecksumError, ModelSourceError
 from .metrics import Metrics
-from .model import ImageModel, Model, TextModel, pick_device, split_hf_uri
+from .model import ImageModel, Model, TextModel, configure_torch, pick_device, split_hf_uri
 
 log = logging.getLogger("lathe_inference")
 
@@ -55,6 +55,8 @@ class ServerState:
         self.metrics = metrics or Metrics()
         self.model: Model | None = None
         self.architecture: str | None = None
+        self.device: str | None = None
+        self.dtype: str | None = None
         self.status = "loading"  # loading | ready | failed | draining
         self.error: str | None = None
         self.info = LoadInfo()
@@ -77,8 +79,12 @@ class ServerState:
         t0 = time.monotonic()
         try:
             device, dtype = pick_device(s.device, s.dtype)
+            configure_torch(device)
+            self.device, self.dtype = device, str(dtype).removeprefix("torch.")
             revision = None
             if s.model_uri.startswith("s3://"):
+                from .fetch import fetch_model  # the AWS SDK only when the model is in S3
+
                 log.info("fetching %s into %s", s.model_uri, s.model_cache)
                 res = fetch_model(
                     s.model_uri,
@@ -105,7 +111,7 @@ class ServerState:
                 if not os.path.isdir(source):
                     raise ModelSourceError(f"no such directory: {source}")
             self.info.local_path = source
-            log.info("loading %s model from %s on %s (%s)", s.task, source, device, str(dtype).removeprefix("torch."))
+            log.info("loading %s model from %s on %s (%s)", s.task, source, device, self.dtype)
             cls = TextModel if s.task == "text-generation" else ImageModel
             model = cls.load(source, revision, device, dtype, s.trust_remote_code)
         except ChecksumError as e:
@@ -118,6 +124,14 @@ class ServerState:
             log.exception("model load failed")
             self._fail("load", f"cannot load {s.task} model from {s.model_uri}: {type(e).__name__}: {e}")
             return
+        if s.warmup:
+            try:
+                t1 = time.monotonic()
+                model.warmup()
+                log.info("warm-up generation took %.2fs", time.monotonic() - t1)
+            except Exception as e:
+                self._fail("warmup", f"model loaded but a warm-up generation failed: {type(e).__name__}: {e}")
+                return
         self.model = model
         self.architecture = model.pipeline_class if isinstance(model, ImageModel) else type(model.model).__name__
         self.info.load_seconds = time.monotonic() - t0

@@ -98,7 +98,8 @@ def test_sigterm_drains_in_flight_requests(servers: dict[str, ServerProcess]) ->
     done_at: list[float] = []
 
     def long_stream() -> None:
-        body = {"prompt": "long", "max_tokens": 400, "temperature": 0, "stream": True,
+        # Three sequential choices of 400 tokens: seconds of generation, well past the listener's close.
+        body = {"prompt": "long", "max_tokens": 400, "n": 3, "temperature": 0, "stream": True,
                 "stream_options": {"include_usage": True}}
         with httpx.Client(base_url=server.url, timeout=120) as c, c.stream("POST", "/v1/completions", json=body) as r:
             lines = []
@@ -137,8 +138,9 @@ def test_sigterm_drains_in_flight_requests(servers: dict[str, ServerProcess]) ->
     reader.join(60)
     assert done_at and done_at[0] > refused_at, "the in-flight stream ended before the listener closed"
     assert events[-1] == "[DONE]"
-    assert events[-2]["usage"]["completion_tokens"] == 400
-    assert events[-3]["choices"][0]["finish_reason"] == "length"
+    assert events[-2]["usage"]["completion_tokens"] == 3 * 400
+    finished = [e["choices"][0]["index"] for e in events[:-2] if e["choices"][0]["finish_reason"] == "length"]
+    assert finished == [0, 1, 2]
     assert server.proc.wait(30) == 0, server.logs()
     assert "SIGTERM: not ready any more" in server.logs()
 
