@@ -71,7 +71,7 @@ demo: cluster build ## the main job locally: cluster, operator, an example run t
 .PHONY: bench
 bench: cluster build ## benchmarks of the operator and the model loader (figures printed)
 	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx tsx hack/bench.ts
-	@$(S3ENV) && $(PYENV)/bin/python inference-image/bench/download_bench.py
+	@$(MAKE) -s bench-inference
 
 # ---- tests -------------------------------------------------------------------------------------
 
@@ -98,6 +98,18 @@ test-trainer: s3-up python-env ## trainer-image pytest suite, against the local 
 .PHONY: test-inference
 test-inference: s3-up python-env ## inference-image pytest suite, against the local S3 server
 	@$(S3ENV) && cd inference-image && $(PYENV)/bin/python -m pytest -q tests
+
+.PHONY: test-chart
+test-chart: deps ## Helm chart: lint, template assertions, CRD copies; install and RBAC checks on $KUBECONFIG
+	@charts/test.sh
+
+.PHONY: bench-inference
+bench-inference: s3-up python-env ## the model loader's download benchmark (parallel vs single stream)
+	@$(S3ENV) && cd inference-image && $(PYENV)/bin/python bench/download_bench.py
+
+.PHONY: terraform-validate
+terraform-validate: ## build the AWS provider once (a long build, cached) and run terraform validate
+	@terraform/validate.sh
 
 .PHONY: test-terraform
 test-terraform: ## terraform fmt/validate, checkov and the HCL security tests

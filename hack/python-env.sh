@@ -12,7 +12,10 @@ for f in "$root"/trainer-image/requirements*.txt "$root"/inference-image/require
   [ -f "$f" ] && reqs+=("$f")
 done
 pyver=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-hash=$(cat "$0" "${reqs[@]}" "$root"/*-image/pip-install.sh 2>/dev/null | sha256sum | cut -c1-12)
+shopt -s nullglob
+extra=("$root"/*-image/pip-install.sh)
+shopt -u nullglob
+hash=$(cat "$0" "${reqs[@]}" "${extra[@]}" | sha256sum | cut -c1-12)
 venv=$CACHE/venv/py$pyver-$hash
 # Two suites (or two shells) may ask at once: one builds, the other waits on the lock.
 mkdir -p "$CACHE/venv"

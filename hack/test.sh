@@ -67,7 +67,8 @@ suite typecheck npx tsc -p tsconfig.json --noEmit
 if [ -f operator/src/api/generate-crds.ts ]; then
   suite crds-fresh npx tsx operator/src/api/generate-crds.ts --check
 fi
-suite unit npx vitest run --project unit --passWithNoTests
+suite unit npx vitest run --project unit
+suite chart-static charts/test.sh static
 
 banner "waiting for tool builds and the Python venv"
 t_wait=$SECONDS
@@ -88,8 +89,9 @@ set -a
 . .cluster/s3.env
 set +a
 
-suite integration npx vitest run --project integration --passWithNoTests
+suite integration npx vitest run --project integration
 suite e2e npx vitest run --project e2e
+suite chart-cluster charts/test.sh cluster
 for part in trainer inference; do
   if [ -d "$part-image/tests" ]; then
     suite "$part" make -s "test-$part"

@@ -54,7 +54,7 @@ export class Manager {
   }
 
   private informer<T extends KubernetesObject>(name: string, path: string, labelSelector?: string): ResilientInformer<T> {
-    const timings = this.o.timings ?? DEFAULT_INFORMER_TIMINGS;
+    const timings = this.o.timings ?? { ...DEFAULT_INFORMER_TIMINGS, resyncMs: this.o.config.resyncMs };
     const namespaces = this.o.config.watchNamespaces;
     if (namespaces.length > 1) {
       throw new Error('LATHE_WATCH_NAMESPACES: watching several namespaces is not supported yet; give one namespace or none (all)');

@@ -22,6 +22,8 @@ export const OperatorConfigSchema = z.object({
   /** How often a running run's progress.json is read; reads are also capped globally (progressQps). */
   progressPollMs: durationMs.default(15_000),
   progressQps: z.coerce.number().positive().default(20),
+  /** Every cached object is re-reconciled this often (level-triggered drift repair). */
+  resyncMs: durationMs.default(10 * 60_000),
   /** Grace period a trainer gets to checkpoint on SIGTERM (spot interruption, drain). */
   trainerGracePeriodSeconds: z.coerce.number().int().min(0).default(120),
   /** Port of /metrics, /healthz, /readyz. */
@@ -46,6 +48,7 @@ export const CONFIG_ENV: Record<keyof OperatorConfig, string> = {
   workers: 'LATHE_WORKERS',
   progressPollMs: 'LATHE_PROGRESS_POLL_MS',
   progressQps: 'LATHE_PROGRESS_QPS',
+  resyncMs: 'LATHE_RESYNC_MS',
   trainerGracePeriodSeconds: 'LATHE_TRAINER_GRACE_PERIOD_SECONDS',
   metricsPort: 'LATHE_METRICS_PORT',
   leaderElection: 'LATHE_LEADER_ELECTION',

@@ -1,0 +1,226 @@
+// `make bench`: the operator's speed and cost figures against the local control plane, printed,
+// never asserted (timings on a shared 2-core machine are information, not a test).
+//
+//   1. create → Job latency of single runs (p50, p99)
+//   2. 1,000 TrainingRuns created at once until all have Jobs, against a plain client creating
+//      1,000 Jobs directly in the same run (target: within 1.2x)
+//   3. API writes per run lifecycle, Events counted separately (target: 6 or fewer)
+//   4. writes per minute at rest with 1,000 finished runs, across several resyncs (target: zero)
+//   5. operator RSS with 5,000 runs cached (target: under 120 MB)
+import { BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, Watch, type V1Job } from '@kubernetes/client-node';
+import { startOperator, metricSum, type OperatorProcess } from '../test/e2e/operator-process.js';
+import { createNamespace, deleteNamespace, ensureCrds, waitFor } from '../test/e2e/support.js';
+import { s3, writeArtifact } from '../test/e2e/sim-trainer.js';
+
+const N_BURST = Number(process.env.LATHE_BENCH_BURST ?? 1000);
+const N_CACHED = Number(process.env.LATHE_BENCH_CACHED ?? 5000);
+const N_SINGLE = Number(process.env.LATHE_BENCH_SINGLE ?? 60);
+const N_LIFECYCLE = Number(process.env.LATHE_BENCH_LIFECYCLE ?? 20);
+const REST_MS = Number(process.env.LATHE_BENCH_REST_MS ?? 60_000);
+const RESYNC_MS = 20_000;
+const CONCURRENCY = 32;
+
+const kc = new KubeConfig();
+kc.loadFromDefault();
+const core = kc.makeApiClient(CoreV1Api);
+const batch = kc.makeApiClient(BatchV1Api);
+const custom = kc.makeApiClient(CustomObjectsApi);
+const out = (s: string) => process.stdout.write(`${s}\n`);
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (i < items.length) await fn(items[i++]!);
+    }),
+  );
+}
+
+function run(name: string, extra: Record<string, unknown> = {}) {
+  return {
+    apiVersion: 'lathe.dev/v1alpha1',
+    kind: 'TrainingRun',
+    metadata: { name },
+    spec: {
+      model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
+      task: 'text-generation',
+      dataset: { uri: 's3://lathe-datasets/tinystories.jsonl' },
+      resources: { cpu: '10m', memory: '16Mi' },
+      ...extra,
+    },
+  };
+}
+
+async function createRun(ns: string, name: string, extra: Record<string, unknown> = {}): Promise<void> {
+  await custom.createNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns', body: run(name, extra) });
+}
+
+/** Watches Jobs in `ns`, calling `onJob` with the arrival time of each new one. */
+async function watchJobs(ns: string, onJob: (job: V1Job, at: number) => void): Promise<{ abort(): void }> {
+  const seen = new Set<string>();
+  const w = new Watch(kc);
+  const req = await w.watch(`/apis/batch/v1/namespaces/${ns}/jobs`, {}, (type, obj: V1Job) => {
+    const at = performance.now();
+    if (type === 'ADDED' && !seen.has(obj.metadata!.name!)) {
+      seen.add(obj.metadata!.name!);
+      onJob(obj, at);
+    }
+  }, () => undefined);
+  return { abort: () => req.abort() };
+}
+
+async function writes(op: OperatorProcess): Promise<{ all: number; events: number }> {
+  const text = await op.metrics();
+  const all = metricSum(text, 'lathe_api_writes_total');
+  const events = metricSum(text, 'lathe_api_writes_total', { resource: 'events' });
+  return { all, events };
+}
+
+async function latency(ns: string): Promise<void> {
+  const created = new Map<string, number>();
+  const lat: number[] = [];
+  const watch = await watchJobs(ns, (job, at) => {
+    const run = job.metadata!.labels!['lathe.dev/training-run']!;
+    const t0 = created.get(run);
+    if (t0 !== undefined) lat.push(at - t0);
+  });
+  for (let i = 0; i < N_SINGLE; i++) {
+    const name = `lat-${i}`;
+    created.set(name, performance.now());
+    await createRun(ns, name, { suspend: true });
+    await waitFor(`job of ${name}`, () => Promise.resolve(lat.length > i || undefined), 30_000, 2);
+  }
+  watch.abort();
+  out(`create→Job latency, ${N_SINGLE} single runs one after another: p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms (targets: 50 ms, 250 ms)`);
+}
+
+async function burst(nsRuns: string, nsJobs: string): Promise<void> {
+  // Plain client: 1,000 suspended Jobs, created with the same concurrency as the runs below.
+  let jobsSeen = 0;
+  let lastJob = 0;
+  const w1 = await watchJobs(nsJobs, (_j, at) => {
+    jobsSeen++;
+    lastJob = at;
+  });
+  const t0 = performance.now();
+  await pool([...Array(N_BURST).keys()], CONCURRENCY, async (i) => {
+    await batch.createNamespacedJob({
+      namespace: nsJobs,
+      body: {
+        metadata: { name: `plain-${i}` },
+        spec: { suspend: true, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '10m' } } }] } } },
+      },
+    });
+  });
+  await waitFor('all plain Jobs observed', () => Promise.resolve(jobsSeen >= N_BURST || undefined), 300_000, 20);
+  const plainMs = lastJob - t0;
+  w1.abort();
+
+  let runJobs = 0;
+  let lastRunJob = 0;
+  const w2 = await watchJobs(nsRuns, (_j, at) => {
+    runJobs++;
+    lastRunJob = at;
+  });
+  const t1 = performance.now();
+  await pool([...Array(N_BURST).keys()], CONCURRENCY, (i) => createRun(nsRuns, `burst-${i}`, { suspend: true }));
+  await waitFor('all runs to have Jobs', () => Promise.resolve(runJobs >= N_BURST || undefined), 600_000, 20);
+  const runMs = lastRunJob - t1;
+  w2.abort();
+  out(`${N_BURST} at once: plain client ${(plainMs / 1000).toFixed(2)} s for its Jobs; ${N_BURST} TrainingRuns ${(runMs / 1000).toFixed(2)} s until all had Jobs; ratio ${(runMs / plainMs).toFixed(2)}x (target: 1.2x)`);
+}
+
+async function lifecycle(ns: string, op: OperatorProcess): Promise<void> {
+  const storage = s3();
+  const before = await writes(op);
+  // The simulated trainer writes the artifact as soon as the Job exists; kwok's pods then finish.
+  const watch = await watchJobs(ns, (job) => void writeArtifact(storage, job));
+  await pool([...Array(N_LIFECYCLE).keys()], 8, (i) => createRun(ns, `life-${i}`));
+  await waitFor('all lifecycle runs Succeeded', async () => {
+    const list = (await custom.listNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns' })) as { items: { status?: { phase?: string } }[] };
+    return list.items.filter((r) => r.status?.phase === 'Succeeded').length >= N_LIFECYCLE || undefined;
+  }, 300_000, 500);
+  watch.abort();
+  await new Promise((r) => setTimeout(r, 3000)); // let trailing events land
+  const after = await writes(op);
+  const per = (after.all - before.all) / N_LIFECYCLE;
+  const ev = (after.events - before.events) / N_LIFECYCLE;
+  out(`API writes per run lifecycle (create → Succeeded, ${N_LIFECYCLE} runs): ${per.toFixed(2)} in all, ${(per - ev).toFixed(2)} without Events, ${ev.toFixed(2)} Events (target: 6 or fewer)`);
+}
+
+async function finishBurst(ns: string): Promise<void> {
+  // Turn the 1,000 suspended runs into finished ones: artifacts first, then resume them.
+  const storage = s3();
+  const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
+  await pool(jobs, 16, async (job) => {
+    await writeArtifact(storage, job);
+  });
+  await pool([...Array(N_BURST).keys()], CONCURRENCY, async (i) => {
+    await custom.patchNamespacedCustomObject(
+      { group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns', name: `burst-${i}`, body: [{ op: 'replace', path: '/spec/suspend', value: false }] },
+    );
+  });
+  await waitFor(`${N_BURST} finished runs`, async () => {
+    const list = (await custom.listNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns' })) as { items: { status?: { phase?: string } }[] };
+    const done = list.items.filter((r) => r.status?.phase === 'Succeeded').length;
+    return done >= N_BURST || undefined;
+  }, 900_000, 2000);
+}
+
+async function atRest(op: OperatorProcess): Promise<void> {
+  const before = await writes(op);
+  await new Promise((r) => setTimeout(r, REST_MS));
+  const after = await writes(op);
+  const perMin = ((after.all - before.all) * 60_000) / REST_MS;
+  out(`writes per minute at rest with ${N_BURST} finished runs, over ${REST_MS / 1000} s and ${Math.floor(REST_MS / RESYNC_MS)} resyncs: ${perMin.toFixed(1)} (target: zero)`);
+}
+
+async function rss(ns: string, op: OperatorProcess): Promise<void> {
+  const existing = N_BURST + N_SINGLE + N_LIFECYCLE;
+  const more = Math.max(0, N_CACHED - existing);
+  let seen = 0;
+  const watch = await watchJobs(ns, () => seen++);
+  await pool([...Array(more).keys()], CONCURRENCY, (i) => createRun(ns, `cached-${i}`, { suspend: true }));
+  await waitFor('the extra runs to have Jobs', () => Promise.resolve(seen >= more || undefined), 900_000, 100);
+  watch.abort();
+  await new Promise((r) => setTimeout(r, 5000));
+  const text = await op.metrics();
+  const bytes = metricSum(text, 'process_resident_memory_bytes');
+  const heap = metricSum(text, 'nodejs_heap_size_used_bytes');
+  out(`operator RSS with ${existing + more} runs cached (and their Jobs): ${(bytes / 1e6).toFixed(1)} MB, JS heap used ${(heap / 1e6).toFixed(1)} MB (target: under 120 MB)`);
+}
+
+async function main(): Promise<void> {
+  ensureCrds();
+  const namespaces: string[] = [];
+  const ns = async (p: string) => {
+    const n = await createNamespace(core, p);
+    namespaces.push(n);
+    await core.createNamespacedServiceAccount({ namespace: n, body: { metadata: { name: 'lathe-trainer' } } });
+    return n;
+  };
+  const op = await startOperator({ env: { LATHE_RESYNC_MS: String(RESYNC_MS), LATHE_PROGRESS_POLL_MS: '1000', LATHE_LOG_LEVEL: 'warn' } });
+  out(`[bench] operator pid up on :${op.port}; Node ${process.version}; figures from one run on this machine`);
+  try {
+    const runsNs = await ns('bench-runs');
+    await latency(runsNs);
+    await burst(runsNs, await ns('bench-jobs'));
+    await lifecycle(await ns('bench-life'), op);
+    await finishBurst(runsNs);
+    await atRest(op);
+    await rss(runsNs, op);
+  } finally {
+    await op.stop();
+    for (const n of namespaces) await deleteNamespace(core, n);
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`[bench] failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
