@@ -81,7 +81,8 @@ async function writes(op: OperatorProcess): Promise<{ all: number; events: numbe
   return { all, events };
 }
 
-async function latency(ns: string): Promise<void> {
+async function latency(ns: string, op: OperatorProcess): Promise<void> {
+  const m0 = await op.metrics();
   const created = new Map<string, number>();
   const lat: number[] = [];
   const watch = await watchJobs(ns, (job, at) => {
@@ -97,6 +98,14 @@ async function latency(ns: string): Promise<void> {
   }
   watch.abort();
   out(`create→Job latency, ${N_SINGLE} single runs one after another: p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms (targets: 50 ms, 250 ms)`);
+  // Where the time goes, from the operator's own histograms (means over the same runs).
+  const m1 = await op.metrics();
+  const mean = (name: string, labels: Record<string, string>) => {
+    const sum = metricSum(m1, `${name}_sum`, labels) - metricSum(m0, `${name}_sum`, labels);
+    const count = metricSum(m1, `${name}_count`, labels) - metricSum(m0, `${name}_count`, labels);
+    return count ? ((sum / count) * 1000).toFixed(1) : 'n/a';
+  };
+  out(`  of which, per reconcile: queue wait ${mean('workqueue_queue_duration_seconds', { name: 'trainingrun' })} ms, reconcile ${mean('controller_runtime_reconcile_time_seconds', { controller: 'trainingrun' })} ms (means)`);
 }
 
 async function burst(nsRuns: string, nsJobs: string): Promise<void> {
@@ -208,7 +217,7 @@ async function main(): Promise<void> {
   out(`[bench] operator pid up on :${op.port}; Node ${process.version}; figures from one run on this machine`);
   try {
     const runsNs = await ns('bench-runs');
-    await latency(runsNs);
+    await latency(runsNs, op);
     await burst(runsNs, await ns('bench-jobs'));
     await lifecycle(await ns('bench-life'), op);
     await finishBurst(runsNs);

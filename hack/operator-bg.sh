@@ -18,7 +18,7 @@ fi
 set -a
 . "$state/s3.env"
 set +a
-LATHE_METRICS_PORT=$port LATHE_LEASE_NAMESPACE=default LATHE_PROGRESS_POLL_MS=1000 \
+LATHE_METRICS_PORT=$port LATHE_LEASE_NAMESPACE=default LATHE_PROGRESS_POLL_MS=1000 LATHE_LOG_LEVEL=${LATHE_LOG_LEVEL:-info} \
   setsid node "$root/dist/operator/src/main.js" >"$state/logs/operator.log" 2>&1 </dev/null &
 echo $! >"$pidfile"
 for _ in $(seq 1 150); do

@@ -28,6 +28,8 @@ export interface Observation {
   preemptions: number;
   progress?: TrainingRunProgress;
   artifact?: ArtifactState;
+  /** The run has been Running before (a later Pending pod is a replacement, not a new start). */
+  started?: boolean;
   /** Set while the referenced `run://` model is not ready; the run waits. */
   waitingFor?: { reason: string; message: string };
   now: Date;
@@ -70,6 +72,11 @@ export function phaseOf(o: Observation): { phase: Phase; reason: string; message
     return { phase: 'Running', reason: 'Training', message: `training (attempt ${o.attempt})` };
   }
   const pending = pendingReason(active);
+  // Once training has started, a pod that finished before the Job noticed, or a replacement pod
+  // after a preemption, is still part of a running run: the phase never goes back to Pending.
+  if (o.started || o.pods.some((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed')) {
+    return { phase: 'Running', reason: pending.reason === 'PodsPending' ? 'Training' : pending.reason, message: pending.reason === 'PodsPending' ? `training (attempt ${o.attempt})` : pending.message };
+  }
   return { phase: 'Pending', ...pending };
 }
 

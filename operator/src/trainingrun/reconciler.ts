@@ -32,6 +32,9 @@ export interface TrainingRunReconcilerDeps {
   now?: () => Date;
 }
 
+/** How long a new run's first status may wait for its pods to start (see reconcile). */
+const FIRST_STATUS_DELAY_MS = 2_000;
+
 /** Retry interval while S3 can't be read or written; the work queue's backoff handles API errors. */
 const S3_RETRY_MS = 5_000;
 
@@ -90,6 +93,7 @@ export class TrainingRunReconciler {
       jobName: jobName(name, attempt),
       gpus: spec.workers * spec.gpus,
       preemptions: current?.preemptions ?? 0,
+      started: current?.phase === 'Running',
       now: this.now(),
     };
     let requeueAfterMs: number | undefined;
@@ -142,6 +146,13 @@ export class TrainingRunReconciler {
 
     let desired = desiredStatus(obs, current);
     desired.runId = id;
+    // A new Job's pods usually start within a second; writing "Pending, waiting for pods" first
+    // would cost a status write and an Event per run for a state nobody reads. So the first status
+    // waits a moment, unless it has something to say (unschedulable, image pull, waiting for a model).
+    const fresh = obs.job?.metadata?.creationTimestamp ? this.now().getTime() - new Date(obs.job.metadata.creationTimestamp).getTime() : 0;
+    if (!current?.phase && desired.phase === 'Pending' && !obs.waitingFor && ['CreatingJob', 'PodsPending'].includes(String(conditionReason(desired))) && fresh < FIRST_STATUS_DELAY_MS) {
+      return { requeueAfterMs: FIRST_STATUS_DELAY_MS - Math.max(fresh, 0) };
+    }
     if (obs.artifact?.problem && jobCondition(job, 'Failed')) {
       // Not Failed until the record is safe; the Job's failure is still what the user reads.
       desired = { ...desired, phase: 'Running', message: `${desired.message} (recording: ${obs.artifact.problem.message})` };
@@ -260,12 +271,18 @@ export class TrainingRunReconciler {
     const updated = await this.d.writer.applyStatus(PLURALS.TrainingRun, KINDS.TrainingRun, run.metadata.namespace!, run.metadata.name!, desired);
     const rv = (updated.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     this.overlay.wrote(k, desired, rv);
-    if (current?.phase !== desired.phase) {
+    // Every phase change is an Event, except a run's first, uneventful Pending: JobCreated said it.
+    const quietStart = !current?.phase && desired.phase === 'Pending' && ['CreatingJob', 'PodsPending'].includes(String(conditionReason(desired)));
+    if (current?.phase !== desired.phase && !quietStart) {
       const type = desired.phase === 'Failed' ? 'Warning' : 'Normal';
       this.d.events.record(run, type, desired.phase ?? 'Unknown', desired.message ?? '');
       log.info('phase', { from: current?.phase ?? '', to: desired.phase, message: desired.message });
     }
   }
+}
+
+function conditionReason(status: TrainingRunStatus): string | undefined {
+  return status.conditions?.find((c) => c.type === 'Ready')?.reason;
 }
 
 function key(run: TrainingRun): string {
