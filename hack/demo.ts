@@ -11,8 +11,14 @@ import { s3, writeArtifact, writeProgress } from '../test/e2e/sim-trainer.js';
 const NAMESPACE = 'ml';
 const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
 
-function load(file: string): Record<string, any>[] {
-  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Record<string, any>).filter(Boolean);
+interface Manifest {
+  kind?: string;
+  metadata: { name: string; namespace?: string };
+  spec: { podMetadata?: { annotations?: Record<string, string> }; hyperparameters?: { epochs?: number } };
+}
+
+function load(file: string): Manifest[] {
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Manifest).filter(Boolean);
 }
 
 async function main(): Promise<void> {
@@ -34,7 +40,7 @@ async function main(): Promise<void> {
 
   const [run] = load('examples/trainingrun-smol-llama.yaml').filter((d) => d.kind === 'TrainingRun');
   if (!run) throw new Error('examples/trainingrun-smol-llama.yaml has no TrainingRun');
-  const name: string = run.metadata.name;
+  const name = run.metadata.name;
   // The pod is held running until the simulated trainer has written its outputs.
   run.spec.podMetadata = { annotations: { ...(run.spec.podMetadata?.annotations ?? {}), 'sim.lathe.dev/hold': 'true' } };
   run.metadata.namespace = NAMESPACE;

@@ -64,6 +64,8 @@ pyenv_pid=$!
 
 suite lint npx eslint .
 suite typecheck npx tsc -p tsconfig.json --noEmit
+# The e2e suite and the demo run the compiled operator, as the container does.
+suite build npx tsc -p tsconfig.build.json
 if [ -f operator/src/api/generate-crds.ts ]; then
   suite crds-fresh npx tsx operator/src/api/generate-crds.ts --check
 fi

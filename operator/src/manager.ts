@@ -198,7 +198,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     await Promise.all(this.controllers.map((c) => c.stop()));
-    for (const i of this.informers) i.stop();
+    await Promise.all(this.informers.map((i) => i.stop()));
     await this.events.flush();
     if (this.elector) await this.elector.release();
     await this.health.stop();

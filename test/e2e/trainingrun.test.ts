@@ -80,7 +80,7 @@ async function runningPods(job: string, n = 1): Promise<V1Pod[]> {
 }
 
 /** The simulated container exits: 0 succeeds, anything else fails (with a termination message). */
-async function exitPods(pods: V1Pod[], code: number, message = ''): Promise<void> {
+function exitPods(pods: V1Pod[], code: number, message = ''): void {
   for (const p of pods) {
     const annotations = [`sim.lathe.dev/exit=${code}`, ...(message ? [`sim.lathe.dev/message=${message}`] : [])];
     kubectl(['annotate', 'pod', '-n', ns, p.metadata!.name!, '--overwrite', ...annotations]);
@@ -118,7 +118,7 @@ describe('TrainingRun', () => {
     expect(withProgress.status!.progress).toMatchObject({ epoch: 1, epochs: 2, loss: 2.5 });
 
     const { checkpointUri } = await writeArtifact(storage, job);
-    await exitPods([pod!], 0);
+    exitPods([pod!], 0);
     const done = await waitPhase('single', 'Succeeded');
     expect(done.status!.artifact).toMatchObject({ uri: checkpointUri, metadataUri: `${jobEnv(job).LATHE_OUTPUT_URI}metadata.json` });
     expect(done.status!.conditions).toEqual(
@@ -151,7 +151,7 @@ describe('TrainingRun', () => {
     expect(pods.map((p) => p.metadata!.annotations!['batch.kubernetes.io/job-completion-index']).sort()).toEqual(['0', '1']);
     expect(new Set(pods.map((p) => p.spec!.hostname))).toEqual(new Set(['ddp-1-0', 'ddp-1-1']));
     await writeArtifact(storage, job);
-    await exitPods(pods, 0);
+    exitPods(pods, 0);
     await waitPhase('ddp', 'Succeeded');
   });
 
@@ -181,7 +181,7 @@ describe('TrainingRun', () => {
     });
     expect(preempted.status!.phase).not.toBe('Failed');
     await writeArtifact(storage, await jobOf('spot'));
-    await exitPods([replacement], 0);
+    exitPods([replacement], 0);
     const done = await waitPhase('spot', 'Succeeded');
     expect(done.status!.preemptions).toBe(1);
     expect(done.status!.attempts).toBe(1);
@@ -190,7 +190,7 @@ describe('TrainingRun', () => {
   it('fails a run whose trainer rejects its input, with the trainer\'s message, without retrying', async () => {
     await create('bad-input', { retries: 3 });
     const [pod] = await runningPods('bad-input-1');
-    await exitPods([pod!], 2, 'lathe-trainer: error: dataset s3://lathe-datasets/missing.jsonl does not exist');
+    exitPods([pod!], 2, 'lathe-trainer: error: dataset s3://lathe-datasets/missing.jsonl does not exist');
     const r = await waitPhase('bad-input', 'Failed');
     expect(r.status!.message).toContain('dataset s3://lathe-datasets/missing.jsonl does not exist');
     expect(r.status!.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Failed', status: 'True', reason: 'PodFailurePolicy' })]));
@@ -253,7 +253,7 @@ describe('TrainingRun', () => {
     await operator.stop();
     const job = await jobOf('restart');
     await writeArtifact(storage, job);
-    await exitPods([pod!], 0);
+    exitPods([pod!], 0);
     operator = await startOperator();
     await waitPhase('restart', 'Succeeded');
     const jobs = (await batch.listNamespacedJob({ namespace: ns, labelSelector: 'lathe.dev/training-run=restart' })).items;

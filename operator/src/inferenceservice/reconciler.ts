@@ -81,7 +81,7 @@ export class InferenceServiceReconciler {
     const resolution = this.resolve(isvc);
     const deployment = this.d.deployments.get(namespace, childName(isvc));
     const deployedModel = deployment?.spec?.template.metadata?.annotations?.[ANNOTATIONS.modelUri];
-    let conds: Condition[] = (current?.conditions as Condition[] | undefined) ?? [];
+    let conds: Condition[] = (current?.conditions) ?? [];
     const set = (type: string, status: 'True' | 'False', reason: string, message: string) => {
       conds = setCondition(conds, { type, status, reason, message, observedGeneration: generation }, now);
     };
@@ -180,7 +180,7 @@ export class InferenceServiceReconciler {
     const model = isvc.spec.model;
     if (model.uri) return { uri: model.uri };
     const runName = model.trainingRun!;
-    const run = this.d.runs.get(isvc.metadata.namespace!, runName);
+    const run = this.d.runs.get(isvc.metadata.namespace, runName);
     if (!run) return { reason: 'TrainingRunNotFound', message: `spec.model.trainingRun: TrainingRun ${runName} does not exist` };
     const phase = run.status?.phase;
     if (phase === 'Failed') {
@@ -244,8 +244,8 @@ export class InferenceServiceReconciler {
     const k = `${isvc.metadata.namespace}/${isvc.metadata.name}`;
     const updated = await this.d.writer.applyStatus(PLURALS.InferenceService, KINDS.InferenceService, isvc.metadata.namespace!, isvc.metadata.name!, desired);
     this.overlay.wrote(k, desired, (updated.metadata as { resourceVersion?: string } | undefined)?.resourceVersion);
-    const was = findCondition(current?.conditions as Condition[] | undefined, CONDITION_TYPES.Ready);
-    const now = findCondition(desired.conditions as Condition[] | undefined, CONDITION_TYPES.Ready);
+    const was = findCondition(current?.conditions, CONDITION_TYPES.Ready);
+    const now = findCondition(desired.conditions, CONDITION_TYPES.Ready);
     if (now && (was?.status !== now.status || was?.reason !== now.reason)) {
       this.d.events.record(isvc, now.status === 'True' ? 'Normal' : 'Warning', now.status === 'True' ? 'Ready' : now.reason, now.message);
       log.info('ready', { status: now.status, reason: now.reason, message: now.message });

@@ -156,7 +156,7 @@ export function desiredStatus(o: Observation, current: TrainingRunStatus | undef
   if (o.artifact?.recorded) status.artifact = o.artifact.recorded;
   else if (current?.artifact) status.artifact = current.artifact;
 
-  let conds: Condition[] = (current?.conditions as Condition[] | undefined) ?? [];
+  let conds: Condition[] = (current?.conditions) ?? [];
   const set = (type: string, s: 'True' | 'False', r: string, m: string) => {
     conds = setCondition(conds, { type, status: s, reason: r, message: m, observedGeneration: generation }, o.now);
   };

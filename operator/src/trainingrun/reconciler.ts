@@ -15,7 +15,7 @@ import type { Logger } from '../runtime/logger.js';
 import { TokenBucket } from '../runtime/rate-limiter.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import { jobName, runId, runLocation } from './names.js';
-import { desiredStatus, isDisrupted, isTerminal, jobCondition, type ArtifactState, type Observation } from './observe.js';
+import { desiredStatus, isDisrupted, isTerminal, jobCondition, type Observation } from './observe.js';
 import { readProgress, recordSuccess, writeRecord, type RunRecord } from './records.js';
 import { effectiveSpec, render } from './render.js';
 import { statusEqual } from '../k8s/status-equal.js';
@@ -165,7 +165,7 @@ export class TrainingRunReconciler {
     const model = run.spec.model ?? 'scratch';
     if (!model.startsWith('run://')) return { uri: model };
     const refName = model.slice('run://'.length);
-    const ref = this.d.runs.get(run.metadata.namespace!, refName);
+    const ref = this.d.runs.get(run.metadata.namespace, refName);
     if (!ref) return { waiting: { reason: 'ModelNotFound', message: `spec.model: TrainingRun ${refName} does not exist` } };
     if (ref.status?.phase === 'Failed') {
       return { waiting: { reason: 'ModelFailed', message: `spec.model: TrainingRun ${refName} failed; it has no model to start from` } };

@@ -19,7 +19,7 @@ function run(spec: Partial<TrainingRun['spec']> = {}, name = 'smol'): TrainingRu
       dataset: { uri: 's3://ml-data/tinystories.jsonl' },
       ...spec,
     },
-  } as TrainingRun;
+  };
 }
 
 function trainer(r: ReturnType<typeof render>): V1Container {
