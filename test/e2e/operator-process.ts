@@ -39,7 +39,7 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   }
   const port = await freePort();
   const logs: string[] = [];
-  const child: ChildProcess = spawn(process.execPath, [path.join(root, 'dist/operator/src/main.js')], {
+  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', path.join(root, 'dist/operator/src/main.js')], {
     cwd: root,
     env: {
       ...process.env,
