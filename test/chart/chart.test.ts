@@ -242,6 +242,8 @@ describe('helm template', () => {
       'core/pods:get',
       'core/pods:list',
       'core/pods:watch',
+      'apps/replicasets:get',
+      'apps/replicasets:list',
       'core/events:create',
       'core/events:patch',
       'core/events:get',
