@@ -66,7 +66,7 @@ operator: build ## run the operator in the foreground against $KUBECONFIG (AWS s
 .PHONY: demo
 demo: cluster build ## the main job locally: cluster, operator, an example run to Succeeded, a service to Ready
 	@hack/operator-bg.sh
-	@PATH=$(TOOLBIN):$$PATH npx tsx hack/demo.ts
+	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx tsx hack/demo.ts
 
 .PHONY: bench
 bench: cluster build ## benchmarks of the operator and the model loader (figures printed)

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const job = await waitFor('the Job', () => batch.readNamespacedJob({ name: `${name}-1`, namespace: NAMESPACE }));
   say(`operator created Job ${job.metadata!.name}; waiting for its pod on a GPU node`);
   const pod = await waitFor('a running trainer pod', async () => {
-    const pods = (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `job-name=${name}-1` })).items;
+    const pods = (await core.listNamespacedPod({ namespace: NAMESPACE, labelSelector: `batch.kubernetes.io/controller-uid=${job.metadata!.uid}` })).items;
     return pods.find((p) => p.status?.phase === 'Running');
   });
   say(`pod ${pod.metadata!.name} runs on ${pod.spec!.nodeName}`);
