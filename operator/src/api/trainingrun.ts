@@ -180,8 +180,9 @@ const specShape = {
     .max(64)
     .meta({
       description:
-        "Container command (entrypoint and arguments), replacing the image's. Required when task is custom. The LATHE_* " +
-        'environment variables are set either way. Immutable.',
+        "Your training program and its arguments, given to the container as args. With Lathe's trainer image, " +
+        '`python -m lathe_trainer` runs it with the LATHE_* environment and the S3 upload helpers; with your own image ' +
+        '(spec.image), its entrypoint receives them. Required when task is custom. Immutable.',
       'x-kubernetes-list-type': 'atomic',
     })
     .optional(),

@@ -166,7 +166,8 @@ describe('render', () => {
   it('uses the image and command override of a custom task', () => {
     const r = render({ run: run({ task: 'custom', image: 'me/train:2', command: ['python', 'train.py'] }), attempt: 1, config, modelUri: 'x' });
     expect(trainer(r).image).toBe('me/train:2');
-    expect(trainer(r).command).toEqual(['python', 'train.py']);
+    expect(trainer(r).args).toEqual(['python', 'train.py']);
+    expect(trainer(r).command).toBeUndefined();
     expect(trainer(render({ run: run(), attempt: 1, config, modelUri: 'x' })).image).toBe('registry.example/lathe-trainer:1.0');
   });
 

@@ -139,7 +139,9 @@ export function render(input: RenderInput): RenderedRun {
       {
         name: TRAINER_CONTAINER,
         image: run.spec.image ?? config.trainerImage,
-        ...(run.spec.command ? { command: run.spec.command } : {}),
+        // As args, not command: the trainer image's entrypoint (python -m lathe_trainer) wraps the
+        // user's program with the run's environment and upload helpers (trainer-image/README.md).
+        ...(run.spec.command ? { args: run.spec.command } : {}),
         env,
         ...(distributed ? { ports: [{ name: 'rendezvous', containerPort: MASTER_PORT }] } : {}),
         resources: { requests, limits },
