@@ -15,6 +15,8 @@ export interface ArtifactState {
   recorded?: { uri: string; metadataUri: string; recordUri: string };
   /** Why the artifact could not be recorded yet (S3 outage, malformed metadata.json, ...). */
   problem?: { reason: string; message: string };
+  /** The problem is final: the trainer finished long ago and left no valid metadata.json. */
+  final?: boolean;
 }
 
 export interface Observation {
@@ -58,6 +60,7 @@ export function phaseOf(o: Observation): { phase: Phase; reason: string; message
   }
   if (jobCondition(job, 'Complete')) {
     if (o.artifact?.recorded) return { phase: 'Succeeded', reason: 'Succeeded', message: `model written to ${o.artifact.recorded.uri}` };
+    if (o.artifact?.final && o.artifact.problem) return { phase: 'Failed', ...o.artifact.problem };
     const problem = o.artifact?.problem ?? { reason: 'RecordingArtifact', message: 'training finished; reading metadata.json' };
     return { phase: 'Running', ...problem };
   }

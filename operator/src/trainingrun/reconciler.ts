@@ -35,6 +35,13 @@ export interface TrainingRunReconcilerDeps {
 /** How long a new run's first status may wait for its pods to start (see reconcile). */
 const FIRST_STATUS_DELAY_MS = 2_000;
 
+/**
+ * How long after its Job completed a run may lack a valid metadata.json before it fails. S3
+ * writes are atomic and the trainer writes metadata.json before it exits, so a missing or invalid
+ * file that persists this long is the trainer's failure, not a delay; S3 outages never end a run.
+ */
+export const METADATA_GRACE_MS = 10 * 60_000;
+
 /** Retry interval while S3 can't be read or written; the work queue's backoff handles API errors. */
 const S3_RETRY_MS = 5_000;
 
@@ -123,8 +130,18 @@ export class TrainingRunReconciler {
 
       if (jobCondition(job, 'Complete')) {
         obs.artifact = await recordSuccess(this.d.store, loc, this.record(run, id, obs, 'Succeeded'));
-        if (obs.artifact.problem) {
-          log.warn('artifact not recorded yet', obs.artifact.problem);
+        const problem = obs.artifact.problem;
+        const completedAt = job.status?.completionTime ? new Date(job.status.completionTime).getTime() : this.now().getTime();
+        if (problem && problem.reason !== 'S3Unavailable' && this.now().getTime() - completedAt > METADATA_GRACE_MS) {
+          try {
+            await writeRecord(this.d.store, loc, this.record(run, id, obs, 'Failed', problem.message));
+            obs.artifact.final = true;
+          } catch (err) {
+            log.warn('run record not written', { err });
+            requeueAfterMs = S3_RETRY_MS;
+          }
+        } else if (problem) {
+          log.warn('artifact not recorded yet', problem);
           requeueAfterMs = S3_RETRY_MS;
         }
         obs.progress = await this.pollProgress(k, loc, true);
