@@ -11,7 +11,7 @@ function run(spec: Partial<TrainingRun['spec']> = {}): TrainingRun {
     kind: 'TrainingRun',
     metadata: { name: 'r', namespace: 'ml', uid: 'u', generation: 3 },
     spec: { model: 'hf://a/b', task: 'text-generation', dataset: { uri: 'builtin:mnist' }, ...spec },
-  } as TrainingRun;
+  };
 }
 
 function job(status: V1Job['status'] = {}, suspend = false): V1Job {
@@ -19,7 +19,7 @@ function job(status: V1Job['status'] = {}, suspend = false): V1Job {
 }
 
 function pod(phase: string, extra: Partial<V1Pod['status']> = {}): V1Pod {
-  return { metadata: { name: `p-${phase}`, uid: phase, creationTimestamp: now }, status: { phase, ...extra } } as V1Pod;
+  return { metadata: { name: `p-${phase}`, uid: phase, creationTimestamp: now }, status: { phase, ...extra } };
 }
 
 function obs(o: Partial<Observation>): Observation {
