@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
+import type { InferenceService } from '../api/inferenceservice.js';
+import { OperatorConfigSchema } from '../config/operator-config.js';
+import { modelHash, render, serviceUrl } from './render.js';
+
+const config = OperatorConfigSchema.parse({ inferenceImage: 'registry.example/lathe-inference:1.0' });
+
+function isvc(spec: Partial<InferenceService['spec']> = {}): InferenceService {
+  return {
+    apiVersion: 'lathe.dev/v1alpha1',
+    kind: 'InferenceService',
+    metadata: { name: 'writer', namespace: 'ml', uid: 'uid-1', generation: 1 },
+    spec: { model: { uri: 's3://b/models/x/1/checkpoint/' }, task: 'text-generation', replicas: { min: 1 }, ...spec },
+  };
+}
+
+const MODEL = 's3://b/models/x/1/checkpoint/';
+
+describe('render (InferenceService)', () => {
+  it('names every child after the service and owns them', () => {
+    const r = render({ isvc: isvc(), modelUri: MODEL, config });
+    for (const obj of [r.deployment, r.service]) {
+      expect(obj.metadata!.name).toBe('writer');
+      expect(obj.metadata!.ownerReferences).toEqual([expect.objectContaining({ kind: 'InferenceService', name: 'writer', uid: 'uid-1', controller: true })]);
+    }
+    expect(serviceUrl(isvc())).toBe('http://writer.ml.svc.cluster.local');
+    expect(r.service.spec).toMatchObject({ type: 'ClusterIP', selector: { 'lathe.dev/inference-service': 'writer' }, ports: [{ port: 80, targetPort: 'http' }] });
+    expect(render({ isvc: isvc(), modelUri: MODEL, config })).toEqual(r);
+  });
+
+  it('asks for GPUs as limits and tolerates the GPU taint only with GPUs', () => {
+    const gpu = render({ isvc: isvc({ resources: { gpus: 1, memory: '24Gi' } }), modelUri: MODEL, config }).deployment.spec!.template.spec!;
+    expect(gpu.containers[0]!.resources).toEqual({ requests: { cpu: '2', memory: '24Gi', 'nvidia.com/gpu': '1' }, limits: { memory: '24Gi', 'nvidia.com/gpu': '1' } });
+    expect(gpu.tolerations).toEqual([{ key: scheduling.gpuTaint.key, operator: 'Exists', effect: 'NoSchedule' }]);
+    const cpu = render({ isvc: isvc(), modelUri: MODEL, config }).deployment.spec!.template.spec!;
+    expect(cpu.tolerations).toBeUndefined();
+    expect(cpu.containers[0]!.resources!.limits).not.toHaveProperty('nvidia.com/gpu');
+  });
+
+  it('probes readiness on /readyz (model loaded), liveness on /healthz, with a startup window for big downloads', () => {
+    const c = render({ isvc: isvc(), modelUri: MODEL, config }).deployment.spec!.template.spec!.containers[0]!;
+    expect(c.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'http' });
+    expect(c.livenessProbe!.httpGet).toEqual({ path: '/healthz', port: 'http' });
+    expect(c.startupProbe!.periodSeconds! * c.startupProbe!.failureThreshold!).toBeGreaterThanOrEqual(1800);
+    expect(c.ports).toEqual([{ name: 'http', containerPort: 8080, protocol: 'TCP' }]);
+    const env = Object.fromEntries(c.env!.map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({ LATHE_MODEL_URI: MODEL, LATHE_TASK: 'text-generation', LATHE_MODEL_NAME: 'writer', PORT: '8080' });
+  });
+
+  it('never takes a serving pod down during a rollout, and labels pods with their model', () => {
+    const d = render({ isvc: isvc({ progressDeadlineSeconds: 120 }), modelUri: MODEL, config }).deployment;
+    expect(d.spec!.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(d.spec!.progressDeadlineSeconds).toBe(120);
+    expect(d.spec!.template.metadata!.labels!['lathe.dev/model-hash']).toBe(modelHash(MODEL));
+    expect(d.spec!.template.metadata!.annotations!['lathe.dev/model-uri']).toBe(MODEL);
+  });
+
+  it('sets replicas without autoscaling, and leaves them to an HPA (CPU by default) when max > min', () => {
+    const fixed = render({ isvc: isvc({ replicas: { min: 3 } }), modelUri: MODEL, config });
+    expect(fixed.deployment.spec!.replicas).toBe(3);
+    expect(fixed.hpa).toBeUndefined();
+
+    const scaled = render({ isvc: isvc({ replicas: { min: 1, max: 4 } }), modelUri: MODEL, config });
+    expect(scaled.deployment.spec).not.toHaveProperty('replicas');
+    expect(scaled.hpa!.spec).toMatchObject({
+      minReplicas: 1,
+      maxReplicas: 4,
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'writer' },
+      metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 80 } } }],
+    });
+
+    const custom = render({
+      isvc: isvc({ replicas: { min: 1, max: 4 }, autoscaling: { podsMetric: { name: 'lathe_inference_inflight_requests', targetAverageValue: '4' } } }),
+      modelUri: MODEL,
+      config,
+    });
+    expect(custom.hpa!.spec!.metrics).toEqual([
+      { type: 'Pods', pods: { metric: { name: 'lathe_inference_inflight_requests' }, target: { type: 'AverageValue', averageValue: '4' } } },
+    ]);
+  });
+
+  it('meets the restricted Pod Security profile', () => {
+    const pod = render({ isvc: isvc(), modelUri: MODEL, config }).deployment.spec!.template.spec!;
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('lathe-inference');
+    expect(pod.containers[0]!.securityContext).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+    expect(pod.containers[0]!.volumeMounts!.map((m) => m.mountPath)).toEqual(expect.arrayContaining(['/tmp', '/models']));
+  });
+
+  it('runs a bring-your-own server with its image, args and port', () => {
+    const c = render({
+      isvc: isvc({ runtime: { image: 'vllm/vllm-openai:v0.6.3', args: ['--model', '/models'], port: 8000, env: [{ name: 'VLLM_LOGGING_LEVEL', value: 'INFO' }] } }),
+      modelUri: MODEL,
+      config,
+    }).deployment.spec!.template.spec!.containers[0]!;
+    expect(c.image).toBe('vllm/vllm-openai:v0.6.3');
+    expect(c.args).toEqual(['--model', '/models']);
+    expect(c.ports![0]!.containerPort).toBe(8000);
+    expect(c.env).toContainEqual({ name: 'VLLM_LOGGING_LEVEL', value: 'INFO' });
+    expect(render({ isvc: isvc(), modelUri: MODEL, config }).deployment.spec!.template.spec!.containers[0]!.image).toBe('registry.example/lathe-inference:1.0');
+  });
+});
