@@ -144,8 +144,20 @@ async function burst(nsRuns: string, nsJobs: string): Promise<void> {
   out(`${N_BURST} at once: plain client ${(plainMs / 1000).toFixed(2)} s for its Jobs; ${N_BURST} TrainingRuns ${(runMs / 1000).toFixed(2)} s until all had Jobs; ratio ${(runMs / plainMs).toFixed(2)}x (target: 1.2x)`);
 }
 
+/** Waits until the operator has made no write for 3 s (Events drain at the recorder's 5 qps). */
+async function settle(op: OperatorProcess): Promise<void> {
+  let last = -1;
+  for (;;) {
+    const now = (await writes(op)).all;
+    if (now === last) return;
+    last = now;
+    await new Promise((r) => setTimeout(r, 3000));
+  }
+}
+
 async function lifecycle(ns: string, op: OperatorProcess): Promise<void> {
   const storage = s3();
+  await settle(op);
   const before = await writes(op);
   // The simulated trainer writes the artifact as soon as the Job exists; kwok's pods then finish.
   const watch = await watchJobs(ns, (job) => void writeArtifact(storage, job));
@@ -155,7 +167,7 @@ async function lifecycle(ns: string, op: OperatorProcess): Promise<void> {
     return list.items.filter((r) => r.status?.phase === 'Succeeded').length >= N_LIFECYCLE || undefined;
   }, 300_000, 500);
   watch.abort();
-  await new Promise((r) => setTimeout(r, 3000)); // let trailing events land
+  await settle(op); // trailing Events land
   const after = await writes(op);
   const per = (after.all - before.all) / N_LIFECYCLE;
   const ev = (after.events - before.events) / N_LIFECYCLE;
@@ -182,11 +194,13 @@ async function finishBurst(ns: string): Promise<void> {
 }
 
 async function atRest(op: OperatorProcess): Promise<void> {
+  await settle(op);
   const before = await writes(op);
   await new Promise((r) => setTimeout(r, REST_MS));
   const after = await writes(op);
   const perMin = ((after.all - before.all) * 60_000) / REST_MS;
-  out(`writes per minute at rest with ${N_BURST} finished runs, over ${REST_MS / 1000} s and ${Math.floor(REST_MS / RESYNC_MS)} resyncs: ${perMin.toFixed(1)} (target: zero)`);
+  const eventsPerMin = ((after.events - before.events) * 60_000) / REST_MS;
+  out(`writes per minute at rest with ${N_BURST} finished runs, over ${REST_MS / 1000} s and ${Math.floor(REST_MS / RESYNC_MS)} resyncs: ${perMin.toFixed(1)}, of which Events ${eventsPerMin.toFixed(1)} (target: zero)`);
 }
 
 async function rss(ns: string, op: OperatorProcess): Promise<void> {
@@ -213,13 +227,15 @@ async function main(): Promise<void> {
     await core.createNamespacedServiceAccount({ namespace: n, body: { metadata: { name: 'lathe-trainer' } } });
     return n;
   };
-  const op = await startOperator({ env: { LATHE_RESYNC_MS: String(RESYNC_MS), LATHE_PROGRESS_POLL_MS: '1000', LATHE_LOG_LEVEL: 'warn' } });
+  // One replica, so no leader election: a Lease renewal missed while the API server is saturated
+  // by thousands of creates would (rightly) make the operator exit, and end the benchmark.
+  const op = await startOperator({ env: { LATHE_RESYNC_MS: String(RESYNC_MS), LATHE_PROGRESS_POLL_MS: '1000', LATHE_LOG_LEVEL: 'warn', LATHE_LEADER_ELECTION: 'false' } });
   out(`[bench] operator pid up on :${op.port}; Node ${process.version}; figures from one run on this machine`);
   try {
     const runsNs = await ns('bench-runs');
     await latency(runsNs, op);
-    await burst(runsNs, await ns('bench-jobs'));
     await lifecycle(await ns('bench-life'), op);
+    await burst(runsNs, await ns('bench-jobs'));
     await finishBurst(runsNs);
     await atRest(op);
     await rss(runsNs, op);

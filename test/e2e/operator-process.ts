@@ -59,6 +59,12 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
   const exited = once(child, 'exit');
+  let stopping = false;
+  // An operator that dies under a test (e.g. it lost its Lease) must not leave the test waiting
+  // for a status that will never come without saying why.
+  child.on('exit', (code, signal) => {
+    if (!stopping) process.stderr.write(`[operator] exited unexpectedly (code ${code}, signal ${signal}); last log lines:\n${logs.slice(-20).join('\n')}\n`);
+  });
 
   const proc: OperatorProcess = {
     external: false,
@@ -69,6 +75,7 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
       return res.text();
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      stopping = true;
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
