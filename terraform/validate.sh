@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make terraform-validate: `terraform init -backend=false` + `terraform validate` of terraform/,
+# make terraform-validate: `terraform init -backend=false`, `terraform validate` and `terraform test`
+# (tests/*.tftest.hcl, mocked provider) of terraform/,
 # offline. registry.terraform.io is out of reach here, so the hashicorp/aws provider is built from
 # the Go module proxy (scripts/tools.sh provider; a long, memory-hungry build, cached afterwards)
 # and served to terraform init through a filesystem_mirror in a CLI config of our own.
@@ -27,6 +28,8 @@ tf=$("$tools" terraform)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$here"/*.tf "$work/"
+mkdir "$work/tests"
+cp "$here"/tests/*.tftest.hcl "$work/tests/"
 cat >"$work/terraformrc" <<CFG
 provider_installation {
   filesystem_mirror {
@@ -44,3 +47,6 @@ echo "terraform: $("$tf" version | head -n1); provider mirror: $mirror"
 }
 grep -E 'Installed hashicorp/aws|Using hashicorp/aws' "$work/init.log" || true
 (cd "$work" && "$tf" validate -no-color)
+# terraform test with a mocked aws provider (tests/plan.tftest.hcl): plans and mock-applies a few
+# variable sets, evaluating every expression; no credentials, no network.
+(cd "$work" && "$tf" test -no-color)
