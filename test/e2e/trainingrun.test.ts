@@ -137,6 +137,16 @@ describe('TrainingRun', () => {
 
     // `kubectl wait` works on the standard condition.
     kubectl(['wait', '-n', ns, '--for=condition=Succeeded', 'trainingrun/single', '--timeout=5s']);
+
+    // A finished run stays finished when its (only mutable) field changes afterwards.
+    kubectl(['patch', 'trainingrun', 'single', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":true}}']);
+    const after = await waitFor('the new generation acknowledged', async () => {
+      const r = await get('single');
+      return r.status?.observedGeneration === r.metadata.generation ? r : undefined;
+    });
+    expect(after.metadata.generation).toBe((done.metadata.generation ?? 1) + 1);
+    expect(after.status!.phase).toBe('Succeeded');
+    expect(after.status!.artifact).toEqual(done.status!.artifact);
   });
 
   it('runs two workers as an Indexed Job with torchrun rendezvous env', async () => {

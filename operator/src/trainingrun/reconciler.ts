@@ -84,6 +84,13 @@ export class TrainingRunReconciler {
     if (isTerminal(current?.phase) && current?.observedGeneration === generation) return;
 
     const log = this.d.logger.child({ trainingRun: k });
+    if (isTerminal(current?.phase) && current) {
+      // A finished run stays finished whatever changes later (only spec.suspend may, and there is
+      // nothing left to suspend; its Job may be gone after its TTL): acknowledge the generation.
+      const conditions = current.conditions?.map((c) => ({ ...c, observedGeneration: generation }));
+      await this.writeStatus(run, current, { ...current, observedGeneration: generation, ...(conditions ? { conditions } : {}) }, log);
+      return;
+    }
     const spec = effectiveSpec(run);
     const id = runId(run.metadata);
     const loc = runLocation(this.d.config.s3Bucket, spec.modelSlug, id);
