@@ -60,13 +60,17 @@ async function createRun(ns: string, name: string, extra: Record<string, unknown
   await custom.createNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns', body: run(name, extra) });
 }
 
-/** Watches Jobs in `ns`, calling `onJob` with the arrival time of each new one. */
-async function watchJobs(ns: string, onJob: (job: V1Job, at: number) => void): Promise<{ abort(): void }> {
+/**
+ * Watches Jobs in `ns` whose names start with `prefix`, calling `onJob` with the arrival time of
+ * each new one. (A watch without a resourceVersion first replays every existing object as ADDED,
+ * hence the prefix: only the Jobs of the step being measured count.)
+ */
+async function watchJobs(ns: string, onJob: (job: V1Job, at: number) => void, prefix = ''): Promise<{ abort(): void }> {
   const seen = new Set<string>();
   const w = new Watch(kc);
   const req = await w.watch(`/apis/batch/v1/namespaces/${ns}/jobs`, {}, (type, obj: V1Job) => {
     const at = performance.now();
-    if (type === 'ADDED' && !seen.has(obj.metadata!.name!)) {
+    if (type === 'ADDED' && obj.metadata!.name!.startsWith(prefix) && !seen.has(obj.metadata!.name!)) {
       seen.add(obj.metadata!.name!);
       onJob(obj, at);
     }
@@ -86,7 +90,7 @@ async function latency(ns: string, op: OperatorProcess): Promise<void> {
   const created = new Map<string, number>();
   const lat: number[] = [];
   const watch = await watchJobs(ns, (job, at) => {
-    const run = job.metadata!.labels!['lathe.dev/training-run']!;
+    const run = job.metadata!.labels!['lathe.dev/training-run'] ?? '';
     const t0 = created.get(run);
     if (t0 !== undefined) lat.push(at - t0);
   });
@@ -115,7 +119,7 @@ async function burst(nsRuns: string, nsJobs: string): Promise<void> {
   const w1 = await watchJobs(nsJobs, (_j, at) => {
     jobsSeen++;
     lastJob = at;
-  });
+  }, 'plain-');
   const t0 = performance.now();
   await pool([...Array(N_BURST).keys()], CONCURRENCY, async (i) => {
     await batch.createNamespacedJob({
@@ -135,7 +139,7 @@ async function burst(nsRuns: string, nsJobs: string): Promise<void> {
   const w2 = await watchJobs(nsRuns, (_j, at) => {
     runJobs++;
     lastRunJob = at;
-  });
+  }, 'burst-');
   const t1 = performance.now();
   await pool([...Array(N_BURST).keys()], CONCURRENCY, (i) => createRun(nsRuns, `burst-${i}`, { suspend: true }));
   await waitFor('all runs to have Jobs', () => Promise.resolve(runJobs >= N_BURST || undefined), 600_000, 20);
@@ -160,7 +164,7 @@ async function lifecycle(ns: string, op: OperatorProcess): Promise<void> {
   await settle(op);
   const before = await writes(op);
   // The simulated trainer writes the artifact as soon as the Job exists; kwok's pods then finish.
-  const watch = await watchJobs(ns, (job) => void writeArtifact(storage, job));
+  const watch = await watchJobs(ns, (job) => void writeArtifact(storage, job), 'life-');
   await pool([...Array(N_LIFECYCLE).keys()], 8, (i) => createRun(ns, `life-${i}`));
   await waitFor('all lifecycle runs Succeeded', async () => {
     const list = (await custom.listNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns' })) as { items: { status?: { phase?: string } }[] };
@@ -177,7 +181,7 @@ async function lifecycle(ns: string, op: OperatorProcess): Promise<void> {
 async function finishBurst(ns: string): Promise<void> {
   // Turn the 1,000 suspended runs into finished ones: artifacts first, then resume them.
   const storage = s3();
-  const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
+  const jobs = (await batch.listNamespacedJob({ namespace: ns })).items.filter((j) => j.metadata!.name!.startsWith('burst-'));
   await pool(jobs, 16, async (job) => {
     await writeArtifact(storage, job);
   });
@@ -207,7 +211,7 @@ async function rss(ns: string, op: OperatorProcess): Promise<void> {
   const existing = N_BURST + N_SINGLE + N_LIFECYCLE;
   const more = Math.max(0, N_CACHED - existing);
   let seen = 0;
-  const watch = await watchJobs(ns, () => seen++);
+  const watch = await watchJobs(ns, () => seen++, 'cached-');
   await pool([...Array(more).keys()], CONCURRENCY, (i) => createRun(ns, `cached-${i}`, { suspend: true }));
   await waitFor('the extra runs to have Jobs', () => Promise.resolve(seen >= more || undefined), 900_000, 100);
   watch.abort();
