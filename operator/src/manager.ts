@@ -12,10 +12,11 @@ import type { OperatorConfig } from './config/operator-config.js';
 import { InferenceServiceReconciler } from './inferenceservice/reconciler.js';
 import { KubeWriter } from './k8s/kube-writer.js';
 import { LABELS, MANAGED_BY } from './k8s/labels.js';
+import { slimCustomResource, slimDeployment, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
 import { HealthServer } from './runtime/health-server.js';
-import { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey, stripManagedFields } from './runtime/informer.js';
+import { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey } from './runtime/informer.js';
 import { LeaderElector, kubeLeaseLock } from './runtime/leader-election.js';
 import { apiListWatch } from './runtime/list-watch.js';
 import type { Logger } from './runtime/logger.js';
@@ -53,7 +54,7 @@ export class Manager {
     this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
   }
 
-  private informer<T extends KubernetesObject>(name: string, path: string, labelSelector?: string): ResilientInformer<T> {
+  private informer<T extends KubernetesObject>(name: string, path: string, labelSelector?: string, transform: (obj: T) => T = slimCustomResource): ResilientInformer<T> {
     const timings = this.o.timings ?? { ...DEFAULT_INFORMER_TIMINGS, resyncMs: this.o.config.resyncMs };
     const namespaces = this.o.config.watchNamespaces;
     if (namespaces.length > 1) {
@@ -65,7 +66,7 @@ export class Manager {
       logger: this.o.logger,
       registry: this.registry,
       metrics: this.registry,
-      transform: stripManagedFields,
+      transform,
       ...timings,
     });
     this.informers.push(inf as unknown as ResilientInformer<KubernetesObject>);
@@ -78,11 +79,12 @@ export class Manager {
     const managed = `${LABELS.managedBy}=${MANAGED_BY}`;
     const runs = this.informer<TrainingRun>('trainingruns', `/apis/${GROUP}/${VERSION}/${PLURALS.TrainingRun}`);
     const services = this.informer<InferenceService>('inferenceservices', `/apis/${GROUP}/${VERSION}/${PLURALS.InferenceService}`);
-    const jobs = this.informer<V1Job>('jobs', '/apis/batch/v1/jobs', managed);
-    const pods = this.informer<V1Pod>('pods', '/api/v1/pods', LABELS.trainingRun);
-    const deployments = this.informer<V1Deployment>('deployments', '/apis/apps/v1/deployments', managed);
-    const kubeServices = this.informer<V1Service>('services', '/api/v1/services', managed);
-    const hpas = this.informer<V2HorizontalPodAutoscaler>('hpas', '/apis/autoscaling/v2/horizontalpodautoscalers', managed);
+    // Children are cached slim (k8s/slim.ts): the reconcilers re-render them and read only status.
+    const jobs = this.informer<V1Job>('jobs', '/apis/batch/v1/jobs', managed, slimJob);
+    const pods = this.informer<V1Pod>('pods', '/api/v1/pods', LABELS.trainingRun, slimPod);
+    const deployments = this.informer<V1Deployment>('deployments', '/apis/apps/v1/deployments', managed, slimDeployment);
+    const kubeServices = this.informer<V1Service>('services', '/api/v1/services', managed, slimToMetadata);
+    const hpas = this.informer<V2HorizontalPodAutoscaler>('hpas', '/apis/autoscaling/v2/horizontalpodautoscalers', managed, slimToMetadata);
 
     const trQueue = new WorkQueue({ name: 'trainingrun', registry: this.registry });
     const isQueue = new WorkQueue({ name: 'inferenceservice', registry: this.registry });
