@@ -1,7 +1,9 @@
 // Runs the real operator as a child process for the e2e suite, the way `make operator` does, and
 // reads its /metrics. Against a cluster where the operator is already installed (EKS, or kind with
 // the Helm chart), set LATHE_E2E_OPERATOR=external and the suite uses that one instead.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +28,42 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The release the e2e suite renders the chart's RBAC under (its names derive from it). */
+const RELEASE = 'lathe-e2e';
+const RELEASE_NAMESPACE = 'lathe-e2e-system';
+let serviceAccountKubeconfig: string | undefined;
+
+/**
+ * A kubeconfig for the operator's own ServiceAccount with the Helm chart's RBAC applied, so the
+ * suite proves the chart grants everything the operator really does (and, with its can-i tests,
+ * nothing more). LATHE_E2E_OPERATOR_AUTH=admin runs the operator with the caller's kubeconfig.
+ */
+function operatorKubeconfig(): { kubeconfig: string; leaseNamespace: string; leaseName: string } | undefined {
+  if (process.env.LATHE_E2E_OPERATOR_AUTH === 'admin') return undefined;
+  const run = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+  if (!serviceAccountKubeconfig) {
+    run('kubectl', ['apply', '-f', '-'], run('kubectl', ['create', 'namespace', RELEASE_NAMESPACE, '--dry-run=client', '-o', 'yaml']));
+    const rbac = run('helm', ['template', RELEASE, path.join(root, 'charts/lathe'), '-n', RELEASE_NAMESPACE, '--show-only', 'templates/rbac.yaml', '--show-only', 'templates/serviceaccount.yaml']);
+    run('kubectl', ['apply', '-n', RELEASE_NAMESPACE, '-f', '-'], rbac);
+    const token = run('kubectl', ['create', 'token', 'lathe-operator', '-n', RELEASE_NAMESPACE, '--duration=3h']).trim();
+    const admin = JSON.parse(run('kubectl', ['config', 'view', '--raw', '--minify', '-o', 'json'])) as {
+      clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
+    };
+    const cluster = admin.clusters[0]!.cluster;
+    const kubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'e2e', cluster }],
+      users: [{ name: 'lathe-operator', user: { token } }],
+      contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: 'lathe-operator' } }],
+      'current-context': 'e2e',
+    };
+    serviceAccountKubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'lathe-e2e-')), 'kubeconfig');
+    writeFileSync(serviceAccountKubeconfig, JSON.stringify(kubeconfig), { mode: 0o600 });
+  }
+  return { kubeconfig: serviceAccountKubeconfig, leaseNamespace: RELEASE_NAMESPACE, leaseName: `${RELEASE}-operator` };
+}
+
 export interface StartOptions {
   env?: Record<string, string>;
   /** Wait for /readyz (informers synced, leader elected) before returning. */
@@ -39,15 +77,17 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   }
   const port = await freePort();
   const logs: string[] = [];
+  const sa = operatorKubeconfig();
   const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', path.join(root, 'dist/operator/src/main.js')], {
     cwd: root,
     env: {
       ...process.env,
       LATHE_METRICS_PORT: String(port),
       LATHE_PROGRESS_POLL_MS: '500',
-      LATHE_LEASE_NAMESPACE: 'default',
-      LATHE_LEASE_NAME: `lathe-e2e-${port}`,
+      LATHE_LEASE_NAMESPACE: sa?.leaseNamespace ?? 'default',
+      LATHE_LEASE_NAME: sa?.leaseName ?? `lathe-e2e-${port}`,
       LATHE_LOG_LEVEL: 'info',
+      ...(sa ? { KUBECONFIG: sa.kubeconfig } : {}),
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
