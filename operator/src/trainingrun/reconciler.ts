@@ -170,11 +170,11 @@ export class TrainingRunReconciler {
 
     let desired = desiredStatus(obs, current);
     desired.runId = id;
-    // A new Job's pods usually start within a second; writing "Pending, waiting for pods" first
-    // would cost a status write and an Event per run for a state nobody reads. So the first status
-    // waits a moment, unless it has something to say (unschedulable, image pull, waiting for a model).
-    const fresh = obs.job?.metadata?.creationTimestamp ? this.now().getTime() - new Date(obs.job.metadata.creationTimestamp).getTime() : 0;
-    if (!current?.phase && desired.phase === 'Pending' && !obs.waitingFor && ['CreatingJob', 'PodsPending'].includes(String(conditionReason(desired))) && fresh < FIRST_STATUS_DELAY_MS) {
+    // A new Job's pods usually start within a second, so a run's first status waits a moment after
+    // its Job is created: "Pending, waiting for pods" is then never written for a state nobody
+    // reads, and when many runs arrive at once every Job is created before any status is written.
+    const fresh = obs.job?.metadata?.creationTimestamp ? this.now().getTime() - new Date(obs.job.metadata.creationTimestamp).getTime() : Infinity;
+    if (!current?.phase && !isTerminal(desired.phase) && !obs.waitingFor && fresh < FIRST_STATUS_DELAY_MS) {
       return { requeueAfterMs: FIRST_STATUS_DELAY_MS - Math.max(fresh, 0) };
     }
     if (obs.artifact?.problem && jobCondition(job, 'Failed')) {
