@@ -111,6 +111,7 @@ export class TrainingRunReconciler {
       now: this.now(),
     };
     let requeueAfterMs: number | undefined;
+    let newPreemptions: string[] = [];
 
     if ('waiting' in model) {
       obs.waitingFor = model.waiting;
@@ -133,7 +134,9 @@ export class TrainingRunReconciler {
         await this.syncSuspend(run, job);
       }
       obs.pods = this.podsOf(namespace, obs.jobName);
-      obs.preemptions = this.countPreemptions(k, obs.pods, current?.preemptions ?? 0);
+      const preempted = this.countPreemptions(k, obs.pods, current?.preemptions ?? 0);
+      obs.preemptions = preempted.count;
+      newPreemptions = preempted.uids;
 
       if (jobCondition(job, 'Complete')) {
         obs.artifact = await recordSuccess(this.d.store, loc, this.record(run, id, obs, 'Succeeded'));
@@ -174,7 +177,7 @@ export class TrainingRunReconciler {
     // its Job is created: "Pending, waiting for pods" is then never written for a state nobody
     // reads, and when many runs arrive at once every Job is created before any status is written.
     const fresh = obs.job?.metadata?.creationTimestamp ? this.now().getTime() - new Date(obs.job.metadata.creationTimestamp).getTime() : Infinity;
-    if (!current?.phase && !isTerminal(desired.phase) && !obs.waitingFor && fresh < FIRST_STATUS_DELAY_MS) {
+    if (!current?.phase && !isTerminal(desired.phase) && !obs.waitingFor && newPreemptions.length === 0 && fresh < FIRST_STATUS_DELAY_MS) {
       return { requeueAfterMs: FIRST_STATUS_DELAY_MS - Math.max(fresh, 0) };
     }
     if (obs.artifact?.problem && jobCondition(job, 'Failed')) {
@@ -182,6 +185,7 @@ export class TrainingRunReconciler {
       desired = { ...desired, phase: 'Running', message: `${desired.message} (recording: ${obs.artifact.problem.message})` };
     }
     await this.writeStatus(run, current, desired, log);
+    this.commitPreemptions(k, newPreemptions);
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
 
@@ -240,19 +244,22 @@ export class TrainingRunReconciler {
     return this.d.pods.list(namespace).filter((p) => p.metadata?.labels?.['job-name'] === job || p.metadata?.labels?.['batch.kubernetes.io/job-name'] === job);
   }
 
-  private countPreemptions(k: string, pods: V1Pod[], counted: number): number {
+  /**
+   * Preemptions: the status count plus disrupted pods not counted yet. A pod is remembered as
+   * counted only once a status carrying it is written (commitPreemptions), so a pass that ends
+   * early or fails to write never loses one.
+   */
+  private countPreemptions(k: string, pods: V1Pod[], counted: number): { count: number; uids: string[] } {
+    const seen = this.countedDisruptions.get(k);
+    const uids = pods.filter((p) => isDisrupted(p) && !seen?.has(p.metadata?.uid ?? '')).map((p) => p.metadata?.uid ?? '');
+    return { count: counted + uids.length, uids };
+  }
+
+  private commitPreemptions(k: string, uids: string[]): void {
+    if (uids.length === 0) return;
     let seen = this.countedDisruptions.get(k);
-    let n = counted;
-    for (const pod of pods) {
-      if (!isDisrupted(pod)) continue;
-      const uid = pod.metadata?.uid ?? '';
-      if (!seen) this.countedDisruptions.set(k, (seen = new Set()));
-      if (!seen.has(uid)) {
-        seen.add(uid);
-        n += 1;
-      }
-    }
-    return n;
+    if (!seen) this.countedDisruptions.set(k, (seen = new Set()));
+    for (const uid of uids) seen.add(uid);
   }
 
   private async pollProgress(k: string, loc: ReturnType<typeof runLocation>, final: boolean): Promise<TrainingRunProgress | undefined> {
