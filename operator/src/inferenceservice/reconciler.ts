@@ -98,7 +98,7 @@ export class InferenceServiceReconciler {
       set(CONDITION_TYPES.Stalled, resolution.failed ? 'True' : 'False', resolution.reason, resolution.message);
       set(CONDITION_TYPES.Reconciling, resolution.failed ? 'False' : 'True', resolution.reason, resolution.message);
       status.message = resolution.message;
-      this.fillFromDeployment(status, deployment, isvc);
+      this.fillFromDeployment(status, deployment);
       await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
       return;
     }
@@ -139,7 +139,7 @@ export class InferenceServiceReconciler {
       set(CONDITION_TYPES.RolledBack, 'False', 'NewGeneration', 'the spec changed since the last rollback');
     }
 
-    this.fillFromDeployment(status, deployment, isvc);
+    this.fillFromDeployment(status, deployment);
     const rolledBackNow = findCondition(conds, CONDITION_TYPES.RolledBack);
     const onTarget = deployment !== undefined && deployedModel === target && rolloutComplete(deployment, isvc);
     if (onTarget && target === wanted) {
@@ -233,10 +233,9 @@ export class InferenceServiceReconciler {
     }
   }
 
-  private fillFromDeployment(status: InferenceServiceStatus, deployment: V1Deployment | undefined, isvc: InferenceService): void {
+  private fillFromDeployment(status: InferenceServiceStatus, deployment: V1Deployment | undefined): void {
     status.replicas = deployment?.status?.replicas ?? 0;
     status.readyReplicas = deployment?.status?.readyReplicas ?? 0;
-    void isvc;
   }
 
   private async writeStatus(isvc: InferenceService, current: InferenceServiceStatus | undefined, desired: InferenceServiceStatus, log: Logger): Promise<void> {
