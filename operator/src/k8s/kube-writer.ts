@@ -2,7 +2,6 @@
 // counted (lathe_api_writes_total, which `make bench` reads to check "6 or fewer per run" and "zero
 // at rest") and so that the reconcilers never spell a patch content type themselves.
 import {
-  ApiException,
   AppsV1Api,
   AutoscalingV2Api,
   BatchV1Api,
@@ -18,6 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import type { Counter, Registry } from 'prom-client';
 import { GROUP, VERSION } from '../api/constants.js';
+import { statusCode } from '../runtime/api-errors.js';
 import { getOrCreateCounter } from '../runtime/metrics.js';
 import { FIELD_MANAGER } from './labels.js';
 
@@ -44,13 +44,14 @@ export class KubeWriter {
     });
   }
 
-  private async count<T>(resource: string, verb: WriteVerb, call: () => Promise<T>): Promise<T> {
+  /** Runs one write and counts it; also used for the writes the EventRecorder makes. */
+  async count<T>(resource: string, verb: WriteVerb, call: () => Promise<T>): Promise<T> {
     try {
       const out = await call();
       this.writes.inc({ resource, verb, code: '2xx' });
       return out;
     } catch (err) {
-      this.writes.inc({ resource, verb, code: String(statusOf(err) ?? 'error') });
+      this.writes.inc({ resource, verb, code: String(statusCode(err) ?? 'error') });
       throw err;
     }
   }
@@ -125,15 +126,12 @@ export class KubeWriter {
   }
 }
 
-export function statusOf(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
 
 async function ignoreConflict<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;
   } catch (err) {
-    if (statusOf(err) === 409) return undefined;
+    if (statusCode(err) === 409) return undefined;
     throw err;
   }
 }
@@ -142,7 +140,7 @@ async function ignoreNotFound<T>(p: Promise<T>): Promise<T | undefined> {
   try {
     return await p;
   } catch (err) {
-    if (statusOf(err) === 404) return undefined;
+    if (statusCode(err) === 404) return undefined;
     throw err;
   }
 }

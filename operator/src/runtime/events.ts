@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { CoreV1Api, type CoreV1Event, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from './logger.js';
 import { TokenBucket, systemClock, type Clock } from './rate-limiter.js';
+import { statusCode } from './api-errors.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -23,15 +24,6 @@ export interface EventSink {
   /** Returns the stored event's count, or undefined if it does not exist. */
   getCount(namespace: string, name: string): Promise<number | undefined>;
   patchCount(namespace: string, name: string, count: number, lastTimestamp: Date): Promise<void>;
-}
-
-function statusCode(err: unknown): number | undefined {
-  if (err !== null && typeof err === 'object') {
-    const e = err as { code?: unknown; statusCode?: unknown };
-    if (typeof e.code === 'number') return e.code;
-    if (typeof e.statusCode === 'number') return e.statusCode;
-  }
-  return undefined;
 }
 
 export function kubeEventSink(kubeConfig: KubeConfig): EventSink {

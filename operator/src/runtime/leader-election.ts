@@ -14,6 +14,7 @@ import type { Gauge, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import { getOrCreateGauge } from './metrics.js';
 import { systemClock, type Clock } from './rate-limiter.js';
+import { statusCode } from './api-errors.js';
 
 export interface LeaseRecord {
   holderIdentity: string;
@@ -71,15 +72,6 @@ function toLeaseSpec(record: LeaseRecord): V1Lease['spec'] {
     renewTime: new V1MicroTime(record.renewTime),
     leaseTransitions: record.leaseTransitions,
   };
-}
-
-function statusCode(err: unknown): number | undefined {
-  if (err !== null && typeof err === 'object') {
-    const e = err as { code?: unknown; statusCode?: unknown };
-    if (typeof e.code === 'number') return e.code;
-    if (typeof e.statusCode === 'number') return e.statusCode;
-  }
-  return undefined;
 }
 
 /** A LeaseLock on a real coordination.k8s.io/v1 Lease. */

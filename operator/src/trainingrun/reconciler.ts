@@ -7,7 +7,8 @@ import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api
 import type { ObjectStore } from '../aws/s3-store.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import type { EventRecorder } from '../runtime/events.js';
-import { statusOf, type KubeWriter } from '../k8s/kube-writer.js';
+import type { KubeWriter } from '../k8s/kube-writer.js';
+import { statusCode } from '../runtime/api-errors.js';
 import { LABELS } from '../k8s/labels.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ResilientInformer } from '../runtime/informer.js';
@@ -209,7 +210,7 @@ export class TrainingRunReconciler {
       await this.d.writer.batch.readNamespacedJob({ namespace, name });
       return true;
     } catch (err) {
-      if (statusOf(err) === 404) return false;
+      if (statusCode(err) === 404) return false;
       throw err;
     }
   }
