@@ -20,7 +20,7 @@ import { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey } from './runtim
 import { LeaderElector, kubeLeaseLock } from './runtime/leader-election.js';
 import { apiListWatch } from './runtime/list-watch.js';
 import type { Logger } from './runtime/logger.js';
-import { createRegistry, getOrCreateCounter, getOrCreateGauge } from './runtime/metrics.js';
+import { createRegistry, getOrCreateGauge } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/workqueue.js';
 import { TrainingRunReconciler, ownerRunKey } from './trainingrun/reconciler.js';
 
@@ -50,7 +50,7 @@ export class Manager {
     this.registry = o.registry ?? createRegistry();
     this.writer = new KubeWriter(o.kc, this.registry);
     this.store = o.store ?? new S3ObjectStore();
-    this.events = new EventRecorder({ sink: countingSink(kubeEventSink(o.kc), this.registry), logger: o.logger });
+    this.events = new EventRecorder({ sink: countingSink(kubeEventSink(o.kc), this.writer), logger: o.logger });
     this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
   }
 
@@ -105,15 +105,28 @@ export class Manager {
     const enqueueRun = (obj: TrainingRun) => {
       tr.observeRun(obj);
       trQueue.add(objectKey(obj));
+    };
+    // Services serving a run, and runs starting from its model, wait on its phase. Finding them
+    // scans the namespace, so it happens only when that phase changes (or a run appears after the
+    // first list), not on every status write or resync.
+    const enqueueDependents = (obj: TrainingRun) => {
       for (const k of is.servicesReferencing(obj.metadata.namespace!, obj.metadata.name!)) isQueue.add(k);
-      // A run started from another run's model waits for it.
       for (const other of runs.list(obj.metadata.namespace)) {
         if (other.spec.model === `run://${obj.metadata.name}`) trQueue.add(objectKey(other));
       }
     };
-    runs.on('add', enqueueRun);
-    runs.on('update', (_old, obj) => enqueueRun(obj));
-    runs.on('delete', (obj) => trQueue.add(objectKey(obj)));
+    runs.on('add', (obj) => {
+      enqueueRun(obj);
+      if (runs.hasSynced()) enqueueDependents(obj);
+    });
+    runs.on('update', (old, obj) => {
+      enqueueRun(obj);
+      if (old.status?.phase !== obj.status?.phase) enqueueDependents(obj);
+    });
+    runs.on('delete', (obj) => {
+      trQueue.add(objectKey(obj));
+      enqueueDependents(obj);
+    });
     const enqueueOwnerRun = (obj: KubernetesObject) => {
       const k = ownerRunKey(obj);
       if (k) trQueue.add(k);
@@ -207,26 +220,11 @@ export class Manager {
   }
 }
 
-/** Counts Event writes in lathe_api_writes_total beside the reconcilers' own writes. */
-function countingSink(sink: EventSink, registry: Registry): EventSink {
-  const writes = getOrCreateCounter(registry, {
-    name: 'lathe_api_writes_total',
-    help: 'Write requests the operator sent to the API server, by resource, verb and HTTP outcome.',
-    labelNames: ['resource', 'verb', 'code'],
-  });
-  const counted = async <T>(verb: string, p: () => Promise<T>): Promise<T> => {
-    try {
-      const out = await p();
-      writes.inc({ resource: 'events', verb, code: '2xx' });
-      return out;
-    } catch (err) {
-      writes.inc({ resource: 'events', verb, code: String((err as { code?: number }).code ?? 'error') });
-      throw err;
-    }
-  };
+/** Counts the EventRecorder's writes in lathe_api_writes_total, beside the reconcilers' own. */
+function countingSink(sink: EventSink, writer: KubeWriter): EventSink {
   return {
-    create: (ns, ev) => counted('create', () => sink.create(ns, ev)),
+    create: (ns, ev) => writer.count('events', 'create', () => sink.create(ns, ev)),
     getCount: (ns, name) => sink.getCount(ns, name),
-    patchCount: (ns, name, count, ts) => counted('patch', () => sink.patchCount(ns, name, count, ts)),
+    patchCount: (ns, name, count, ts) => writer.count('events', 'patch', () => sink.patchCount(ns, name, count, ts)),
   };
 }
