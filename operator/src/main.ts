@@ -1,8 +1,8 @@
 // The operator process: `make operator` locally, and the container's entry point on a cluster.
 // Settings come from the environment (see config/operator-config.ts and the README); the cluster
 // from in-cluster config or $KUBECONFIG; AWS from the standard SDK chain (IRSA on EKS).
-import { existsSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadClusterAccess } from './client/cluster-access.js';
+import { KubeClient } from './client/kube-client.js';
 import { loadConfig } from './config/operator-config.js';
 import { Manager } from './manager.js';
 import { createLogger } from './runtime/logger.js';
@@ -10,15 +10,9 @@ import { createLogger } from './runtime/logger.js';
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, base: { component: 'lathe-operator' } });
-  // loadFromDefault quietly falls back to http://localhost:8080 when it finds nothing; an operator
-  // pointed at no cluster should say so and stop instead of retrying forever.
-  const home = process.env.HOME ?? '';
-  if (!process.env.KUBECONFIG && !process.env.KUBERNETES_SERVICE_HOST && !existsSync(`${home}/.kube/config`)) {
-    throw new Error('no cluster to talk to: set KUBECONFIG, or run in a pod with a ServiceAccount');
-  }
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  const manager = new Manager({ kc, config, logger });
+  const access = loadClusterAccess();
+  logger.info('cluster', { server: access.server, from: access.source });
+  const manager = new Manager({ client: new KubeClient(access), config, logger });
 
   let stopping = false;
   const shutdown = (signal: string) => {

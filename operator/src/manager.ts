@@ -1,9 +1,10 @@
 // Wires the operator together: informers (shared between the two controllers), the controllers,
 // leader election, the health and metrics server and the AWS access check. `main.ts` runs it as a
 // process; the integration tests and the benchmark run it in-process the same way.
-import type { KubeConfig, KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { GROUP, PLURALS, VERSION } from './api/constants.js';
+import type { KubeClient } from './client/kube-client.js';
 import type { InferenceService } from './api/inferenceservice.js';
 import type { TrainingRun } from './api/trainingrun.js';
 import { checkAwsAccess, type AwsAccess } from './aws/identity.js';
@@ -22,10 +23,11 @@ import { apiListWatch } from './runtime/list-watch.js';
 import type { Logger } from './runtime/logger.js';
 import { createRegistry, getOrCreateGauge } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { ModelDependents } from './trainingrun/dependents.js';
 import { TrainingRunReconciler, ownerRunKey } from './trainingrun/reconciler.js';
 
 export interface ManagerOptions {
-  kc: KubeConfig;
+  client: KubeClient;
   config: OperatorConfig;
   logger: Logger;
   registry?: Registry;
@@ -48,9 +50,9 @@ export class Manager {
 
   constructor(private readonly o: ManagerOptions) {
     this.registry = o.registry ?? createRegistry();
-    this.writer = new KubeWriter(o.kc, this.registry);
+    this.writer = new KubeWriter(o.client, this.registry);
     this.store = o.store ?? new S3ObjectStore();
-    this.events = new EventRecorder({ sink: countingSink(kubeEventSink(o.kc), this.writer), logger: o.logger });
+    this.events = new EventRecorder({ sink: countingSink(kubeEventSink(o.client), this.writer), logger: o.logger });
     this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
   }
 
@@ -62,7 +64,7 @@ export class Manager {
     }
     const inf = new ResilientInformer<T>({
       name,
-      listWatch: apiListWatch<T>(this.o.kc, { path, ...(namespaces[0] ? { namespace: namespaces[0] } : {}), ...(labelSelector ? { labelSelector } : {}) }),
+      listWatch: apiListWatch<T>(this.o.client, { path, ...(namespaces[0] ? { namespace: namespaces[0] } : {}), ...(labelSelector ? { labelSelector } : {}) }),
       logger: this.o.logger,
       registry: this.registry,
       metrics: this.registry,
@@ -106,24 +108,26 @@ export class Manager {
       tr.observeRun(obj);
       trQueue.add(objectKey(obj));
     };
-    // Services serving a run, and runs starting from its model, wait on its phase. Finding them
-    // scans the namespace, so it happens only when that phase changes (or a run appears after the
-    // first list), not on every status write or resync.
+    // Services serving a run, and runs starting from its model, wait on its phase: they are
+    // re-queued when that phase changes (or a run appears after the first list), not on every
+    // status write or resync.
+    const dependents = new ModelDependents();
     const enqueueDependents = (obj: TrainingRun) => {
       for (const k of is.servicesReferencing(obj.metadata.namespace!, obj.metadata.name!)) isQueue.add(k);
-      for (const other of runs.list(obj.metadata.namespace)) {
-        if (other.spec.model === `run://${obj.metadata.name}`) trQueue.add(objectKey(other));
-      }
+      for (const k of dependents.of(obj.metadata.namespace!, obj.metadata.name!)) trQueue.add(k);
     };
     runs.on('add', (obj) => {
+      dependents.set(obj);
       enqueueRun(obj);
       if (runs.hasSynced()) enqueueDependents(obj);
     });
     runs.on('update', (old, obj) => {
+      dependents.set(obj);
       enqueueRun(obj);
       if (old.status?.phase !== obj.status?.phase) enqueueDependents(obj);
     });
     runs.on('delete', (obj) => {
+      dependents.delete(obj);
       trQueue.add(objectKey(obj));
       enqueueDependents(obj);
     });
@@ -169,7 +173,7 @@ export class Manager {
     if (config.leaderElection) {
       await new Promise<void>((resolve) => {
         this.elector = new LeaderElector({
-          lock: kubeLeaseLock(this.o.kc, config.leaseNamespace, config.leaseName),
+          lock: kubeLeaseLock(this.o.client, config.leaseNamespace, config.leaseName),
           name: config.leaseName,
           identity: config.identity,
           logger,

@@ -66,6 +66,8 @@ function operatorKubeconfig(): { kubeconfig: string; leaseNamespace: string; lea
 
 export interface StartOptions {
   env?: Record<string, string>;
+  /** Extra flags for node, after the image's own (--max-semi-space-size=1). */
+  nodeArgs?: string[];
   /** Wait for /readyz (informers synced, leader elected) before returning. */
   waitReady?: boolean;
 }
@@ -78,7 +80,7 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   const port = await freePort();
   const logs: string[] = [];
   const sa = operatorKubeconfig();
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', path.join(root, 'dist/operator/src/main.js')], {
+  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', ...(opts.nodeArgs ?? []), path.join(root, 'dist/operator/src/main.js')], {
     cwd: root,
     env: {
       ...process.env,

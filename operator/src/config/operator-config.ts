@@ -1,80 +1,109 @@
 // The operator's own settings: what the platform team chooses at install time (the Helm chart sets
 // these as environment variables), as opposed to what a data scientist writes in a TrainingRun.
-import { z } from 'zod';
+// A table of small parsers rather than zod: zod is the API's schema language at build time, but
+// loading it into the operator costs ~6 MB of its memory budget for seventeen variables.
 
-const durationMs = z.coerce.number().int().positive();
+/** Parses one variable's text; throws a message saying what was expected. */
+type Parse<T> = (text: string) => T;
 
-export const OperatorConfigSchema = z.object({
+const text: Parse<string> = (s) => s;
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parse<number> {
+  return (s) => {
+    const n = Number(s);
+    if (!/^-?\d+$/.test(s.trim()) || n < min || n > max) throw new Error(`expected an integer from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}, got "${s}"`);
+    return n;
+  };
+}
+
+const positive: Parse<number> = (s) => {
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got "${s}"`);
+  return n;
+};
+
+const boolean: Parse<boolean> = (s) => !['false', '0', 'no'].includes(s.toLowerCase());
+
+const list: Parse<string[]> = (s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+function oneOf<const T extends string>(...values: T[]): Parse<T> {
+  return (s) => {
+    if (!(values as string[]).includes(s)) throw new Error(`expected one of ${values.join(', ')}, got "${s}"`);
+    return s as T;
+  };
+}
+
+interface Setting<T> {
+  env: string;
+  parse: Parse<T>;
+  default: T;
+}
+
+const setting = <T>(env: string, parse: Parse<T>, dflt: T): Setting<T> => ({ env, parse, default: dflt });
+
+const SETTINGS = {
   /** Image that runs `python -m lathe_trainer` (trainer-image/). */
-  trainerImage: z.string().min(1).default('ghcr.io/lathe-dev/lathe-trainer:0.1.0'),
+  trainerImage: setting('LATHE_TRAINER_IMAGE', text, 'ghcr.io/lathe-dev/lathe-trainer:0.1.0'),
   /** Image that runs `python -m lathe_inference` (inference-image/). */
-  inferenceImage: z.string().min(1).default('ghcr.io/lathe-dev/lathe-inference:0.1.0'),
+  inferenceImage: setting('LATHE_INFERENCE_IMAGE', text, 'ghcr.io/lathe-dev/lathe-inference:0.1.0'),
   /** ServiceAccount of training pods, in the run's namespace (IRSA: read datasets, read/write models/). */
-  trainerServiceAccount: z.string().min(1).default('lathe-trainer'),
+  trainerServiceAccount: setting('LATHE_TRAINER_SERVICE_ACCOUNT', text, 'lathe-trainer'),
   /** ServiceAccount of serving pods, in the service's namespace (IRSA: read-only models/). */
-  inferenceServiceAccount: z.string().min(1).default('lathe-inference'),
+  inferenceServiceAccount: setting('LATHE_INFERENCE_SERVICE_ACCOUNT', text, 'lathe-inference'),
   /** Artifact bucket: run prefixes live under s3://<bucket>/models/. */
-  s3Bucket: z.string().min(1).default('lathe-artifacts'),
+  s3Bucket: setting('LATHE_S3_BUCKET', text, 'lathe-artifacts'),
   /** Namespaces to watch; empty means all (the chart's default is cluster-wide). */
-  watchNamespaces: z.array(z.string()).default([]),
+  watchNamespaces: setting<string[]>('LATHE_WATCH_NAMESPACES', list, []),
   /** Parallel reconciles per controller. */
-  workers: z.coerce.number().int().min(1).max(64).default(8),
+  workers: setting('LATHE_WORKERS', integer(1, 64), 8),
   /** How often a running run's progress.json is read; reads are also capped globally (progressQps). */
-  progressPollMs: durationMs.default(15_000),
-  progressQps: z.coerce.number().positive().default(20),
+  progressPollMs: setting('LATHE_PROGRESS_POLL_MS', integer(1), 15_000),
+  progressQps: setting('LATHE_PROGRESS_QPS', positive, 20),
   /** Every cached object is re-reconciled this often (level-triggered drift repair). */
-  resyncMs: durationMs.default(10 * 60_000),
+  resyncMs: setting('LATHE_RESYNC_MS', integer(1), 10 * 60_000),
   /** Grace period a trainer gets to checkpoint on SIGTERM (spot interruption, drain). */
-  trainerGracePeriodSeconds: z.coerce.number().int().min(0).default(120),
+  trainerGracePeriodSeconds: setting('LATHE_TRAINER_GRACE_PERIOD_SECONDS', integer(0), 120),
   /** Port of /metrics, /healthz, /readyz. */
-  metricsPort: z.coerce.number().int().min(0).max(65535).default(8080),
-  leaderElection: z.coerce.boolean().default(true),
-  leaseNamespace: z.string().default('lathe-system'),
-  leaseName: z.string().default('lathe-operator'),
+  metricsPort: setting('LATHE_METRICS_PORT', integer(0, 65535), 8080),
+  leaderElection: setting('LATHE_LEADER_ELECTION', boolean, true),
+  leaseNamespace: setting('LATHE_LEASE_NAMESPACE', text, 'lathe-system'),
+  leaseName: setting('LATHE_LEASE_NAME', text, 'lathe-operator'),
   /** Identity in the Lease; the pod name on Kubernetes. */
-  identity: z.string().min(1).default(`lathe-${process.pid}`),
-  logLevel: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-});
-export type OperatorConfig = z.infer<typeof OperatorConfigSchema>;
+  identity: setting('POD_NAME', text, `lathe-${process.pid}`),
+  logLevel: setting('LATHE_LOG_LEVEL', oneOf('debug', 'info', 'warn', 'error'), 'info'),
+};
+
+type Settings = typeof SETTINGS;
+export type OperatorConfig = { [K in keyof Settings]: Settings[K]['default'] };
 
 /** Environment variable for each setting (the Helm chart's contract). */
-export const CONFIG_ENV: Record<keyof OperatorConfig, string> = {
-  trainerImage: 'LATHE_TRAINER_IMAGE',
-  inferenceImage: 'LATHE_INFERENCE_IMAGE',
-  trainerServiceAccount: 'LATHE_TRAINER_SERVICE_ACCOUNT',
-  inferenceServiceAccount: 'LATHE_INFERENCE_SERVICE_ACCOUNT',
-  s3Bucket: 'LATHE_S3_BUCKET',
-  watchNamespaces: 'LATHE_WATCH_NAMESPACES',
-  workers: 'LATHE_WORKERS',
-  progressPollMs: 'LATHE_PROGRESS_POLL_MS',
-  progressQps: 'LATHE_PROGRESS_QPS',
-  resyncMs: 'LATHE_RESYNC_MS',
-  trainerGracePeriodSeconds: 'LATHE_TRAINER_GRACE_PERIOD_SECONDS',
-  metricsPort: 'LATHE_METRICS_PORT',
-  leaderElection: 'LATHE_LEADER_ELECTION',
-  leaseNamespace: 'LATHE_LEASE_NAMESPACE',
-  leaseName: 'LATHE_LEASE_NAME',
-  identity: 'POD_NAME',
-  logLevel: 'LATHE_LOG_LEVEL',
-};
+export const CONFIG_ENV = Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.env])) as Record<keyof OperatorConfig, string>;
 
 /** Reads the settings from the environment; a bad value fails start-up with the variable's name. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
-  const raw: Record<string, unknown> = {};
-  for (const [key, name] of Object.entries(CONFIG_ENV)) {
-    const value = env[name];
-    if (value === undefined || value === '') continue;
-    if (key === 'watchNamespaces') raw[key] = value.split(',').map((s) => s.trim()).filter(Boolean);
-    else if (key === 'leaderElection') raw[key] = !['false', '0', 'no'].includes(value.toLowerCase());
-    else raw[key] = value;
+  const config: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, s] of Object.entries(SETTINGS) as [keyof Settings, Setting<unknown>][]) {
+    const value = env[s.env];
+    if (value === undefined || value === '') {
+      config[key] = s.default;
+      continue;
+    }
+    try {
+      config[key] = s.parse(value);
+    } catch (err) {
+      problems.push(`${s.env}: ${(err as Error).message}`);
+    }
   }
-  const parsed = OperatorConfigSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => {
-      const key = String(i.path[0]) as keyof OperatorConfig;
-      return `${CONFIG_ENV[key] ?? key}: ${i.message}`;
-    });
-    throw new Error(`invalid operator configuration: ${issues.join('; ')}`);
-  }
-  return parsed.data;
+  if (problems.length > 0) throw new Error(`invalid operator configuration: ${problems.join('; ')}`);
+  return config as OperatorConfig;
+}
+
+/** The defaults with some settings replaced (tests, tools). */
+export function configWith(overrides: Partial<OperatorConfig> = {}): OperatorConfig {
+  return { ...loadConfig({}), ...overrides };
 }

@@ -1,7 +1,8 @@
 // The effectful half of the InferenceService controller: resolve the model, apply the children
 // when they differ from what was last applied, detect a stalled rollout and roll back to the last
 // model that was ready, and write status once per pass.
-import type { V1Deployment, V1PodTemplateSpec, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSetList, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import { resourcePath } from '../client/kube-client.js';
 import { createHash } from 'node:crypto';
 import { CONDITION_TYPES, KINDS, PLURALS } from '../api/constants.js';
 import type { InferenceService, InferenceServiceStatus } from '../api/inferenceservice.js';
@@ -193,7 +194,7 @@ export class InferenceServiceReconciler {
 
   /** The pod template of the newest ReplicaSet that served `modelUri`, as the Deployment had it. */
   private async lastReadyTemplate(namespace: string, name: string, modelUri: string): Promise<V1PodTemplateSpec | undefined> {
-    const sets = await this.d.writer.apps.listNamespacedReplicaSet({ namespace, labelSelector: `${LABELS.inferenceService}=${name}` });
+    const sets = await this.d.writer.client.get<V1ReplicaSetList>(resourcePath({ group: 'apps', version: 'v1', plural: 'replicasets', namespace }), { labelSelector: `${LABELS.inferenceService}=${name}` });
     const candidates = sets.items
       .filter((rs) => rs.spec?.template?.metadata?.annotations?.[ANNOTATIONS.modelUri] === modelUri)
       .sort((a, b) => Number(b.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0) - Number(a.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0));

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
 import type { InferenceService } from '../api/inferenceservice.js';
-import { OperatorConfigSchema } from '../config/operator-config.js';
+import { configWith } from '../config/operator-config.js';
 import { modelHash, render, serviceUrl } from './render.js';
 
-const config = OperatorConfigSchema.parse({ inferenceImage: 'registry.example/lathe-inference:1.0' });
+const config = configWith({ inferenceImage: 'registry.example/lathe-inference:1.0' });
 
 function isvc(spec: Partial<InferenceService['spec']> = {}): InferenceService {
   return {

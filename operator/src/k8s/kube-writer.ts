@@ -1,42 +1,24 @@
 // Every write the operator makes to the API server goes through here, so that the writes can be
 // counted (lathe_api_writes_total, which `make bench` reads to check "6 or fewer per run" and "zero
 // at rest") and so that the reconcilers never spell a patch content type themselves.
-import {
-  AppsV1Api,
-  AutoscalingV2Api,
-  BatchV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1Deployment,
-  type V1Job,
-  type V1Service,
-  type V2HorizontalPodAutoscaler,
-} from '@kubernetes/client-node';
+import type { V1Deployment, V1Job, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { Counter, Registry } from 'prom-client';
 import { GROUP, VERSION } from '../api/constants.js';
-import { statusCode } from '../runtime/api-errors.js';
+import { statusCode } from '../client/errors.js';
+import { CONTENT_TYPES, resourcePath, type KubeClient } from '../client/kube-client.js';
 import { getOrCreateCounter } from '../runtime/metrics.js';
 import { FIELD_MANAGER } from './labels.js';
 
 export type WriteVerb = 'create' | 'patch' | 'apply' | 'delete';
 
 export class KubeWriter {
-  readonly core: CoreV1Api;
-  readonly batch: BatchV1Api;
-  readonly apps: AppsV1Api;
-  readonly autoscaling: AutoscalingV2Api;
-  readonly custom: CustomObjectsApi;
   private readonly writes: Counter<'resource' | 'verb' | 'code'>;
 
-  constructor(kc: KubeConfig, registry: Registry) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.batch = kc.makeApiClient(BatchV1Api);
-    this.apps = kc.makeApiClient(AppsV1Api);
-    this.autoscaling = kc.makeApiClient(AutoscalingV2Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+  /** `client` is public for reads, which are not counted. */
+  constructor(
+    readonly client: KubeClient,
+    registry: Registry,
+  ) {
     this.writes = getOrCreateCounter(registry, {
       name: 'lathe_api_writes_total',
       help: 'Write requests the operator sent to the API server, by resource, verb and HTTP outcome.',
@@ -58,57 +40,38 @@ export class KubeWriter {
 
   /** Creates the object; returns undefined when it already exists (409), which callers treat as done. */
   async createJob(job: V1Job): Promise<V1Job | undefined> {
-    return ignoreConflict(
-      this.count('jobs', 'create', () =>
-        this.batch.createNamespacedJob({ namespace: job.metadata!.namespace!, body: job, fieldManager: FIELD_MANAGER }),
-      ),
-    );
+    const path = resourcePath({ group: 'batch', version: 'v1', plural: 'jobs', namespace: job.metadata!.namespace! });
+    return ignoreConflict(this.count('jobs', 'create', () => this.client.create<V1Job>(path, job, { fieldManager: FIELD_MANAGER })));
   }
 
   async createService(svc: V1Service): Promise<V1Service | undefined> {
-    return ignoreConflict(
-      this.count('services', 'create', () =>
-        this.core.createNamespacedService({ namespace: svc.metadata!.namespace!, body: svc, fieldManager: FIELD_MANAGER }),
-      ),
-    );
+    const path = resourcePath({ version: 'v1', plural: 'services', namespace: svc.metadata!.namespace! });
+    return ignoreConflict(this.count('services', 'create', () => this.client.create<V1Service>(path, svc, { fieldManager: FIELD_MANAGER })));
   }
 
   async patchJob(namespace: string, name: string, patch: object): Promise<V1Job> {
-    return this.count('jobs', 'patch', () =>
-      this.batch.patchNamespacedJob({ namespace, name, body: patch, fieldManager: FIELD_MANAGER }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
-    );
+    const path = resourcePath({ group: 'batch', version: 'v1', plural: 'jobs', namespace, name });
+    return this.count('jobs', 'patch', () => this.client.patch<V1Job>(path, patch, CONTENT_TYPES.mergePatch, { fieldManager: FIELD_MANAGER }));
   }
 
   /** Server-side apply of a whole object under Lathe's one field manager. */
   async applyDeployment(d: V1Deployment): Promise<V1Deployment> {
-    return this.count('deployments', 'apply', () =>
-      this.apps.patchNamespacedDeployment(
-        { namespace: d.metadata!.namespace!, name: d.metadata!.name!, body: d, fieldManager: FIELD_MANAGER, force: true },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      ),
-    );
+    const path = resourcePath({ group: 'apps', version: 'v1', plural: 'deployments', namespace: d.metadata!.namespace!, name: d.metadata!.name! });
+    return this.count('deployments', 'apply', () => this.client.apply<V1Deployment>(path, d, FIELD_MANAGER));
   }
 
   async applyService(svc: V1Service): Promise<V1Service> {
-    return this.count('services', 'apply', () =>
-      this.core.patchNamespacedService(
-        { namespace: svc.metadata!.namespace!, name: svc.metadata!.name!, body: svc, fieldManager: FIELD_MANAGER, force: true },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      ),
-    );
+    const path = resourcePath({ version: 'v1', plural: 'services', namespace: svc.metadata!.namespace!, name: svc.metadata!.name! });
+    return this.count('services', 'apply', () => this.client.apply<V1Service>(path, svc, FIELD_MANAGER));
   }
 
   async applyHpa(hpa: V2HorizontalPodAutoscaler): Promise<V2HorizontalPodAutoscaler> {
-    return this.count('horizontalpodautoscalers', 'apply', () =>
-      this.autoscaling.patchNamespacedHorizontalPodAutoscaler(
-        { namespace: hpa.metadata!.namespace!, name: hpa.metadata!.name!, body: hpa, fieldManager: FIELD_MANAGER, force: true },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      ),
-    );
+    const path = hpaPath(hpa.metadata!.namespace!, hpa.metadata!.name!);
+    return this.count('horizontalpodautoscalers', 'apply', () => this.client.apply<V2HorizontalPodAutoscaler>(path, hpa, FIELD_MANAGER));
   }
 
   async deleteHpa(namespace: string, name: string): Promise<void> {
-    await ignoreNotFound(this.count('horizontalpodautoscalers', 'delete', () => this.autoscaling.deleteNamespacedHorizontalPodAutoscaler({ namespace, name })));
+    await ignoreNotFound(this.count('horizontalpodautoscalers', 'delete', () => this.client.delete(hpaPath(namespace, name))));
   }
 
   /**
@@ -117,15 +80,14 @@ export class KubeWriter {
    */
   async applyStatus(plural: string, kind: string, namespace: string, name: string, status: object): Promise<Record<string, unknown>> {
     const body = { apiVersion: `${GROUP}/${VERSION}`, kind, metadata: { name, namespace }, status };
-    return this.count(plural, 'apply', async () =>
-      (await this.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural, name, body, fieldManager: FIELD_MANAGER, force: true },
-        setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
-      )) as Record<string, unknown>,
-    );
+    const path = resourcePath({ group: GROUP, version: VERSION, plural, namespace, name, subresource: 'status' });
+    return this.count(plural, 'apply', () => this.client.apply<Record<string, unknown>>(path, body, FIELD_MANAGER));
   }
 }
 
+function hpaPath(namespace: string, name: string): string {
+  return resourcePath({ group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', namespace, name });
+}
 
 async function ignoreConflict<T>(p: Promise<T>): Promise<T | undefined> {
   try {

@@ -9,10 +9,11 @@
 //    order, and failures are logged.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CoreV1Api, type CoreV1Event, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
+import { CONTENT_TYPES, resourcePath, type KubeClient } from '../client/kube-client.js';
 import type { Logger } from './logger.js';
 import { TokenBucket, systemClock, type Clock } from './rate-limiter.js';
-import { statusCode } from './api-errors.js';
+import { statusCode } from '../client/errors.js';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -26,15 +27,15 @@ export interface EventSink {
   patchCount(namespace: string, name: string, count: number, lastTimestamp: Date): Promise<void>;
 }
 
-export function kubeEventSink(kubeConfig: KubeConfig): EventSink {
-  const api = kubeConfig.makeApiClient(CoreV1Api);
+export function kubeEventSink(client: KubeClient): EventSink {
+  const path = (namespace: string, name?: string) => resourcePath({ version: 'v1', plural: 'events', namespace, ...(name ? { name } : {}) });
   return {
     async create(namespace, event) {
-      await api.createNamespacedEvent({ namespace, body: event });
+      await client.create(path(namespace), event);
     },
     async getCount(namespace, name) {
       try {
-        const ev = await api.readNamespacedEvent({ namespace, name });
+        const ev = await client.get<CoreV1Event>(path(namespace, name));
         return ev.count ?? 1;
       } catch (err) {
         if (statusCode(err) === 404) return undefined;
@@ -42,15 +43,15 @@ export function kubeEventSink(kubeConfig: KubeConfig): EventSink {
       }
     },
     async patchCount(namespace, name, count, lastTimestamp) {
-      // The generated patch method sends application/json-patch+json; "add" also replaces.
-      await api.patchNamespacedEvent({
-        namespace,
-        name,
-        body: [
+      // JSON patch: "add" also replaces, and the two fields change together.
+      await client.patch(
+        path(namespace, name),
+        [
           { op: 'add', path: '/count', value: count },
           { op: 'add', path: '/lastTimestamp', value: lastTimestamp.toISOString() },
         ],
-      });
+        CONTENT_TYPES.jsonPatch,
+      );
     },
   };
 }

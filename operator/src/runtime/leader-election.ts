@@ -9,12 +9,13 @@
 // can't make two leaders.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import { resourcePath, type KubeClient } from '../client/kube-client.js';
 import type { Gauge, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import { getOrCreateGauge } from './metrics.js';
 import { systemClock, type Clock } from './rate-limiter.js';
-import { statusCode } from './api-errors.js';
+import { statusCode } from '../client/errors.js';
 
 export interface LeaseRecord {
   holderIdentity: string;
@@ -55,7 +56,6 @@ function fromLease(lease: V1Lease): ObservedLease {
     record: {
       holderIdentity: spec.holderIdentity ?? '',
       leaseDurationSeconds: spec.leaseDurationSeconds ?? 0,
-      // client-node 1.4 leaves MicroTime fields as strings when reading, despite the Date type.
       acquireTime: toMillis(spec.acquireTime),
       renewTime: toMillis(spec.renewTime),
       leaseTransitions: spec.leaseTransitions ?? 0,
@@ -63,41 +63,40 @@ function fromLease(lease: V1Lease): ObservedLease {
   };
 }
 
-function toLeaseSpec(record: LeaseRecord): V1Lease['spec'] {
-  // V1MicroTime serializes with microseconds, the format the API server requires for MicroTime.
+/** metav1.MicroTime's wire format: RFC 3339 with exactly six fractional digits. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+function toLeaseSpec(record: LeaseRecord) {
   return {
     holderIdentity: record.holderIdentity,
     leaseDurationSeconds: record.leaseDurationSeconds,
-    acquireTime: new V1MicroTime(record.acquireTime),
-    renewTime: new V1MicroTime(record.renewTime),
+    acquireTime: microTime(record.acquireTime),
+    renewTime: microTime(record.renewTime),
     leaseTransitions: record.leaseTransitions,
   };
 }
 
 /** A LeaseLock on a real coordination.k8s.io/v1 Lease. */
-export function kubeLeaseLock(kubeConfig: KubeConfig, namespace: string, name: string): LeaseLock {
-  const api = kubeConfig.makeApiClient(CoordinationV1Api);
+export function kubeLeaseLock(client: KubeClient, namespace: string, name: string): LeaseLock {
+  const leases = resourcePath({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace });
+  const lease = `${leases}/${encodeURIComponent(name)}`;
   return {
     async get() {
       try {
-        return fromLease(await api.readNamespacedLease({ name, namespace }));
+        return fromLease(await client.get<V1Lease>(lease));
       } catch (err) {
         if (statusCode(err) === 404) return undefined;
         throw err;
       }
     },
     async create(record) {
-      return fromLease(
-        await api.createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec: toLeaseSpec(record) } }),
-      );
+      return fromLease(await client.create<V1Lease>(leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: toLeaseSpec(record) }));
     },
     async update(record, resourceVersion) {
       return fromLease(
-        await api.replaceNamespacedLease({
-          name,
-          namespace,
-          body: { metadata: { name, namespace, resourceVersion }, spec: toLeaseSpec(record) },
-        }),
+        await client.replace<V1Lease>(lease, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace, resourceVersion }, spec: toLeaseSpec(record) }),
       );
     },
     describe: () => `${namespace}/${name}`,

@@ -3,7 +3,8 @@
 // parameters. (The real API server is exercised by operator/test/runtime/informer.test.ts.)
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { KubeClient } from '../client/kube-client.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubeApiError, apiListWatch, collectionPath, isGone, type WatchEventType } from './list-watch.js';
 
@@ -14,7 +15,7 @@ interface Served {
 
 describe('apiListWatch', () => {
   let server: http.Server;
-  let kc: KubeConfig;
+  let kc: KubeClient;
   let served: Served;
   let handler: (url: URL, res: http.ServerResponse) => void;
 
@@ -28,15 +29,16 @@ describe('apiListWatch', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
-    kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u', token: 'secret-token' }],
-      contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
-      currentContext: 'ctx',
+    kc = new KubeClient({
+      server: `http://127.0.0.1:${port}`,
+      tls: { rejectUnauthorized: true },
+      token: () => Promise.resolve('secret-token'),
+      invalidate: () => undefined,
+      source: 'test',
     });
   });
   afterEach(async () => {
+    kc.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
@@ -134,6 +136,26 @@ describe('apiListWatch', () => {
     const timeout = Number(u.searchParams.get('timeoutSeconds'));
     expect(timeout).toBeGreaterThanOrEqual(300);
     expect(timeout).toBeLessThan(600);
+  });
+
+  it('reassembles events split across chunks, and several events in one chunk', async () => {
+    const a = JSON.stringify({ type: 'ADDED', object: { kind: 'Job', metadata: { name: 'a', resourceVersion: '1' } } });
+    const b = JSON.stringify({ type: 'MODIFIED', object: { kind: 'Job', metadata: { name: 'a', resourceVersion: '2' } } });
+    const c = JSON.stringify({ type: 'DELETED', object: { kind: 'Job', metadata: { name: 'a', resourceVersion: '3' } } });
+    handler = (_url, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write(a.slice(0, 10));
+      setTimeout(() => {
+        res.write(`${a.slice(10)}\n${b}\n${c.slice(0, 5)}`);
+        setTimeout(() => res.end(`${c.slice(5)}\n`), 20);
+      }, 20);
+    };
+    const lw = apiListWatch<KubernetesObject>(kc, { path: '/apis/batch/v1/jobs' });
+    const events: string[] = [];
+    await new Promise<unknown>((resolve) => {
+      void lw.watch('0', (type, obj) => events.push(`${type} ${(obj as KubernetesObject).metadata!.resourceVersion!}`), resolve);
+    });
+    expect(events).toEqual(['ADDED 1', 'MODIFIED 2', 'DELETED 3']);
   });
 
   it('reports a watch refused with an HTTP error through onDone', async () => {

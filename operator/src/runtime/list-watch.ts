@@ -1,23 +1,15 @@
 // The list and watch calls an informer needs, behind a small interface so the informer's restart
-// logic can be unit-tested with an in-memory source, and the real source is a thin layer over
-// client-node's `Watch` plus a raw paginated GET.
-//
-// Why a raw GET and not KubernetesObjectApi.list / CustomObjectsApi: the generated clients
-// deserialize into model classes (timestamps become Date), while watch events arrive as plain JSON
-// (timestamps stay strings). One cache must hold one shape, so both sides use plain JSON.
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+// logic can be unit-tested with an in-memory source, and the real source is a paginated GET plus a
+// watch over the operator's KubeClient.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { KubeClient, Query, WatchEventType } from '../client/kube-client.js';
+import type { ApiStatus } from '../client/errors.js';
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+export type { WatchEventType } from '../client/kube-client.js';
+export { KubeApiError } from '../client/errors.js';
 
 /** The metav1.Status an ERROR watch event carries. */
-export interface WatchErrorStatus {
-  kind?: string;
-  code?: number;
-  reason?: string;
-  message?: string;
-}
+export type WatchErrorStatus = ApiStatus;
 
 export interface ListResult<T> {
   items: T[];
@@ -68,17 +60,6 @@ export interface ApiListWatchOptions {
   requestTimeoutMs?: number;
 }
 
-/** An HTTP error from the API server, with the decoded metav1.Status when there is one. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly status: WatchErrorStatus | undefined,
-  ) {
-    super(`API server returned ${statusCode}${status?.message ? `: ${status.message}` : ''}`);
-    this.name = 'KubeApiError';
-  }
-}
-
 /** True for "resource version too old" (410 Gone / Expired), which needs a relist, not a retry. */
 export function isGone(errOrStatus: unknown): boolean {
   if (errOrStatus === null || typeof errOrStatus !== 'object') return false;
@@ -98,42 +79,6 @@ export function collectionPath(path: string, namespace?: string): string {
   return `${clean.slice(0, i)}/namespaces/${encodeURIComponent(namespace)}${clean.slice(i)}`;
 }
 
-async function getJson(kubeConfig: KubeConfig, path: string, query: Record<string, string | undefined>, timeoutMs: number): Promise<unknown> {
-  const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-  for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
-  const options: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
-  // Sets the TLS agent (CA, client cert) and the Authorization header, including exec/OIDC auth.
-  await kubeConfig.applyToHTTPSOptions(options);
-  const transport = url.protocol === 'http:' ? http : https;
-  return new Promise((resolve, reject) => {
-    const req = transport.request(url, options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        const status = res.statusCode ?? 0;
-        let body: unknown;
-        try {
-          body = text.length > 0 ? JSON.parse(text) : undefined;
-        } catch (err) {
-          if (status >= 200 && status < 300) {
-            reject(new Error(`invalid JSON from ${url.pathname}`, { cause: err }));
-            return;
-          }
-        }
-        if (status >= 200 && status < 300) resolve(body);
-        else reject(new KubeApiError(status, body as WatchErrorStatus | undefined));
-      });
-    });
-    req.setTimeout(timeoutMs, () => req.destroy(new Error(`GET ${url.pathname} timed out after ${timeoutMs} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 interface RawList<T> {
   apiVersion?: string;
   kind?: string;
@@ -142,29 +87,19 @@ interface RawList<T> {
 }
 
 /** A ListWatch over the real API server (any resource, built-in or custom). */
-export function apiListWatch<T extends KubernetesObject>(kubeConfig: KubeConfig, options: ApiListWatchOptions): ListWatch<T> {
+export function apiListWatch<T extends KubernetesObject>(client: KubeClient, options: ApiListWatchOptions): ListWatch<T> {
   const path = collectionPath(options.path, options.namespace);
   const pageSize = options.pageSize ?? 500;
   const timeoutMs = options.requestTimeoutMs ?? 60_000;
   const watchTimeout = options.watchTimeoutSeconds ?? 300;
-  const watcher = new Watch(kubeConfig);
 
   const listPages = async (limit: number | undefined, transform: (obj: T) => T): Promise<ListResult<T>> => {
     const items: T[] = [];
     let cont: string | undefined;
     let resourceVersion = '';
     do {
-      const page = (await getJson(
-        kubeConfig,
-        path,
-        {
-          labelSelector: options.labelSelector,
-          fieldSelector: options.fieldSelector,
-          limit: limit === undefined ? undefined : String(limit),
-          continue: cont,
-        },
-        timeoutMs,
-      )) as RawList<T>;
+      const query: Query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit, continue: cont };
+      const page = await client.get<RawList<T>>(path, query, timeoutMs);
       // List items carry no apiVersion/kind (only the list does); watch events do. Fill them in so
       // handlers see one shape whichever path an object came by.
       const kind = page.kind?.endsWith('List') ? page.kind.slice(0, -'List'.length) : undefined;
@@ -190,8 +125,8 @@ export function apiListWatch<T extends KubernetesObject>(kubeConfig: KubeConfig,
         throw err;
       }
     },
-    async watch(resourceVersion, onEvent, onDone) {
-      const controller = await watcher.watch(
+    watch(resourceVersion, onEvent, onDone) {
+      return client.watch(
         path,
         {
           resourceVersion,
@@ -200,10 +135,9 @@ export function apiListWatch<T extends KubernetesObject>(kubeConfig: KubeConfig,
           labelSelector: options.labelSelector,
           fieldSelector: options.fieldSelector,
         },
-        (type: string, obj: unknown) => onEvent(type as WatchEventType, obj as T | WatchErrorStatus),
-        (err: unknown) => onDone(err ?? undefined),
+        (type, obj) => onEvent(type, obj as T | WatchErrorStatus),
+        onDone,
       );
-      return { abort: () => controller.abort() };
     },
   };
 }

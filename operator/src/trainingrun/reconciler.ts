@@ -8,7 +8,8 @@ import type { ObjectStore } from '../aws/s3-store.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
-import { statusCode } from '../runtime/api-errors.js';
+import { statusCode } from '../client/errors.js';
+import { resourcePath } from '../client/kube-client.js';
 import { LABELS } from '../k8s/labels.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ResilientInformer } from '../runtime/informer.js';
@@ -35,6 +36,10 @@ export interface TrainingRunReconcilerDeps {
 
 /** How long a new run's first status may wait for its pods to start (see reconcile). */
 const FIRST_STATUS_DELAY_MS = 2_000;
+/** While new runs keep arriving (a pause shorter than this), first statuses wait... */
+const BURST_QUIET_MS = 1_000;
+/** ...but never longer than this after their Job was created. */
+const FIRST_STATUS_MAX_DEFER_MS = 30_000;
 
 /**
  * How long after its Job completed a run may lack a valid metadata.json before it fails. S3
@@ -51,6 +56,8 @@ export class TrainingRunReconciler {
   private readonly lastProgressPoll = new Map<string, number>();
   /** Disrupted pods already counted, per run; bounded by the pods a run has at once. */
   private readonly countedDisruptions = new Map<string, Set<string>>();
+  /** When the newest run without a status or Job was seen: a burst is on while they keep coming. */
+  private lastNewRunAt = -Infinity;
   private readonly progressBucket: TokenBucket;
   private readonly now: () => Date;
 
@@ -61,7 +68,9 @@ export class TrainingRunReconciler {
 
   /** Called by the informer wiring: our own status writes are visible once the cache catches up. */
   observeRun(run: TrainingRun): void {
-    this.overlay.observe(key(run), run.metadata.resourceVersion);
+    const k = key(run);
+    this.overlay.observe(k, run.metadata.resourceVersion);
+    if (!run.status?.phase && !run.metadata.deletionTimestamp && !this.d.jobs.get(run.metadata.namespace, jobName(run.metadata.name!, 1))) this.lastNewRunAt = this.now().getTime();
   }
 
   forget(k: string): void {
@@ -127,7 +136,7 @@ export class TrainingRunReconciler {
           this.d.events.record(run, 'Warning', 'JobDeleted', `Job ${jobName(name, attempt - 1)} was deleted while the run was ${current.phase}; starting attempt ${attempt}`);
           log.warn('job deleted while active; new attempt', { attempt });
         }
-        job = await this.createChildren(run, attempt, model.uri, loc, log);
+        job = await this.createChildren(run, attempt, model.uri, log);
         obs.attempt = attempt;
         obs.jobName = jobName(name, attempt);
         obs.job = job;
@@ -176,16 +185,23 @@ export class TrainingRunReconciler {
     desired.runId = id;
     // A new Job's pods usually start within a second, so a run's first status waits a moment after
     // its Job is created: "Pending, waiting for pods" is then never written for a state nobody
-    // reads, and when many runs arrive at once every Job is created before any status is written.
+    // reads. And while new runs keep arriving (a burst), first statuses wait until it pauses: on a
+    // busy API server every status write delays someone's Job, which is what users wait for.
     const fresh = obs.job?.metadata?.creationTimestamp ? this.now().getTime() - new Date(obs.job.metadata.creationTimestamp).getTime() : Infinity;
-    if (!current?.phase && !isTerminal(desired.phase) && !obs.waitingFor && newPreemptions.length === 0 && fresh < FIRST_STATUS_DELAY_MS) {
-      return { requeueAfterMs: FIRST_STATUS_DELAY_MS - Math.max(fresh, 0) };
+    if (!current?.phase && !isTerminal(desired.phase) && !obs.waitingFor && newPreemptions.length === 0) {
+      if (fresh < FIRST_STATUS_DELAY_MS) return { requeueAfterMs: FIRST_STATUS_DELAY_MS - Math.max(fresh, 0) };
+      if (this.now().getTime() - this.lastNewRunAt < BURST_QUIET_MS && fresh < FIRST_STATUS_MAX_DEFER_MS) return { requeueAfterMs: FIRST_STATUS_DELAY_MS };
     }
     if (obs.artifact?.problem && jobCondition(job, 'Failed')) {
       // Not Failed until the record is safe; the Job's failure is still what the user reads.
       desired = { ...desired, phase: 'Running', message: `${desired.message} (recording: ${obs.artifact.problem.message})` };
     }
     await this.writeStatus(run, current, desired, log);
+    if (!current?.phase && !isTerminal(desired.phase)) {
+      // The record of a started run, written with its first status (after the Jobs of a burst):
+      // best effort, since the final record is written before the run can finish.
+      writeRecord(this.d.store, loc, this.record(run, id, obs, desired.phase ?? 'Pending')).catch((err: unknown) => log.warn('initial run record not written', { err }));
+    }
     this.commitPreemptions(k, newPreemptions);
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
@@ -207,7 +223,7 @@ export class TrainingRunReconciler {
   private async jobExists(namespace: string, name: string): Promise<boolean> {
     // The cache may lag behind our own create; only the API server can say a Job is really gone.
     try {
-      await this.d.writer.batch.readNamespacedJob({ namespace, name });
+      await this.d.writer.client.get(resourcePath({ group: 'batch', version: 'v1', plural: 'jobs', namespace, name }));
       return true;
     } catch (err) {
       if (statusCode(err) === 404) return false;
@@ -215,7 +231,7 @@ export class TrainingRunReconciler {
     }
   }
 
-  private async createChildren(run: TrainingRun, attempt: number, modelUri: string, loc: ReturnType<typeof runLocation>, log: Logger): Promise<V1Job> {
+  private async createChildren(run: TrainingRun, attempt: number, modelUri: string, log: Logger): Promise<V1Job> {
     const rendered = render({ run, attempt, config: this.d.config, modelUri });
     if (rendered.service) await this.d.writer.createService(rendered.service);
     const created = await this.d.writer.createJob(rendered.job);
@@ -223,11 +239,6 @@ export class TrainingRunReconciler {
       this.d.events.record(run, 'Normal', 'JobCreated', `created Job ${rendered.job.metadata!.name} (attempt ${attempt})`);
       log.info('job created', { job: rendered.job.metadata!.name, attempt });
     }
-    // The record of a started run: best effort here, since the final one is written before the
-    // run can finish and a failure now must not hold up the Job.
-    writeRecord(this.d.store, loc, this.record(run, runId(run.metadata), { attempt, jobName: rendered.job.metadata!.name!, preemptions: run.status?.preemptions ?? 0, job: undefined }, 'Pending')).catch(
-      (err: unknown) => log.warn('initial run record not written', { err }),
-    );
     // 409: it exists (created by an earlier pass whose status write was lost); the cache will show it.
     return created ?? rendered.job;
   }

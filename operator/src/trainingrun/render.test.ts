@@ -2,11 +2,11 @@ import type { V1Container } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
 import type { TrainingRun } from '../api/trainingrun.js';
-import { OperatorConfigSchema } from '../config/operator-config.js';
+import { configWith } from '../config/operator-config.js';
 import { hyperparametersJson, render } from './render.js';
 import { jobName, runId } from './names.js';
 
-const config = OperatorConfigSchema.parse({ trainerImage: 'registry.example/lathe-trainer:1.0', s3Bucket: 'artifacts' });
+const config = configWith({ trainerImage: 'registry.example/lathe-trainer:1.0', s3Bucket: 'artifacts' });
 
 function run(spec: Partial<TrainingRun['spec']> = {}, name = 'smol'): TrainingRun {
   return {

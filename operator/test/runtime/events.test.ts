@@ -33,7 +33,7 @@ describe('EventRecorder against the API server', () => {
   }
 
   it('records, aggregates repeats, and shows in kubectl describe', async () => {
-    const rec = new EventRecorder({ sink: kubeEventSink(ns.kc), logger, instance: 'test-pod' });
+    const rec = new EventRecorder({ sink: kubeEventSink(ns.client), logger, instance: 'test-pod' });
     expect(rec.record(obj, 'Normal', 'JobCreated', 'created Job subject-1')).toBe(true);
     await rec.flush();
     let events = await eventsFor(obj.metadata!.uid!);
@@ -52,7 +52,7 @@ describe('EventRecorder against the API server', () => {
     rec.record(obj, 'Normal', 'JobCreated', 'created Job subject-1');
     await rec.flush();
     // A restarted operator (no local state) bumps the same Event through create → 409 → patch.
-    const rec2 = new EventRecorder({ sink: kubeEventSink(ns.kc), logger, instance: 'test-pod-2' });
+    const rec2 = new EventRecorder({ sink: kubeEventSink(ns.client), logger, instance: 'test-pod-2' });
     rec2.record(obj, 'Normal', 'JobCreated', 'created Job subject-1');
     rec2.record(obj, 'Warning', 'BackoffLimitExceeded', 'Job subject-1 failed');
     await rec2.flush();

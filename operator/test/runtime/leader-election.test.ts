@@ -42,10 +42,10 @@ describe('LeaderElector against the API server', () => {
   it('one of two replicas leads; the other takes over after release and after expiry', async () => {
     const leases = ns.kc.makeApiClient(CoordinationV1Api);
     const events: string[] = [];
-    const a = elector('replica-a', kubeLeaseLock(ns.kc, ns.name, LEASE), events);
+    const a = elector('replica-a', kubeLeaseLock(ns.client, ns.name, LEASE), events);
     a.start();
     await waitFor(() => a.isLeader(), 10_000, 20, 'a to lead');
-    const b = elector('replica-b', kubeLeaseLock(ns.kc, ns.name, LEASE), events);
+    const b = elector('replica-b', kubeLeaseLock(ns.client, ns.name, LEASE), events);
     b.start();
     await sleep(1_500); // several retry periods
     expect(b.isLeader()).toBe(false);
@@ -68,7 +68,7 @@ describe('LeaderElector against the API server', () => {
     // b loses its connection to the API server (its writes fail): it must step down after the
     // renew deadline, and a new replica c may lead only once the lease expired.
     let partitioned = false;
-    const realLock = kubeLeaseLock(ns.kc, ns.name, LEASE);
+    const realLock = kubeLeaseLock(ns.client, ns.name, LEASE);
     const flaky: LeaseLock = {
       get: () => (partitioned ? Promise.reject(new Error('ETIMEDOUT')) : realLock.get()),
       create: (r) => (partitioned ? Promise.reject(new Error('ETIMEDOUT')) : realLock.create(r)),
@@ -79,7 +79,7 @@ describe('LeaderElector against the API server', () => {
     const b2 = elector('replica-b2', flaky, events);
     b2.start();
     await waitFor(() => b2.isLeader(), 5_000, 20, 'b2 to lead');
-    const c = elector('replica-c', kubeLeaseLock(ns.kc, ns.name, LEASE), events);
+    const c = elector('replica-c', kubeLeaseLock(ns.client, ns.name, LEASE), events);
     c.start();
     await sleep(500);
     partitioned = true;

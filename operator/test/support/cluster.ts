@@ -4,6 +4,8 @@
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { fromKubeconfigFiles } from '../../src/client/cluster-access.js';
+import { KubeClient } from '../../src/client/kube-client.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../../..');
 
@@ -22,6 +24,11 @@ export function loadKubeConfig(): KubeConfig {
   return kc;
 }
 
+/** The operator's own client for the same cluster, for the code under test. */
+export function loadKubeClient(): KubeClient {
+  return new KubeClient(fromKubeconfigFiles([kubeconfigPath()]));
+}
+
 export function randomSuffix(length = 6): string {
   return Math.random()
     .toString(36)
@@ -31,6 +38,8 @@ export function randomSuffix(length = 6): string {
 
 export interface TestNamespace {
   kc: KubeConfig;
+  /** The operator's client (src/client), which the code under test takes. */
+  client: KubeClient;
   name: string;
   /** Deletes the namespace (does not wait: finalization needs kube-controller-manager). */
   cleanup(): Promise<void>;
@@ -42,7 +51,7 @@ export async function createTestNamespace(prefix = 'lathe-test', kc: KubeConfig 
   const name = `${prefix}-${randomSuffix()}`;
   await core.createNamespace({ body: { metadata: { name, labels: { 'lathe.dev/test': 'true' } } } });
   // The ServiceAccount controller adds `default` shortly after; tests that create Pods may need it.
-  return { kc, name, cleanup: () => deleteNamespace(kc, name) };
+  return { kc, client: loadKubeClient(), name, cleanup: () => deleteNamespace(kc, name) };
 }
 
 export async function deleteNamespace(kc: KubeConfig, name: string): Promise<void> {

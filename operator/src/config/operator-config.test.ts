@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { CONFIG_ENV, configWith, loadConfig } from './operator-config.js';
+
+describe('loadConfig', () => {
+  it('uses the defaults for unset and empty variables', () => {
+    const config = loadConfig({ LATHE_WORKERS: '' });
+    expect(config.workers).toBe(8);
+    expect(config.watchNamespaces).toEqual([]);
+    expect(config.leaderElection).toBe(true);
+    expect(config.logLevel).toBe('info');
+    expect(config.resyncMs).toBe(600_000);
+  });
+
+  it('parses every kind of setting', () => {
+    const config = loadConfig({
+      LATHE_WATCH_NAMESPACES: ' ml , research,,',
+      LATHE_WORKERS: '16',
+      LATHE_PROGRESS_QPS: '2.5',
+      LATHE_LEADER_ELECTION: 'False',
+      LATHE_LOG_LEVEL: 'debug',
+      LATHE_TRAINER_GRACE_PERIOD_SECONDS: '0',
+      POD_NAME: 'lathe-operator-abc',
+    });
+    expect(config).toMatchObject({ watchNamespaces: ['ml', 'research'], workers: 16, progressQps: 2.5, leaderElection: false, logLevel: 'debug', trainerGracePeriodSeconds: 0, identity: 'lathe-operator-abc' });
+    expect(loadConfig({ LATHE_LEADER_ELECTION: 'yes' }).leaderElection).toBe(true);
+  });
+
+  it('names every bad variable and what it expected', () => {
+    expect(() => loadConfig({ LATHE_WORKERS: '0', LATHE_METRICS_PORT: '70000', LATHE_PROGRESS_QPS: '-1', LATHE_LOG_LEVEL: 'loud', LATHE_RESYNC_MS: '1.5' })).toThrow(
+      'invalid operator configuration: LATHE_WORKERS: expected an integer from 1 to 64, got "0"; LATHE_PROGRESS_QPS: expected a positive number, got "-1"; LATHE_RESYNC_MS: expected an integer from 1, got "1.5"; LATHE_METRICS_PORT: expected an integer from 0 to 65535, got "70000"; LATHE_LOG_LEVEL: expected one of debug, info, warn, error, got "loud"',
+    );
+  });
+
+  it('maps every setting to one variable (the chart sets each of them)', () => {
+    const names = Object.values(CONFIG_ENV);
+    expect(new Set(names).size).toBe(names.length);
+    expect(Object.keys(CONFIG_ENV).sort()).toEqual(Object.keys(configWith()).sort());
+  });
+});
