@@ -66,7 +66,7 @@ function operatorKubeconfig(): { kubeconfig: string; leaseNamespace: string; lea
 
 export interface StartOptions {
   env?: Record<string, string>;
-  /** Extra flags for node, after the image's own (--max-semi-space-size=1). */
+  /** Extra flags for node, after the image's own (operator/Dockerfile). */
   nodeArgs?: string[];
   /** Wait for /readyz (informers synced, leader elected) before returning. */
   waitReady?: boolean;
@@ -80,10 +80,11 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   const port = await freePort();
   const logs: string[] = [];
   const sa = operatorKubeconfig();
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', ...(opts.nodeArgs ?? []), path.join(root, 'dist/operator/src/main.js')], {
+  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', '--optimize-for-size', ...(opts.nodeArgs ?? []), path.join(root, 'dist/operator/src/main.js')], {
     cwd: root,
     env: {
       ...process.env,
+      MALLOC_ARENA_MAX: '2', // as the image sets it
       LATHE_METRICS_PORT: String(port),
       LATHE_PROGRESS_POLL_MS: '500',
       LATHE_LEASE_NAMESPACE: sa?.leaseNamespace ?? 'default',

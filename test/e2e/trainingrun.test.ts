@@ -149,6 +149,26 @@ describe('TrainingRun', () => {
     expect(after.status!.artifact).toEqual(done.status!.artifact);
   });
 
+  it('starts a run from another run\'s model once that run succeeds', async () => {
+    await create('base');
+    const baseJob = await jobOf('base');
+    const [pod] = await runningPods('base-1');
+    await create('tuned', { model: 'run://base' });
+    const waiting = await waitFor('tuned to say what it waits for', async () => {
+      const r = await get('tuned');
+      return r.status?.message?.includes('waiting for TrainingRun base') ? r : undefined;
+    });
+    expect(waiting.status!.phase).toBe('Pending');
+    await expect(batch.readNamespacedJob({ name: 'tuned-1', namespace: ns })).rejects.toMatchObject({ code: 404 });
+
+    const { checkpointUri } = await writeArtifact(storage, baseJob);
+    exitPods([pod!], 0);
+    await waitPhase('base', 'Succeeded');
+    // The base run's phase change re-queues its dependent at once (no resync in between).
+    const tunedJob = await jobOf('tuned');
+    expect(jobEnv(tunedJob).LATHE_MODEL_URI).toBe(checkpointUri);
+  });
+
   it('runs two workers as an Indexed Job with torchrun rendezvous env', async () => {
     await create('ddp', { task: 'image-classification', model: undefined, dataset: { uri: 'builtin:mnist' }, workers: 2 });
     const job = await jobOf('ddp');
