@@ -27,7 +27,7 @@ function runtimePackages(entry: string): Set<string> {
       }
     }
   };
-  visit(path.join(SRC, 'main.ts'));
+  visit(entry);
   return packages;
 }
 
