@@ -1,7 +1,7 @@
 // Where the API server is and how to prove who we are to it: a kubeconfig (the `KUBECONFIG` list or
 // ~/.kube/config) or, inside a pod, the ServiceAccount's mounted token. The operator's own code
 // instead of client-node's KubeConfig because importing client-node loads all ~1,300 of its
-// generated model classes, ~30 MB of the operator's 120 MB memory budget (see README, "Memory").
+// generated model classes, ~30 MB of the operator's 120 MB memory budget (README, "Dependencies").
 //
 // Supported, as kubectl reads them: certificate-authority(-data), insecure-skip-tls-verify,
 // tls-server-name, client-certificate(-data) with client-key(-data), token, tokenFile, and exec
