@@ -122,7 +122,7 @@ export function inCluster(env: NodeJS.ProcessEnv, dir = IN_CLUSTER_DIR): Cluster
  * Reads kubeconfig files as kubectl merges them: for each name, the first file that defines it
  * wins, and so does the first current-context.
  */
-export function fromKubeconfigFiles(files: string[], env: NodeJS.ProcessEnv = process.env, context?: string): ClusterAccess {
+export function fromKubeconfigFiles(files: string[], env: NodeJS.ProcessEnv = process.env): ClusterAccess {
   const merged: Merged = { clusters: new Map(), users: new Map(), contexts: new Map() };
   for (const file of files) {
     if (!existsSync(file)) continue;
@@ -134,7 +134,7 @@ export function fromKubeconfigFiles(files: string[], env: NodeJS.ProcessEnv = pr
     for (const e of doc.contexts ?? []) if (!merged.contexts.has(e.name)) merged.contexts.set(e.name, { ...e, dir });
   }
   const source = `kubeconfig ${files.join(path.delimiter)}`;
-  const contextName = context ?? merged.current;
+  const contextName = merged.current;
   if (!contextName) throw new Error(`${source}: no current-context`);
   const ctx = merged.contexts.get(contextName)?.context;
   if (!ctx) throw new Error(`${source}: context "${contextName}" not found`);

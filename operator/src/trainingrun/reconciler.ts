@@ -68,8 +68,7 @@ export class TrainingRunReconciler {
 
   /** Called by the informer wiring: our own status writes are visible once the cache catches up. */
   observeRun(run: TrainingRun): void {
-    const k = key(run);
-    this.overlay.observe(k, run.metadata.resourceVersion);
+    this.overlay.observe(key(run), run.metadata.resourceVersion);
     if (!run.status?.phase && !run.metadata.deletionTimestamp && !this.d.jobs.get(run.metadata.namespace, jobName(run.metadata.name!, 1))) this.lastNewRunAt = this.now().getTime();
   }
 

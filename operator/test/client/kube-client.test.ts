@@ -31,7 +31,7 @@ describe('KubeClient against the API server', () => {
 
   beforeAll(async () => {
     ns = await createTestNamespace('lathe-client');
-    client = ns.client;
+    client = ns.client; // closed by ns.cleanup()
     dir = mkdtempSync(path.join(tmpdir(), 'lathe-client-'));
     await client.create(resourcePath({ version: 'v1', plural: 'serviceaccounts', namespace: ns.name }), { metadata: { name: 'robot' } });
     const tr = await client.create<{ status: { token: string } }>(resourcePath({ version: 'v1', plural: 'serviceaccounts', namespace: ns.name, name: 'robot', subresource: 'token' }), {
@@ -43,7 +43,6 @@ describe('KubeClient against the API server', () => {
   });
   afterAll(async () => {
     await ns?.cleanup();
-    client?.close();
   });
 
   /** A kubeconfig for the test cluster's server and CA with `user` as the identity. */

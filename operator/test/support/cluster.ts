@@ -41,7 +41,7 @@ export interface TestNamespace {
   /** The operator's client (src/client), which the code under test takes. */
   client: KubeClient;
   name: string;
-  /** Deletes the namespace (does not wait: finalization needs kube-controller-manager). */
+  /** Deletes the namespace (does not wait: finalization needs kube-controller-manager) and closes `client`. */
   cleanup(): Promise<void>;
 }
 
@@ -51,7 +51,16 @@ export async function createTestNamespace(prefix = 'lathe-test', kc: KubeConfig 
   const name = `${prefix}-${randomSuffix()}`;
   await core.createNamespace({ body: { metadata: { name, labels: { 'lathe.dev/test': 'true' } } } });
   // The ServiceAccount controller adds `default` shortly after; tests that create Pods may need it.
-  return { kc, client: loadKubeClient(), name, cleanup: () => deleteNamespace(kc, name) };
+  const client = loadKubeClient();
+  return {
+    kc,
+    client,
+    name,
+    cleanup: async () => {
+      await deleteNamespace(kc, name);
+      client.close();
+    },
+  };
 }
 
 export async function deleteNamespace(kc: KubeConfig, name: string): Promise<void> {
