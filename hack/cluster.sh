@@ -146,7 +146,7 @@ up() {
     --service-cluster-ip-range "$SERVICE_CIDR" \
     --allow-privileged=false \
     --max-requests-inflight 800 --max-mutating-requests-inflight 400 \
-    --profiling=false --v=1
+    --profiling="${LATHE_APISERVER_PROFILING:-false}" --v=1
   wait_for "kube-apiserver /readyz" kube-apiserver 300 api_ready
 
   start kube-controller-manager "$k8s/kube-controller-manager" \

@@ -74,6 +74,14 @@ locals {
   models_objects   = "${aws_s3_bucket.artifacts.arn}/models/*"
   datasets_objects = "${aws_s3_bucket.artifacts.arn}/datasets/*"
   s3_via_service   = "s3.${var.region}.amazonaws.com"
+
+  # The two directories of a run prefix, models/<slug>/<runId>/, whose objects the trainer replaces
+  # and so may delete (statement DeleteReplacedCheckpointObjects): checkpoint/ (final weights) and
+  # checkpoints/<step>/ (resumable). IAM's * also matches "/", but every key these match has a
+  # checkpoint/ or checkpoints/ segment after two others, which progress.json, metadata.json and
+  # run.json of a run never have.
+  run_final_weights_objects = "${aws_s3_bucket.artifacts.arn}/models/*/*/checkpoint/*"
+  run_checkpoints_objects   = "${aws_s3_bucket.artifacts.arn}/models/*/*/checkpoints/*"
 }
 
 # ---- operator: read/write run records under models/, nothing else ---------------------------------
@@ -108,7 +116,7 @@ data "aws_iam_policy_document" "operator" {
   }
 }
 
-# ---- trainer: read datasets, read/write models/ ---------------------------------------------------
+# ---- trainer: read datasets, read/write (and tag) models/, delete only in checkpoint(s)/ -------------
 
 data "aws_iam_policy_document" "trainer" {
   statement {
@@ -128,15 +136,35 @@ data "aws_iam_policy_document" "trainer" {
     resources = [local.datasets_objects]
   }
 
+  # s3:PutObjectTagging: a PutObject/CreateMultipartUpload that carries x-amz-tagging needs it too.
+  # The trainer tags what it writes under checkpoints/ with lathe.dev/retention=checkpoint, which the
+  # bucket's lifecycle rule expire-intermediate-checkpoints (s3.tf) expires. Same resources as
+  # s3:PutObject.
   statement {
     sid = "ReadWriteModels"
     actions = [
       "s3:GetObject",
       "s3:PutObject",
+      "s3:PutObjectTagging",
       "s3:AbortMultipartUpload",
       "s3:ListMultipartUploadParts",
     ]
     resources = [local.models_objects]
+  }
+
+  # s3:DeleteObject only where the trainer replaces what an earlier attempt of the same run left
+  # behind (trainer-image/lathe_trainer/s3.py delete()): the COMPLETE marker of a checkpoints/<step>/
+  # it saves again, removed before the step's files are rewritten so that a half-rewritten step is
+  # never resumed from, and leftover objects under checkpoint/ removed before the final weights are
+  # uploaded. Never progress.json, metadata.json, run.json or datasets/. The bucket is versioned
+  # (aws_s3_bucket_versioning.artifacts, s3.tf): a DeleteObject without a version id only adds a
+  # delete marker, and the object's previous version stays recoverable until the lifecycle rule
+  # expire-noncurrent-versions removes it (noncurrent_version_expiration_days).
+  # s3:DeleteObjectVersion, which deletes for good, is not granted.
+  statement {
+    sid       = "DeleteReplacedCheckpointObjects"
+    actions   = ["s3:DeleteObject"]
+    resources = [local.run_final_weights_objects, local.run_checkpoints_objects]
   }
 
   statement {

@@ -125,7 +125,10 @@ resource "aws_s3_bucket_lifecycle_configuration" "artifacts" {
 
   # Intermediate checkpoints (models/<slug>/<runId>/checkpoints/<step>/) are only needed to resume a
   # run. S3 lifecycle filters match key prefixes, not a path segment in the middle, so the rule keys
-  # on an object tag the writer sets on them; final weights and records are never tagged.
+  # on an object tag: the trainer sends it with every object it writes under checkpoints/ (COMPLETE
+  # markers included; trainer-image/lathe_trainer/s3.py CHECKPOINT_TAGS), which is why its role has
+  # s3:PutObjectTagging (irsa.tf). Final weights (checkpoint/), progress.json, metadata.json and
+  # run.json are never tagged.
   rule {
     id     = "expire-intermediate-checkpoints"
     status = "Enabled"

@@ -364,7 +364,7 @@ variable "noncurrent_version_expiration_days" {
 }
 
 variable "checkpoint_expiration_days" {
-  description = "Days after which intermediate checkpoint objects (tagged lathe.dev/retention=checkpoint by the writer) expire. Final weights (checkpoint/), metadata.json and run.json are never tagged and never expire."
+  description = "Days after which intermediate checkpoint objects (everything the trainer writes under checkpoints/, tagged lathe.dev/retention=checkpoint at upload) expire. Final weights (checkpoint/), progress.json, metadata.json and run.json are never tagged and never expire. A TrainingRun suspended for longer than this has no checkpoint left to resume from and starts over."
   type        = number
   default     = 30
 

@@ -15,6 +15,7 @@ import { KubeWriter } from './k8s/kube-writer.js';
 import { LABELS, MANAGED_BY } from './k8s/labels.js';
 import { slimCustomResource, slimDeployment, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
 import { Controller } from './runtime/controller.js';
+import { BurstTracker } from './trainingrun/burst.js';
 import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
 import { HealthServer } from './runtime/health-server.js';
 import { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey } from './runtime/informer.js';
@@ -46,13 +47,15 @@ export class Manager {
   private aws: AwsAccess | undefined;
   private readonly events: EventRecorder;
   private readonly store: ObjectStore;
+  /** Jobs first: status, Event and record writes wait while a burst of new runs gets its Jobs. */
+  private readonly burst = new BurstTracker();
   private leading = false;
 
   constructor(private readonly o: ManagerOptions) {
     this.registry = o.registry ?? createRegistry();
     this.writer = new KubeWriter(o.client, this.registry);
     this.store = o.store ?? new S3ObjectStore();
-    this.events = new EventRecorder({ sink: countingSink(kubeEventSink(o.client), this.writer), logger: o.logger });
+    this.events = new EventRecorder({ sink: countingSink(kubeEventSink(o.client), this.writer), logger: o.logger, hold: () => this.burst.active() });
     this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
   }
 
@@ -90,7 +93,7 @@ export class Manager {
 
     const trQueue = new WorkQueue({ name: 'trainingrun', registry: this.registry });
     const isQueue = new WorkQueue({ name: 'inferenceservice', registry: this.registry });
-    const tr = new TrainingRunReconciler({ config, writer: this.writer, store: this.store, events: this.events, logger: logger.child({ controller: 'trainingrun' }), runs, jobs, pods });
+    const tr = new TrainingRunReconciler({ config, writer: this.writer, store: this.store, events: this.events, logger: logger.child({ controller: 'trainingrun' }), runs, jobs, pods, burst: this.burst });
     const is = new InferenceServiceReconciler({
       config,
       writer: this.writer,

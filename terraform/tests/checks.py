@@ -16,8 +16,16 @@ OIDC_PROVIDER_ARN = "${aws_iam_openid_connect_provider.eks.arn}"
 SUB_VALUE = "system:serviceaccount:${each.value.namespace}:${each.value.service_account}"
 MODELS_OBJECTS = "${aws_s3_bucket.artifacts.arn}/models/*"
 DATASETS_OBJECTS = "${aws_s3_bucket.artifacts.arn}/datasets/*"
+# The only objects the trainer may delete: those under checkpoint/ (final weights) and
+# checkpoints/<step>/ of a run prefix models/<slug>/<runId>/, which a retried attempt replaces.
+RUN_FINAL_WEIGHTS_OBJECTS = "${aws_s3_bucket.artifacts.arn}/models/*/*/checkpoint/*"
+RUN_CHECKPOINTS_OBJECTS = "${aws_s3_bucket.artifacts.arn}/models/*/*/checkpoints/*"
+TRAINER_DELETABLE = {RUN_FINAL_WEIGHTS_OBJECTS, RUN_CHECKPOINTS_OBJECTS}
 BUCKET_ARN = "${aws_s3_bucket.artifacts.arn}"
 BUCKET_KEY_ARN = "${aws_kms_key.s3.arn}"
+# The tag the trainer puts on everything it writes under checkpoints/ (trainer-image/lathe_trainer/
+# s3.py CHECKPOINT_TAGS; its tests check that s3.tf says the same).
+CHECKPOINT_TAG = {"key": "lathe.dev/retention", "value": "checkpoint"}
 
 # Kubernetes taint effects (schemas/scheduling.json) in the EKS API's spelling.
 EKS_TAINT_EFFECT = {
@@ -156,7 +164,8 @@ def _no_wildcards(doc_name: str, stmts: list[dict]) -> None:
         for r in _listed(s, "resources"):
             assert r != "*" and not r.endswith(":::*"), f"{doc_name}: resource {r!r} is a wildcard"
         for a in _listed(s, "actions"):
-            assert not a.endswith(":*") and a != "*", f"{doc_name}: action {a!r} is a wildcard"
+            # "s3:*", and also "s3:Delete*" or "s3:*Object": a pattern grants actions nobody listed.
+            assert "*" not in a and "?" not in a, f"{doc_name}: action {a!r} is a wildcard"
         assert "not_resources" not in s and "not_actions" not in s, f"{doc_name}: NotResource/NotAction"
 
 
@@ -188,6 +197,33 @@ def _list_prefixes(doc_name: str, stmts: list[dict]) -> set[str]:
     return prefixes
 
 
+def _iam_match(pattern: str, key: str) -> bool:
+    """Whether an IAM resource pattern matches an object ARN (* and ? match "/" too)."""
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), key) is not None
+
+
+def _check_trainer_deletes(grants: dict[str, set[str]]) -> None:
+    """The trainer deletes only in checkpoint/ and checkpoints/ of a run, and never for good."""
+    deletes = {r: {a for a in acts if a.startswith("s3:Delete")} for r, acts in grants.items()}
+    deletes = {r: acts for r, acts in deletes.items() if acts}
+    assert set(deletes) == TRAINER_DELETABLE, (
+        f"trainer may delete on {sorted(deletes)}; only on {sorted(TRAINER_DELETABLE)} (a retried "
+        "attempt replaces the final weights and a checkpoint's COMPLETE marker; records and "
+        "datasets are never deleted)"
+    )
+    for r, acts in deletes.items():
+        # s3:DeleteObjectVersion would bypass versioning (the bucket keeps what DeleteObject hides).
+        assert acts == {"s3:DeleteObject"}, f"trainer: {sorted(acts)} on {r}, only s3:DeleteObject"
+        assert grants[r] == {"s3:DeleteObject"}, f"trainer: {sorted(grants[r])} on {r}, only s3:DeleteObject"
+    # What the patterns mean: they reach the two directories, and no record of the run.
+    run = BUCKET_ARN + "/models/smol/20261122-154210-a1b2c3/"
+    for key in ("checkpoint/model.safetensors", "checkpoints/120/COMPLETE", "checkpoints/120/model/x"):
+        assert any(_iam_match(p, run + key) for p in TRAINER_DELETABLE), f"trainer cannot delete {key}"
+    for key in (run + "metadata.json", run + "run.json", run + "progress.json",
+                BUCKET_ARN + "/datasets/checkpoint/x", BUCKET_ARN + "/models/checkpoint/x/metadata.json"):
+        assert not any(_iam_match(p, key) for p in TRAINER_DELETABLE), f"trainer can delete {key}"
+
+
 def check_irsa_permissions(m: Model) -> None:
     policies = m.locals.get("irsa_policies")
     assert policies == {
@@ -201,6 +237,10 @@ def check_irsa_permissions(m: Model) -> None:
     assert rp.get("policy") == "${local.irsa_policies[each.value.kind]}"
     assert m.resolve("${local.models_objects}") == MODELS_OBJECTS
     assert m.resolve("${local.datasets_objects}") == DATASETS_OBJECTS
+    for local, expected in (("run_final_weights_objects", RUN_FINAL_WEIGHTS_OBJECTS),
+                            ("run_checkpoints_objects", RUN_CHECKPOINTS_OBJECTS)):
+        got = m.resolve("${local.%s}" % local)
+        assert got == expected, f"local.{local} is {got!r}, must be {expected!r}"
     # No other policy reaches the IRSA roles (the CNI role gets only the AWS-managed CNI policy).
     for name, att in m.of_type("aws_iam_role_policy_attachment").items():
         if "aws_iam_role.irsa" in str(att.get("role")):
@@ -237,16 +277,23 @@ def check_irsa_permissions(m: Model) -> None:
             assert acts == {"kms:Decrypt"}, f"inference KMS actions {acts}"
             _kms_through_s3_only("inference", s)
 
-    # trainer: read datasets, read/write models/, read extra dataset buckets.
+    # trainer: read datasets, read/write models/, delete only what it replaces, read extra dataset
+    # buckets.
     tr = _allow_statements(m, "trainer")
     _no_wildcards("trainer", tr)
     grants = _grants("trainer", tr)
     assert grants.get(DATASETS_OBJECTS) == {"s3:GetObject"}, f"trainer must only read datasets/: {grants}"
+    _check_trainer_deletes(grants)
     assert {"s3:GetObject", "s3:PutObject"} <= grants.get(MODELS_OBJECTS, set())
-    assert not any(a.startswith("s3:Delete") for a in grants.get(MODELS_OBJECTS, set()))
+    # The trainer tags checkpoints as it writes them (x-amz-tagging needs s3:PutObjectTagging):
+    # tagging is allowed exactly where writing is, and nowhere else.
+    put = {r for r, acts in grants.items() if "s3:PutObject" in acts}
+    tag = {r for r, acts in grants.items() if "s3:PutObjectTagging" in acts}
+    assert put == {MODELS_OBJECTS}, f"trainer writes {sorted(put)}"
+    assert tag == put, f"trainer: s3:PutObjectTagging on {sorted(tag)}, s3:PutObject on {sorted(put)}"
     assert _list_prefixes("trainer", tr) == {"models/", "models/*", "datasets/", "datasets/*"}
     for res, acts in grants.items():
-        if res in (MODELS_OBJECTS, DATASETS_OBJECTS, BUCKET_ARN, BUCKET_KEY_ARN):
+        if res in (MODELS_OBJECTS, DATASETS_OBJECTS, BUCKET_ARN, BUCKET_KEY_ARN) or res in TRAINER_DELETABLE:
             continue
         # Extra dataset buckets and their keys: read-only.
         assert acts <= {"s3:ListBucket", "s3:GetObject", "kms:Decrypt"}, f"trainer gets {acts} on {res}"
@@ -326,7 +373,12 @@ def check_s3_encryption_versioning_lifecycle(m: Model) -> None:
     assert all(r.get("status") == "Enabled" for r in rules.values())
     assert any("abort_incomplete_multipart_upload" in r for r in rules.values()), "no multipart-abort rule"
     assert any("noncurrent_version_expiration" in r for r in rules.values()), "no noncurrent-version rule"
-    assert any("expiration" in r and "tag" in str(r.get("filter")) for r in rules.values()), "no checkpoint rule"
+    ckpt = rules.get("expire-intermediate-checkpoints")
+    assert ckpt is not None and "expiration" in ckpt, "no checkpoint rule"
+    assert _one(ckpt.get("filter"), "checkpoint rule filter") == {"tag": [CHECKPOINT_TAG]}, (
+        f"the checkpoint rule must select exactly the trainer's tag {CHECKPOINT_TAG}: {ckpt.get('filter')}"
+    )
+    assert _one(ckpt["expiration"], "checkpoint expiration") == {"days": "${var.checkpoint_expiration_days}"}
     assert m.default("bucket_force_destroy") is False
 
 

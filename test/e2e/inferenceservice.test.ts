@@ -3,7 +3,7 @@
 // taking down the one that serves.
 import { AppsV1Api, AutoscalingV2Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor } from './support.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from './support.js';
 import { startOperator, type OperatorProcess } from './operator-process.js';
 import { s3, writeArtifact } from './sim-trainer.js';
 
@@ -62,18 +62,7 @@ async function finishedRun(name: string, hold = false): Promise<{ finish: () => 
     ...api,
     namespace: ns,
     plural: 'trainingruns',
-    body: {
-      apiVersion: 'lathe.dev/v1alpha1',
-      kind: 'TrainingRun',
-      metadata: { name },
-      spec: {
-        model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
-        task: 'text-generation',
-        dataset: { uri: 's3://lathe-datasets/tinystories.jsonl' },
-        resources: { cpu: '100m', memory: '256Mi' },
-        podMetadata: { annotations: { 'sim.lathe.dev/hold': 'true' } },
-      },
-    },
+    body: trainingRunManifest(name, { resources: { cpu: '100m', memory: '256Mi' }, podMetadata: { annotations: { 'sim.lathe.dev/hold': 'true' } } }),
   });
   const finish = async () => {
     const job = await waitFor(`Job ${name}-1`, () => batch.readNamespacedJob({ name: `${name}-1`, namespace: ns }));
@@ -103,10 +92,7 @@ function env(d: V1Deployment): Record<string, string> {
 
 beforeAll(async () => {
   ensureCrds();
-  ns = await createNamespace(core, 'e2e-serve', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-  for (const sa of ['lathe-trainer', 'lathe-inference']) {
-    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
-  }
+  ns = await createNamespace(core, 'e2e-serve', { 'pod-security.kubernetes.io/enforce': 'restricted' }, ['lathe-trainer', 'lathe-inference']);
   operator = await startOperator();
 }, 120_000);
 

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { TrainingRun } from '../../operator/src/api/trainingrun.js';
 
 export interface Clients {
   kc: KubeConfig;
@@ -23,9 +24,14 @@ export function suffix(): string {
   return randomBytes(3).toString('hex');
 }
 
-export async function createNamespace(core: CoreV1Api, prefix: string, labels: Record<string, string> = {}): Promise<string> {
+/**
+ * A throwaway namespace `<prefix>-<random>` with `serviceAccounts` in it (e.g. lathe-trainer, as the
+ * Helm chart creates it in training namespaces).
+ */
+export async function createNamespace(core: CoreV1Api, prefix: string, labels: Record<string, string> = {}, serviceAccounts: string[] = []): Promise<string> {
   const name = `${prefix}-${suffix()}`;
   await core.createNamespace({ body: { metadata: { name, labels: { 'lathe.dev/e2e': 'true', ...labels } } } });
+  for (const sa of serviceAccounts) await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: sa } } });
   // Pods can't be created before the namespace's default ServiceAccount exists.
   await waitFor(`default ServiceAccount in ${name}`, async () => {
     try {
@@ -62,6 +68,21 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** A fine-tune of the reference text model (as examples/trainingrun-smol-llama.yaml), with `spec` over it. */
+export function trainingRunManifest(name: string, spec: Record<string, unknown> = {}): TrainingRun {
+  return {
+    apiVersion: 'lathe.dev/v1alpha1',
+    kind: 'TrainingRun',
+    metadata: { name },
+    spec: {
+      model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
+      task: 'text-generation',
+      dataset: { uri: 's3://lathe-datasets/tinystories.jsonl' },
+      ...spec,
+    },
+  };
 }
 
 /** The status code of a failed API call, or undefined for other errors. */

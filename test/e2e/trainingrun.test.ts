@@ -3,7 +3,7 @@
 import { CustomObjectsApi, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor } from './support.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from './support.js';
 import { startOperator, type OperatorProcess } from './operator-process.js';
 import { jobEnv, s3, writeArtifact, writeProgress } from './sim-trainer.js';
 
@@ -33,20 +33,12 @@ interface Run {
 const HOLD = { 'sim.lathe.dev/hold': 'true' };
 
 function trainingRun(name: string, spec: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'lathe.dev/v1alpha1',
-    kind: 'TrainingRun',
-    metadata: { name },
-    spec: {
-      model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
-      task: 'text-generation',
-      dataset: { uri: 's3://lathe-datasets/tinystories.jsonl' },
-      hyperparameters: { epochs: 2, batchSize: 4, learningRate: 0.0005 },
-      resources: { gpus: 1, cpu: '1', memory: '2Gi' },
-      podMetadata: { annotations: HOLD },
-      ...spec,
-    },
-  };
+  return trainingRunManifest(name, {
+    hyperparameters: { epochs: 2, batchSize: 4, learningRate: 0.0005 },
+    resources: { gpus: 1, cpu: '1', memory: '2Gi' },
+    podMetadata: { annotations: HOLD },
+    ...spec,
+  });
 }
 
 async function create(name: string, spec: Record<string, unknown> = {}): Promise<void> {
@@ -89,9 +81,7 @@ function exitPods(pods: V1Pod[], code: number, message = ''): void {
 
 beforeAll(async () => {
   ensureCrds();
-  ns = await createNamespace(core, 'e2e-runs', { 'pod-security.kubernetes.io/enforce': 'restricted' });
-  // The trainer's ServiceAccount, as the Helm chart creates it in training namespaces.
-  await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'lathe-trainer' } } });
+  ns = await createNamespace(core, 'e2e-runs', { 'pod-security.kubernetes.io/enforce': 'restricted' }, ['lathe-trainer']);
   operator = await startOperator();
 }, 120_000);
 

@@ -5,6 +5,11 @@ A checkpoint's files are uploaded first and its `COMPLETE` marker last:
 checkpoints from the newest step down and resumes from the first whose COMPLETE parses and whose
 every listed file is present with the listed size and sha256; the others are skipped with a log
 line saying why (docs/contracts.md).
+
+Every object of a checkpoint, COMPLETE included, is written with the tag
+`lathe.dev/retention=checkpoint` (s3.CHECKPOINT_TAGS): the bucket's lifecycle rule expires tagged
+objects, and a lifecycle filter cannot match `checkpoints/` in the middle of a key. The final
+weights (checkpoint/), progress.json and metadata.json are written untagged and never expire.
 """
 
 from __future__ import annotations
@@ -40,10 +45,11 @@ def save(local_dir: Path, output: S3Uri, step: int, epoch: int) -> S3Uri:
     marker_uri = prefix.child(MARKER)
     if s3.head_size(marker_uri) is not None:
         # Re-saving a step (a retried attempt): invalidate the old marker before touching files.
-        s3.client().delete_object(Bucket=marker_uri.bucket, Key=marker_uri.key)
+        s3.delete(marker_uri)
     files = describe_dir(local_dir)
-    s3.upload_dir(local_dir, prefix)
-    s3.put_json(marker_uri, {"step": step, "epoch": epoch, "files": files})
+    s3.upload_dir(local_dir, prefix, tags=s3.CHECKPOINT_TAGS)
+    s3.put_json(marker_uri, {"step": step, "epoch": epoch, "files": files},
+                tags=s3.CHECKPOINT_TAGS)
     log(f"checkpoint saved: {prefix} (epoch {epoch}, step {step})")
     return prefix
 

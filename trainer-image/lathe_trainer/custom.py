@@ -75,8 +75,7 @@ def run(config: Config) -> int:
         metrics = _read_metrics(metrics_file)
         files = describe_dir(model_dir)
         prefix = config.output.child("checkpoint/")
-        for key, _ in s3.list_objects(prefix):
-            s3.client().delete_object(Bucket=prefix.bucket, Key=key)
+        s3.delete_prefix(prefix)  # leftovers of an attempt that died here
         s3.upload_dir(model_dir, prefix)
         doc = records.build_metadata(
             run_id=config.run_id, model=config.model_name, base_model=config.model.raw,

@@ -32,11 +32,17 @@ def output() -> S3Uri:
 
 
 def upload(local: Path, relative: str) -> S3Uri | None:
-    """Upload a file under the run prefix; returns its URI (None when not the writer)."""
+    """Upload a file under the run prefix; returns its URI (None when not the writer).
+
+    A file under checkpoints/ is intermediate state and gets the retention tag that
+    save_checkpoint's files get (s3.CHECKPOINT_TAGS); anything else is written untagged.
+    """
     if not is_writer():
         return None
-    uri = output().child(relative.lstrip("/"))
-    s3.upload_file(local, uri)
+    relative = relative.lstrip("/")
+    uri = output().child(relative)
+    s3.upload_file(local, uri,
+                   tags=s3.CHECKPOINT_TAGS if relative.startswith("checkpoints/") else None)
     return uri
 
 

@@ -270,8 +270,7 @@ class Trainer:
             self.task.save(model, final_dir)
             files = describe_dir(final_dir)
             prefix = config.output.child("checkpoint/")
-            for key, _ in s3.list_objects(prefix):  # leftovers of an attempt that died here
-                s3.client().delete_object(Bucket=prefix.bucket, Key=key)
+            s3.delete_prefix(prefix)  # leftovers of an attempt that died here
             s3.upload_dir(final_dir, prefix)
             last = state.metrics[-1]
             final = {k: float(v) for k, v in last.items() if k not in ("epoch", "step")}

@@ -1,16 +1,34 @@
 """S3 access through boto3 (IRSA on EKS; AWS_ENDPOINT_URL_S3 and static keys locally).
 
-Every write goes through this module, which refuses to write from any rank but 0.
+Every write and every delete goes through this module, which refuses both on any rank but 0.
+
+Deletes: the trainer deletes only what a retried attempt of the same run replaces, under a run's
+`checkpoint/` (leftover final weights) and `checkpoints/<step>/` (the COMPLETE marker of a step it
+saves again). Its IAM role allows s3:DeleteObject there and nowhere else (terraform/irsa.tf,
+statement DeleteReplacedCheckpointObjects), and `delete` refuses any other key, so a new delete
+elsewhere fails in the local tests too, where MinIO's root keys would allow it. A denied delete is
+one clear error line, like any other denied call.
+
+Writers may pass object tags (sent as `x-amz-tagging` on the PutObject or CreateMultipartUpload
+itself, so an object never exists untagged). Intermediate checkpoints carry CHECKPOINT_TAGS, which
+the bucket's lifecycle rule `expire-intermediate-checkpoints` (terraform/s3.tf) keys on; nothing
+else is tagged. Tags only save storage, so a store that cannot tag (a NotImplemented answer) or a
+role without s3:PutObjectTagging (AccessDenied on the tagged write, not on an untagged one) never
+fails a run: the object is written untagged, one warning says why, and later writes skip tagging.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import (BotoCoreError, ClientError, EndpointConnectionError,
                                  NoCredentialsError, PartialCredentialsError)
@@ -24,6 +42,17 @@ _may_write = True
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
 _DENIED = {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
            "InvalidToken", "AllAccessDisabled"}
+
+# The tag of the lifecycle rule `expire-intermediate-checkpoints` (terraform/s3.tf).
+RETENTION_TAG = "lathe.dev/retention"
+CHECKPOINT_TAGS: Mapping[str, str] = {RETENTION_TAG: "checkpoint"}
+# Answers to a tagged write after which the same write is retried untagged.
+_TAGGING_UNSUPPORTED = {"NotImplemented", "501"}
+_tagging = True  # False once the store or the role has refused tags (see the module docstring)
+
+# Keys `delete` accepts: <...>/<slug>/<runId>/checkpoint/<file> or .../checkpoints/<step>/<file>,
+# the shape of the trainer role's s3:DeleteObject resources models/*/*/checkpoint(s)/*.
+_DELETABLE = re.compile(r"(?:^|/)[^/]+/[^/]+/checkpoints?/[^/].*$")
 
 
 def set_may_write(allowed: bool) -> None:
@@ -42,8 +71,26 @@ def client() -> Any:
     return _client
 
 
-def explain(exc: Exception, uri: str) -> TrainerError:
-    """Turn a boto error about `uri` into one clear line; bad inputs get exit code 2."""
+def _client_error(exc: BaseException) -> ClientError | None:
+    """The ClientError behind `exc` (boto3's upload_file wraps it in S3UploadFailedError)."""
+    if isinstance(exc, ClientError):
+        return exc
+    if isinstance(exc, S3UploadFailedError) and isinstance(exc.__context__, ClientError):
+        return exc.__context__
+    return None
+
+
+def _code(exc: BaseException) -> str:
+    err = _client_error(exc)
+    return "" if err is None else str(err.response.get("Error", {}).get("Code", ""))
+
+
+def explain(exc: Exception, uri: str, action: str | None = None) -> TrainerError:
+    """Turn a boto error about `uri` into one clear line; bad inputs get exit code 2.
+
+    `action` names an IAM action the call needs, for the line about a denied call.
+    """
+    exc = _client_error(exc) or exc
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return BadInput(f"no AWS credentials to read {uri}: configure IRSA (AWS_ROLE_ARN, "
                         "AWS_WEB_IDENTITY_TOKEN_FILE) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
@@ -54,6 +101,9 @@ def explain(exc: Exception, uri: str) -> TrainerError:
         if code in _NOT_FOUND:
             return BadInput(f"{uri} does not exist")
         if code in _DENIED:
+            if action:
+                return BadInput(f"access denied to {uri} ({code}): the run's IAM role needs "
+                                f"{action} on it; check the role or credentials")
             return BadInput(f"access denied to {uri} ({code}): check the run's IAM role "
                             "or credentials")
         return TrainerError(f"S3 error on {uri}: {code or exc}", EXIT_FAILED)
@@ -62,10 +112,10 @@ def explain(exc: Exception, uri: str) -> TrainerError:
     return TrainerError(f"S3 error on {uri}: {exc}", EXIT_FAILED)
 
 
-def _guard_write(uri: S3Uri) -> None:
+def _guard_write(uri: S3Uri, verb: str = "upload") -> None:
     if not _may_write:
-        raise RuntimeError(f"rank {os.environ.get('RANK', '?')} must not write {uri}")
-    log(f"upload {uri}")
+        raise RuntimeError(f"rank {os.environ.get('RANK', '?')} must not {verb} {uri}")
+    log(f"{verb} {uri}")
 
 
 def head_size(uri: S3Uri) -> int | None:
@@ -169,28 +219,84 @@ def get_bytes(uri: S3Uri) -> bytes | None:
         raise explain(exc, str(uri)) from None
 
 
-def upload_file(path: Path, uri: S3Uri) -> None:
-    _guard_write(uri)
+def _write(uri: S3Uri, tags: Mapping[str, str] | None,
+           call: Callable[[dict[str, str]], object]) -> None:
+    """Run `call(extra_args)`, with `Tagging` in extra_args when there are tags to set.
+
+    A tagged write the store cannot do, or one the role may not do while the untagged write is
+    allowed, is done again untagged (see the module docstring); any other error is explained.
+    """
+    global _tagging
     try:
-        client().upload_file(str(path), uri.bucket, uri.key)
-    except (BotoCoreError, ClientError) as exc:
+        if not tags or not _tagging:
+            call({})
+            return
+        try:
+            call({"Tagging": urlencode(dict(tags))})
+            return
+        except (ClientError, S3UploadFailedError) as exc:
+            code = _code(exc)
+            if code not in _TAGGING_UNSUPPORTED and code not in ("AccessDenied", "403"):
+                raise
+            tagged_error = code
+        call({})  # untagged; if this fails too, the error was not about tags
+        _tagging = False
+        why = ("the role may not tag objects (s3:PutObjectTagging)"
+               if tagged_error in ("AccessDenied", "403")
+               else "the S3 store does not support object tags")
+        log(f"warning: {why}: wrote {uri} without its tags "
+            f"{urlencode(dict(tags))}, and later objects are written untagged too; the "
+            "bucket's lifecycle rule will not expire them")
+    except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
         raise explain(exc, str(uri)) from None
 
 
-def put_json(uri: S3Uri, obj: object) -> None:
+def upload_file(path: Path, uri: S3Uri, tags: Mapping[str, str] | None = None) -> None:
+    _guard_write(uri)
+    _write(uri, tags, lambda extra: client().upload_file(str(path), uri.bucket, uri.key,
+                                                         ExtraArgs=extra or None))
+
+
+def put_json(uri: S3Uri, obj: object, tags: Mapping[str, str] | None = None) -> None:
     _guard_write(uri)
     body = (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
-    try:
-        client().put_object(Bucket=uri.bucket, Key=uri.key, Body=body,
-                            ContentType="application/json")
-    except (BotoCoreError, ClientError) as exc:
-        raise explain(exc, str(uri)) from None
+    _write(uri, tags, lambda extra: client().put_object(
+        Bucket=uri.bucket, Key=uri.key, Body=body, ContentType="application/json", **extra))
 
 
-def upload_dir(local: Path, prefix: S3Uri) -> None:
-    """Upload every file under `local` to `prefix` (relative paths kept)."""
+def upload_dir(local: Path, prefix: S3Uri, tags: Mapping[str, str] | None = None) -> None:
+    """Upload every file under `local` to `prefix` (relative paths kept), each with `tags`."""
     for path in sorted(p for p in local.rglob("*") if p.is_file()):
-        upload_file(path, prefix.child(path.relative_to(local).as_posix()))
+        upload_file(path, prefix.child(path.relative_to(local).as_posix()), tags)
+
+
+def may_delete(uri: S3Uri) -> bool:
+    """Whether `uri` is an object `delete` accepts (see the module docstring)."""
+    return _DELETABLE.search(uri.key) is not None and ".." not in uri.key.split("/")
+
+
+def delete(uri: S3Uri) -> None:
+    """Delete one object under a run's checkpoint/ or checkpoints/<step>/. Rank 0 only.
+
+    On a versioned bucket (terraform/s3.tf) this adds a delete marker; the object's previous
+    version stays recoverable until the noncurrent-version lifecycle rule removes it.
+    """
+    if not may_delete(uri):
+        raise RuntimeError(f"refusing to delete {uri}: the trainer deletes only under a run's "
+                           "checkpoint/ or checkpoints/<step>/")
+    _guard_write(uri, "delete")
+    try:
+        client().delete_object(Bucket=uri.bucket, Key=uri.key)
+    except (BotoCoreError, ClientError) as exc:
+        raise explain(exc, str(uri), "s3:DeleteObject") from None
+
+
+def delete_prefix(prefix: S3Uri) -> int:
+    """Delete every object under `prefix` (each through `delete`); how many there were."""
+    keys = [key for key, _ in list_objects(prefix)]
+    for key in keys:
+        delete(S3Uri(prefix.bucket, key))
+    return len(keys)
 
 
 def check_bucket(uri: S3Uri) -> None:

@@ -56,6 +56,29 @@ def keys_under(s3: Any, bucket: str, prefix: str) -> dict[str, int]:
     return out
 
 
+# The lifecycle rule expire-intermediate-checkpoints (terraform/s3.tf) expires objects with this tag.
+CHECKPOINT_TAG = {"lathe.dev/retention": "checkpoint"}
+
+
+def tags_of(s3: Any, bucket: str, key: str) -> dict[str, str]:
+    tag_set = s3.get_object_tagging(Bucket=bucket, Key=key)["TagSet"]
+    return {t["Key"]: t["Value"] for t in tag_set}
+
+
+def assert_retention_tags(s3: Any, output_key: str) -> None:
+    """Everything under checkpoints/ carries the retention tag; the final weights, progress.json
+    and metadata.json (everything else the trainer wrote under the run prefix) carry no tag."""
+    objects = keys_under(s3, ARTIFACTS, output_key)
+    intermediate = [k for k in objects if k.startswith(output_key + "checkpoints/")]
+    assert intermediate, f"no intermediate checkpoints under {output_key}"
+    assert any(k.startswith(output_key + "checkpoint/") for k in objects), "no final weights"
+    for record in ("metadata.json", "progress.json"):
+        assert output_key + record in objects, f"no {record}"
+    for key in objects:
+        expected = CHECKPOINT_TAG if key in intermediate else {}
+        assert tags_of(s3, ARTIFACTS, key) == expected, key
+
+
 def get_json(s3: Any, bucket: str, key: str) -> Any:
     return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
 

@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import (ARTIFACTS, DATASETS, REPO, explain, free_port, get_json, keys_under,
-                      make_run, run_trainer, upload_dir)
+from conftest import (ARTIFACTS, DATASETS, REPO, assert_retention_tags, explain, free_port,
+                      get_json, keys_under, make_run, run_trainer, upload_dir)
+from lathe_trainer import checkpoints
+from lathe_trainer.uris import S3Uri
 
 HP = json.dumps({"epochs": 2, "batchSize": 8, "learningRate": 0.01, "imageSize": 16,
                  "evalFraction": 0.25})
@@ -77,6 +79,7 @@ def test_two_workers_under_torchrun(s3: Any, image_dataset_uri: str, tmp_path: P
     epochs = metadata["metrics"]["epochs"]
     assert [e["epoch"] for e in epochs] == [1, 2] and "accuracy" in epochs[-1]
     assert epochs[1]["loss"] < epochs[0]["loss"]
+    assert_retention_tags(s3, run.output_key)  # rank 0's checkpoints tagged, the rest not
 
     # the weights load back into the network config.json describes
     from safetensors.torch import load_model
@@ -104,9 +107,11 @@ def test_skips_corrupt_and_partial_checkpoints(s3: Any, image_dataset_uri: str, 
     assert len(markers) == 2
     step1, step2 = markers
 
-    # Make it look as if the pod died after its last checkpoint, then damage the newest ones:
-    for key in keys_under(s3, ARTIFACTS, run.output_key + "checkpoint/"):
-        s3.delete_object(Bucket=ARTIFACTS, Key=key)
+    # Make it look as if the pod died while uploading the final weights (metadata.json not yet
+    # written, and checkpoint/ holding an object this attempt will not write), then damage the
+    # newest checkpoints:
+    final = run.output_key + "checkpoint/"
+    s3.put_object(Bucket=ARTIFACTS, Key=final + "model-00002-of-00002.safetensors", Body=b"old")
     s3.delete_object(Bucket=ARTIFACTS, Key=run.output_key + "metadata.json")
     # the epoch-2 checkpoint: same size, different bytes (sha256 mismatch)
     weights = f"{ckpts}{step2}/model/model.safetensors"
@@ -131,3 +136,14 @@ def test_skips_corrupt_and_partial_checkpoints(s3: Any, image_dataset_uri: str, 
     metadata = validate_metadata(s3, run.output_key)
     assert metadata["resumedFromStep"] == step1
     assert [e["epoch"] for e in metadata["metrics"]["epochs"]] == [1, 2]
+    # Epoch 2 ends at step2 again: its old COMPLETE was deleted before the step was rewritten,
+    # and the new one describes the new files.
+    assert f"delete {base}{step2}/COMPLETE" in out
+    marker = get_json(s3, ARTIFACTS, f"{ckpts}{step2}/COMPLETE")
+    assert (marker["step"], marker["epoch"]) == (step2, 2)
+    restored = checkpoints.restore(S3Uri(ARTIFACTS, run.output_key), step2, tmp_path / "restore")
+    assert not isinstance(restored, str), restored
+    # The final weights replaced every leftover: checkpoint/ is what metadata.json lists.
+    assert f"delete s3://{ARTIFACTS}/{final}model-00002-of-00002.safetensors" in out
+    assert {k[len(final):] for k in keys_under(s3, ARTIFACTS, final)} \
+        == {f["path"] for f in metadata["files"]} == {"config.json", "model.safetensors"}

@@ -11,8 +11,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from conftest import (ARTIFACTS, REPO, TinyLM, explain, get_json, keys_under, make_run,
-                      run_trainer, start_trainer)
+from conftest import (ARTIFACTS, REPO, TinyLM, assert_retention_tags, explain, get_json,
+                      keys_under, make_run, run_trainer, start_trainer)
 
 HP = json.dumps({"epochs": 2, "batchSize": 8, "learningRate": 0.005, "maxSeqLength": 16,
                  "seed": 1, "note": "passed through"})
@@ -79,6 +79,8 @@ def test_fine_tunes_for_two_epochs(s3: Any, tiny_lm: TinyLM, stories_uri: str,
     keys = keys_under(s3, ARTIFACTS, run.output_key + "checkpoints/")
     steps = sorted(int(k.split("/")[-2]) for k in keys if k.endswith("/COMPLETE"))
     assert steps == [epochs[0]["step"], epochs[1]["step"]]
+    # only they carry the tag the bucket's lifecycle rule expires; weights and records never do
+    assert_retention_tags(s3, run.output_key)
 
     # the artifact loads with the standard Hugging Face classes, as the inference server does
     from transformers import AutoModelForCausalLM, AutoTokenizer

@@ -1,9 +1,10 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
-import { mkdtempSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, cpSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseMetadata, parseProgress, schemasDir, type RunMetadata, type RunProgress } from './metadata.js';
+import { INFERENCE_TASKS, TRAINING_TASKS } from './constants.js';
+import { METADATA_SCHEMA_FILE, METADATA_TASKS, parseMetadata, parseProgress, schemasDir, type RunMetadata, type RunProgress } from './metadata.js';
 
 const sha = 'a'.repeat(64);
 
@@ -85,6 +86,36 @@ describe('parseMetadata', () => {
       expect(result.errors.join('\n')).toContain(expected);
       for (const e of result.errors) expect(e).toMatch(/^metadata\.json: /);
     }
+  });
+
+  it.each(METADATA_TASKS)('accepts task %s', (task) => {
+    const doc: RunMetadata = { ...goodMetadata, task };
+    expect(parseMetadata(doc)).toEqual({ ok: true, value: doc });
+  });
+
+  it('accepts a text-to-image run (the Sana Sprint reference model)', () => {
+    const doc: RunMetadata = {
+      ...goodMetadata,
+      model: 'sana-sprint-pets',
+      baseModel: 'hf://Efficient-Large-Model/Sana_Sprint_1.6B_1024px',
+      task: 'text-to-image',
+    };
+    expect(parseMetadata(doc).ok).toBe(true);
+  });
+
+  it.each(['text-to-video', 'text2image', 'Text-To-Image', 'image-generation', ''])('rejects unknown task %j, listing the allowed ones', (task) => {
+    const result = parseMetadata({ ...goodMetadata, task });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors).toEqual([`metadata.json: /task must be equal to one of the allowed values: ${JSON.stringify(METADATA_TASKS)}`]);
+  });
+
+  it('METADATA_TASKS (and so RunMetadata.task) is the schema\'s task enum', () => {
+    const schema = JSON.parse(readFileSync(path.join(schemasDir(), METADATA_SCHEMA_FILE), 'utf8')) as { properties: { task: { enum: unknown } } };
+    expect(schema.properties.task.enum).toEqual([...METADATA_TASKS]);
+  });
+
+  it('can record every task a TrainingRun trains and an InferenceService serves', () => {
+    for (const task of [...TRAINING_TASKS, ...INFERENCE_TASKS]) expect(METADATA_TASKS).toContain(task);
   });
 
   it('rejects text that is not JSON', () => {

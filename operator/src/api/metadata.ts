@@ -13,6 +13,14 @@ import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
+/**
+ * The `task` enum of schemas/metadata.schema.json, in its order (metadata.test.ts fails when they
+ * differ): every TrainingRun task, plus `text-to-image` (image generation, spelled as
+ * InferenceService `spec.task` and the inference server spell it).
+ */
+export const METADATA_TASKS = ['text-generation', 'image-classification', 'custom', 'text-to-image'] as const;
+export type MetadataTask = (typeof METADATA_TASKS)[number];
+
 /** metadata.json, schemaVersion 1 (hand-written to match schemas/metadata.schema.json). */
 export interface RunMetadata {
   schemaVersion: 1;
@@ -22,7 +30,7 @@ export interface RunMetadata {
   model: string;
   /** `hf://org/name`, `s3://...` or `scratch`. */
   baseModel: string;
-  task: 'text-generation' | 'image-classification' | 'custom';
+  task: MetadataTask;
   datasetUri: string;
   /** Hyperparameters actually used, defaults included. */
   hyperparameters: Record<string, number | string | boolean>;

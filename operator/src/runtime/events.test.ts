@@ -127,6 +127,28 @@ describe('EventRecorder', () => {
     expect(sink.events.size).toBe(1);
   });
 
+  it('holds writes while asked to, and no longer than maxHoldMs after recording', async () => {
+    const sink = new MemorySink();
+    const c = clock();
+    let holding = true;
+    const rec = new EventRecorder({ sink, logger: silentLogger(), clock: c, hold: () => holding, maxHoldMs: 1000, holdPollMs: 1 });
+    rec.record(run, 'Normal', 'Created', 'first');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sink.creates).toBe(0);
+    holding = false;
+    await rec.flush();
+    expect(sink.creates).toBe(1);
+
+    // A hold that never ends gives way once the event is maxHoldMs old.
+    holding = true;
+    rec.record(run, 'Normal', 'Created', 'second');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sink.creates).toBe(1);
+    c.advance(1000);
+    await rec.flush();
+    expect(sink.creates).toBe(2);
+  });
+
   it('keeps event names within the 253-character limit', () => {
     const long = { ...run, metadata: { ...run.metadata, name: 'x'.repeat(253) } };
     expect(eventName(long, 'Normal', 'r', 'm').length).toBeLessThanOrEqual(253);

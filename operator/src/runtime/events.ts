@@ -6,7 +6,9 @@
 //  - a per-object token bucket (client-go: burst 25, one per 5 minutes) and a global one stop a
 //    hot reconcile loop from flooding the API server;
 //  - recording never throws and never blocks the reconcile: writes run in the background, in
-//    order, and failures are logged.
+//    order, and failures are logged;
+//  - writes can be held back for a while (`hold`): while a burst of runs waits for its Jobs, an
+//    Event that nobody reads yet should not take the API server's time from them.
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
@@ -70,6 +72,11 @@ export interface EventRecorderOptions {
   globalQps?: number;
   /** Events accepted but not yet written; beyond this new ones are dropped. */
   maxPending?: number;
+  /** While this returns true, writes wait (each at most `maxHoldMs` after it was recorded). */
+  hold?: () => boolean;
+  maxHoldMs?: number;
+  /** How long to wait between looks at `hold`; tests shorten it. */
+  holdPollMs?: number;
 }
 
 /** `<name>.<16 hex of sha256(uid,type,reason,message)>`, cut to fit a 253-char object name. */
@@ -119,6 +126,9 @@ export class EventRecorder {
   private readonly buckets = new Lru<TokenBucket>(4096);
   private readonly counts = new Lru<number>(4096);
   private readonly maxPending: number;
+  private readonly hold: () => boolean;
+  private readonly maxHoldMs: number;
+  private readonly holdPollMs: number;
   private pending = 0;
   private chain: Promise<void> = Promise.resolve();
 
@@ -131,6 +141,9 @@ export class EventRecorder {
     this.perObjectQps = options.perObjectQps ?? 1 / 300;
     this.global = new TokenBucket(options.globalQps ?? 5, options.globalBurst ?? 50, this.clock);
     this.maxPending = options.maxPending ?? 1000;
+    this.hold = options.hold ?? (() => false);
+    this.maxHoldMs = options.maxHoldMs ?? 30_000;
+    this.holdPollMs = options.holdPollMs ?? 250;
   }
 
   /**
@@ -156,6 +169,7 @@ export class EventRecorder {
     this.pending++;
     const at = new Date(this.clock.now());
     this.chain = this.chain
+      .then(() => this.heldUntil(at.getTime()))
       .then(() => this.write(obj, type, reason, message, at))
       .catch((err: unknown) => this.log.warn('could not record event', { object: objKey, reason, err }))
       .finally(() => {
@@ -167,6 +181,12 @@ export class EventRecorder {
   /** Resolves when every accepted event has been written (or has failed). */
   flush(): Promise<void> {
     return this.chain;
+  }
+
+  private async heldUntil(recordedAt: number): Promise<void> {
+    while (this.hold() && this.clock.now() - recordedAt < this.maxHoldMs) {
+      await new Promise((resolve) => setTimeout(resolve, this.holdPollMs));
+    }
   }
 
   private async write(obj: KubernetesObject, type: EventType, reason: string, message: string, at: Date): Promise<void> {

@@ -89,7 +89,10 @@ interface RawList<T> {
 /** A ListWatch over the real API server (any resource, built-in or custom). */
 export function apiListWatch<T extends KubernetesObject>(client: KubeClient, options: ApiListWatchOptions): ListWatch<T> {
   const path = collectionPath(options.path, options.namespace);
-  const pageSize = options.pageSize ?? 500;
+  // Small pages: a page's JSON text and its full objects (a Job with its pod template and
+  // managedFields is ~6 KB) live until the page is cached slim, so the page size sets the peak of a
+  // (re)list; with 5,000 runs, 100 instead of 500 keeps RSS after a restart ~8 MB lower.
+  const pageSize = options.pageSize ?? 100;
   const timeoutMs = options.requestTimeoutMs ?? 60_000;
   const watchTimeout = options.watchTimeoutSeconds ?? 300;
 

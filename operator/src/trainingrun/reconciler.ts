@@ -20,6 +20,7 @@ import { jobName, runId, runLocation } from './names.js';
 import { desiredStatus, isDisrupted, isTerminal, jobCondition, type Observation } from './observe.js';
 import { readProgress, recordSuccess, writeRecord, type RunRecord } from './records.js';
 import { effectiveSpec, render } from './render.js';
+import type { BurstTracker } from './burst.js';
 import { statusEqual } from '../k8s/status-equal.js';
 
 export interface TrainingRunReconcilerDeps {
@@ -31,15 +32,13 @@ export interface TrainingRunReconcilerDeps {
   runs: ResilientInformer<TrainingRun>;
   jobs: ResilientInformer<V1Job>;
   pods: ResilientInformer<V1Pod>;
+  /** Shared with the Event recorder: both hold their writes while a burst's Jobs are created. */
+  burst: BurstTracker;
   now?: () => Date;
 }
 
 /** How long a new run's first status may wait for its pods to start (see reconcile). */
 const FIRST_STATUS_DELAY_MS = 2_000;
-/** While new runs keep arriving (a pause shorter than this), first statuses wait... */
-const BURST_QUIET_MS = 1_000;
-/** ...but never longer than this after their Job was created. */
-const FIRST_STATUS_MAX_DEFER_MS = 30_000;
 
 /**
  * How long after its Job completed a run may lack a valid metadata.json before it fails. S3
@@ -56,8 +55,6 @@ export class TrainingRunReconciler {
   private readonly lastProgressPoll = new Map<string, number>();
   /** Disrupted pods already counted, per run; bounded by the pods a run has at once. */
   private readonly countedDisruptions = new Map<string, Set<string>>();
-  /** When the newest run without a status or Job was seen: a burst is on while they keep coming. */
-  private lastNewRunAt = -Infinity;
   private readonly progressBucket: TokenBucket;
   private readonly now: () => Date;
 
@@ -69,16 +66,27 @@ export class TrainingRunReconciler {
   /** Called by the informer wiring: our own status writes are visible once the cache catches up. */
   observeRun(run: TrainingRun): void {
     this.overlay.observe(key(run), run.metadata.resourceVersion);
-    if (!run.status?.phase && !run.metadata.deletionTimestamp && !this.d.jobs.get(run.metadata.namespace, jobName(run.metadata.name!, 1))) this.lastNewRunAt = this.now().getTime();
+    if (!run.status?.phase && !run.metadata.deletionTimestamp && !this.d.jobs.get(run.metadata.namespace, jobName(run.metadata.name!, 1))) this.d.burst.arrived(key(run));
   }
 
   forget(k: string): void {
+    this.d.burst.reconciled(k);
     this.overlay.forget(k);
     this.lastProgressPoll.delete(k);
     this.countedDisruptions.delete(k);
   }
 
   async reconcile(k: string): Promise<ReconcileResult | void> {
+    try {
+      return await this.pass(k);
+    } finally {
+      // Created its Job, or waits on something other than this operator (or failed and will be
+      // retried with backoff): either way it no longer holds a burst open.
+      this.d.burst.reconciled(k);
+    }
+  }
+
+  private async pass(k: string): Promise<ReconcileResult | void> {
     const [namespace, name] = k.split('/') as [string, string];
     const cached = this.d.runs.get(namespace, name);
     if (!cached || cached.metadata.deletionTimestamp) {
@@ -184,12 +192,12 @@ export class TrainingRunReconciler {
     desired.runId = id;
     // A new Job's pods usually start within a second, so a run's first status waits a moment after
     // its Job is created: "Pending, waiting for pods" is then never written for a state nobody
-    // reads. And while new runs keep arriving (a burst), first statuses wait until it pauses: on a
-    // busy API server every status write delays someone's Job, which is what users wait for.
-    const fresh = obs.job?.metadata?.creationTimestamp ? this.now().getTime() - new Date(obs.job.metadata.creationTimestamp).getTime() : Infinity;
+    // reads. And during a burst first statuses wait until the burst's Jobs exist (burst.ts).
+    const jobCreatedAt = obs.job?.metadata?.creationTimestamp ? new Date(obs.job.metadata.creationTimestamp).getTime() : -Infinity;
     if (!current?.phase && !isTerminal(desired.phase) && !obs.waitingFor && newPreemptions.length === 0) {
+      const fresh = this.now().getTime() - jobCreatedAt;
       if (fresh < FIRST_STATUS_DELAY_MS) return { requeueAfterMs: FIRST_STATUS_DELAY_MS - Math.max(fresh, 0) };
-      if (this.now().getTime() - this.lastNewRunAt < BURST_QUIET_MS && fresh < FIRST_STATUS_MAX_DEFER_MS) return { requeueAfterMs: FIRST_STATUS_DELAY_MS };
+      if (this.d.burst.shouldDefer(jobCreatedAt)) return { requeueAfterMs: FIRST_STATUS_DELAY_MS };
     }
     if (obs.artifact?.problem && jobCondition(job, 'Failed')) {
       // Not Failed until the record is safe; the Job's failure is still what the user reads.
