@@ -61,7 +61,7 @@ crds-check: deps ## fail when crds/ is stale
 .PHONY: operator
 operator: build ## run the operator in the foreground against $KUBECONFIG (AWS settings from the environment)
 	@if [ -f $(STATE)/s3.env ] && [ -z "$${AWS_ENDPOINT_URL_S3:-}" ]; then $(S3ENV); fi; \
-	  MALLOC_ARENA_MAX=2 exec node --max-semi-space-size=1 --optimize-for-size dist/operator/src/main.js
+	  exec hack/operator-node.sh
 
 .PHONY: demo
 demo: cluster build ## the main job locally: cluster, operator, an example run to Succeeded, a service to Ready

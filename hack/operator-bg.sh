@@ -19,7 +19,7 @@ set -a
 . "$state/s3.env"
 set +a
 LATHE_METRICS_PORT=$port LATHE_LEASE_NAMESPACE=default LATHE_PROGRESS_POLL_MS=1000 LATHE_LOG_LEVEL=${LATHE_LOG_LEVEL:-info} \
-  MALLOC_ARENA_MAX=2 setsid node --max-semi-space-size=1 --optimize-for-size "$root/dist/operator/src/main.js" >"$state/logs/operator.log" 2>&1 </dev/null &
+  setsid "$root/hack/operator-node.sh" >"$state/logs/operator.log" 2>&1 </dev/null &
 echo $! >"$pidfile"
 for _ in $(seq 1 150); do
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && { echo "[operator] running (pid $(cat "$pidfile")), metrics on :$port, logs in .cluster/logs/operator.log"; exit 0; }

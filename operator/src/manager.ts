@@ -3,8 +3,7 @@
 // process; the integration tests and the benchmark run it in-process the same way.
 import type { KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import { GROUP, PLURALS, VERSION } from './api/constants.js';
-import type { KubeClient } from './client/kube-client.js';
+import type { KubeClient, Resource } from './client/kube-client.js';
 import type { InferenceService } from './api/inferenceservice.js';
 import type { TrainingRun } from './api/trainingrun.js';
 import { checkAwsAccess, type AwsAccess } from './aws/identity.js';
@@ -13,6 +12,7 @@ import type { OperatorConfig } from './config/operator-config.js';
 import { InferenceServiceReconciler } from './inferenceservice/reconciler.js';
 import { KubeWriter } from './k8s/kube-writer.js';
 import { LABELS, MANAGED_BY } from './k8s/labels.js';
+import { RESOURCES } from './k8s/resources.js';
 import { slimCustomResource, slimDeployment, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
 import { Controller } from './runtime/controller.js';
 import { BurstTracker } from './trainingrun/burst.js';
@@ -59,7 +59,7 @@ export class Manager {
     this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
   }
 
-  private informer<T extends KubernetesObject>(name: string, path: string, labelSelector?: string, transform: (obj: T) => T = slimCustomResource): ResilientInformer<T> {
+  private informer<T extends KubernetesObject>(name: string, resource: Resource, labelSelector?: string, transform: (obj: T) => T = slimCustomResource): ResilientInformer<T> {
     const timings = this.o.timings ?? { ...DEFAULT_INFORMER_TIMINGS, resyncMs: this.o.config.resyncMs };
     const namespaces = this.o.config.watchNamespaces;
     if (namespaces.length > 1) {
@@ -67,7 +67,7 @@ export class Manager {
     }
     const inf = new ResilientInformer<T>({
       name,
-      listWatch: apiListWatch<T>(this.o.client, { path, ...(namespaces[0] ? { namespace: namespaces[0] } : {}), ...(labelSelector ? { labelSelector } : {}) }),
+      listWatch: apiListWatch<T>(this.o.client, { resource, ...(namespaces[0] ? { namespace: namespaces[0] } : {}), ...(labelSelector ? { labelSelector } : {}) }),
       logger: this.o.logger,
       registry: this.registry,
       metrics: this.registry,
@@ -82,14 +82,14 @@ export class Manager {
   async start(): Promise<void> {
     const { config, logger } = this.o;
     const managed = `${LABELS.managedBy}=${MANAGED_BY}`;
-    const runs = this.informer<TrainingRun>('trainingruns', `/apis/${GROUP}/${VERSION}/${PLURALS.TrainingRun}`);
-    const services = this.informer<InferenceService>('inferenceservices', `/apis/${GROUP}/${VERSION}/${PLURALS.InferenceService}`);
+    const runs = this.informer<TrainingRun>('trainingruns', RESOURCES.trainingRuns);
+    const services = this.informer<InferenceService>('inferenceservices', RESOURCES.inferenceServices);
     // Children are cached slim (k8s/slim.ts): the reconcilers re-render them and read only status.
-    const jobs = this.informer<V1Job>('jobs', '/apis/batch/v1/jobs', managed, slimJob);
-    const pods = this.informer<V1Pod>('pods', '/api/v1/pods', LABELS.trainingRun, slimPod);
-    const deployments = this.informer<V1Deployment>('deployments', '/apis/apps/v1/deployments', managed, slimDeployment);
-    const kubeServices = this.informer<V1Service>('services', '/api/v1/services', managed, slimToMetadata);
-    const hpas = this.informer<V2HorizontalPodAutoscaler>('hpas', '/apis/autoscaling/v2/horizontalpodautoscalers', managed, slimToMetadata);
+    const jobs = this.informer<V1Job>('jobs', RESOURCES.jobs, managed, slimJob);
+    const pods = this.informer<V1Pod>('pods', RESOURCES.pods, LABELS.trainingRun, slimPod);
+    const deployments = this.informer<V1Deployment>('deployments', RESOURCES.deployments, managed, slimDeployment);
+    const kubeServices = this.informer<V1Service>('services', RESOURCES.services, managed, slimToMetadata);
+    const hpas = this.informer<V2HorizontalPodAutoscaler>('hpas', RESOURCES.horizontalPodAutoscalers, managed, slimToMetadata);
 
     const trQueue = new WorkQueue({ name: 'trainingrun', registry: this.registry });
     const isQueue = new WorkQueue({ name: 'inferenceservice', registry: this.registry });

@@ -80,11 +80,11 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   const port = await freePort();
   const logs: string[] = [];
   const sa = operatorKubeconfig();
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', '--optimize-for-size', ...(opts.nodeArgs ?? []), path.join(root, 'dist/operator/src/main.js')], {
+  // The image's node flags and malloc setting (hack/operator-node.sh).
+  const child: ChildProcess = spawn(path.join(root, 'hack/operator-node.sh'), opts.nodeArgs ?? [], {
     cwd: root,
     env: {
       ...process.env,
-      MALLOC_ARENA_MAX: '2', // as the image sets it
       LATHE_METRICS_PORT: String(port),
       LATHE_PROGRESS_POLL_MS: '500',
       LATHE_LEASE_NAMESPACE: sa?.leaseNamespace ?? 'default',

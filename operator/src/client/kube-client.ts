@@ -31,8 +31,15 @@ export interface WatchHandle {
   abort(): void;
 }
 
+/** A kind of object the API serves: its group (none for the core group), version and plural. */
+export interface Resource {
+  readonly group?: string;
+  readonly version: string;
+  readonly plural: string;
+}
+
 /** Path of a resource collection or object: core ('' group) and named groups alike. */
-export function resourcePath(r: { group?: string; version: string; plural: string; namespace?: string; name?: string; subresource?: string }): string {
+export function resourcePath(r: Resource & { namespace?: string; name?: string; subresource?: string }): string {
   let p = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
   if (r.namespace) p += `/namespaces/${encodeURIComponent(r.namespace)}`;
   p += `/${r.plural}`;

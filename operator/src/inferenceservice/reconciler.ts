@@ -12,6 +12,7 @@ import { findCondition, setCondition, type Condition } from '../k8s/conditions.j
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
 import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
+import { RESOURCES } from '../k8s/resources.js';
 import { statusEqual } from '../k8s/status-equal.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ReconcileResult } from '../runtime/controller.js';
@@ -194,7 +195,7 @@ export class InferenceServiceReconciler {
 
   /** The pod template of the newest ReplicaSet that served `modelUri`, as the Deployment had it. */
   private async lastReadyTemplate(namespace: string, name: string, modelUri: string): Promise<V1PodTemplateSpec | undefined> {
-    const sets = await this.d.writer.client.get<V1ReplicaSetList>(resourcePath({ group: 'apps', version: 'v1', plural: 'replicasets', namespace }), { labelSelector: `${LABELS.inferenceService}=${name}` });
+    const sets = await this.d.writer.client.get<V1ReplicaSetList>(resourcePath({ ...RESOURCES.replicaSets, namespace }), { labelSelector: `${LABELS.inferenceService}=${name}` });
     const candidates = sets.items
       .filter((rs) => rs.spec?.template?.metadata?.annotations?.[ANNOTATIONS.modelUri] === modelUri)
       .sort((a, b) => Number(b.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0) - Number(a.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0));

@@ -5,9 +5,10 @@ import type { V1Deployment, V1Job, V1Service, V2HorizontalPodAutoscaler } from '
 import type { Counter, Registry } from 'prom-client';
 import { GROUP, VERSION } from '../api/constants.js';
 import { statusCode } from '../client/errors.js';
-import { CONTENT_TYPES, resourcePath, type KubeClient } from '../client/kube-client.js';
+import { CONTENT_TYPES, resourcePath, type KubeClient, type Resource } from '../client/kube-client.js';
 import { getOrCreateCounter } from '../runtime/metrics.js';
 import { FIELD_MANAGER } from './labels.js';
+import { RESOURCES } from './resources.js';
 
 export type WriteVerb = 'create' | 'patch' | 'apply' | 'delete';
 
@@ -40,38 +41,38 @@ export class KubeWriter {
 
   /** Creates the object; returns undefined when it already exists (409), which callers treat as done. */
   async createJob(job: V1Job): Promise<V1Job | undefined> {
-    const path = resourcePath({ group: 'batch', version: 'v1', plural: 'jobs', namespace: job.metadata!.namespace! });
+    const path = resourcePath({ ...RESOURCES.jobs, namespace: job.metadata!.namespace! });
     return ignoreConflict(this.count('jobs', 'create', () => this.client.create<V1Job>(path, job, { fieldManager: FIELD_MANAGER })));
   }
 
   async createService(svc: V1Service): Promise<V1Service | undefined> {
-    const path = resourcePath({ version: 'v1', plural: 'services', namespace: svc.metadata!.namespace! });
+    const path = resourcePath({ ...RESOURCES.services, namespace: svc.metadata!.namespace! });
     return ignoreConflict(this.count('services', 'create', () => this.client.create<V1Service>(path, svc, { fieldManager: FIELD_MANAGER })));
   }
 
   async patchJob(namespace: string, name: string, patch: object): Promise<V1Job> {
-    const path = resourcePath({ group: 'batch', version: 'v1', plural: 'jobs', namespace, name });
+    const path = resourcePath({ ...RESOURCES.jobs, namespace, name });
     return this.count('jobs', 'patch', () => this.client.patch<V1Job>(path, patch, CONTENT_TYPES.mergePatch, { fieldManager: FIELD_MANAGER }));
   }
 
   /** Server-side apply of a whole object under Lathe's one field manager. */
   async applyDeployment(d: V1Deployment): Promise<V1Deployment> {
-    const path = resourcePath({ group: 'apps', version: 'v1', plural: 'deployments', namespace: d.metadata!.namespace!, name: d.metadata!.name! });
+    const path = objectPath(RESOURCES.deployments, d);
     return this.count('deployments', 'apply', () => this.client.apply<V1Deployment>(path, d, FIELD_MANAGER));
   }
 
   async applyService(svc: V1Service): Promise<V1Service> {
-    const path = resourcePath({ version: 'v1', plural: 'services', namespace: svc.metadata!.namespace!, name: svc.metadata!.name! });
+    const path = objectPath(RESOURCES.services, svc);
     return this.count('services', 'apply', () => this.client.apply<V1Service>(path, svc, FIELD_MANAGER));
   }
 
   async applyHpa(hpa: V2HorizontalPodAutoscaler): Promise<V2HorizontalPodAutoscaler> {
-    const path = hpaPath(hpa.metadata!.namespace!, hpa.metadata!.name!);
+    const path = objectPath(RESOURCES.horizontalPodAutoscalers, hpa);
     return this.count('horizontalpodautoscalers', 'apply', () => this.client.apply<V2HorizontalPodAutoscaler>(path, hpa, FIELD_MANAGER));
   }
 
   async deleteHpa(namespace: string, name: string): Promise<void> {
-    await ignoreNotFound(this.count('horizontalpodautoscalers', 'delete', () => this.client.delete(hpaPath(namespace, name))));
+    await ignoreNotFound(this.count('horizontalpodautoscalers', 'delete', () => this.client.delete(resourcePath({ ...RESOURCES.horizontalPodAutoscalers, namespace, name }))));
   }
 
   /**
@@ -85,8 +86,8 @@ export class KubeWriter {
   }
 }
 
-function hpaPath(namespace: string, name: string): string {
-  return resourcePath({ group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers', namespace, name });
+function objectPath(resource: Resource, obj: { metadata?: { namespace?: string; name?: string } }): string {
+  return resourcePath({ ...resource, namespace: obj.metadata!.namespace!, name: obj.metadata!.name! });
 }
 
 async function ignoreConflict<T>(p: Promise<T>): Promise<T | undefined> {

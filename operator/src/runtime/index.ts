@@ -18,7 +18,7 @@ export type { WorkQueueOptions } from './workqueue.js';
 export { Backoff, DEFAULT_BACKOFF } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 
-export { apiListWatch, collectionPath, isGone, KubeApiError } from './list-watch.js';
+export { apiListWatch, isGone, KubeApiError } from './list-watch.js';
 export type { ApiListWatchOptions, ListOptions, ListResult, ListWatch, WatchErrorStatus, WatchEventType, WatchHandle } from './list-watch.js';
 
 export { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey, splitKey, stripManagedFields } from './informer.js';

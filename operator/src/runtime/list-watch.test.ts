@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient } from '../client/kube-client.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KubeApiError, apiListWatch, collectionPath, isGone, type WatchEventType } from './list-watch.js';
+import { KubeApiError, apiListWatch, isGone, type WatchEventType } from './list-watch.js';
 
 interface Served {
   requests: URL[];
@@ -64,7 +64,7 @@ describe('apiListWatch', () => {
 
   it('lists every page with the selector, in the namespace, with apiVersion/kind filled in', async () => {
     servePages();
-    const lw = apiListWatch<KubernetesObject>(kc, { path: '/apis/batch/v1/jobs', namespace: 'ml', labelSelector: 'app=lathe', pageSize: 2 });
+    const lw = apiListWatch<KubernetesObject>(kc, { resource: { group: 'batch', version: 'v1', plural: 'jobs' }, namespace: 'ml', labelSelector: 'app=lathe', pageSize: 2 });
     const seen: string[] = [];
     const { items, resourceVersion } = await lw.list({
       transform: (o) => {
@@ -90,7 +90,7 @@ describe('apiListWatch', () => {
 
   it('falls back to one unpaginated list when a continue token expires', async () => {
     servePages(true);
-    const lw = apiListWatch<KubernetesObject>(kc, { path: '/apis/batch/v1/jobs', pageSize: 2 });
+    const lw = apiListWatch<KubernetesObject>(kc, { resource: { group: 'batch', version: 'v1', plural: 'jobs' }, pageSize: 2 });
     const { items } = await lw.list();
     expect(items).toHaveLength(5);
     expect(served.requests.at(-1)!.searchParams.get('limit')).toBeNull();
@@ -101,7 +101,7 @@ describe('apiListWatch', () => {
       res.writeHead(403, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden', message: 'jobs.batch is forbidden' }));
     };
-    const lw = apiListWatch<KubernetesObject>(kc, { path: '/apis/batch/v1/jobs' });
+    const lw = apiListWatch<KubernetesObject>(kc, { resource: { group: 'batch', version: 'v1', plural: 'jobs' } });
     const err = await lw.list().then(
       () => undefined,
       (e: unknown) => e,
@@ -119,7 +119,7 @@ describe('apiListWatch', () => {
       res.write(JSON.stringify({ type: 'BOOKMARK', object: { kind: 'Job', metadata: { resourceVersion: '102' } } }) + '\n');
       res.end(JSON.stringify({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' } }) + '\n');
     };
-    const lw = apiListWatch<KubernetesObject>(kc, { path: '/api/v1/configmaps', labelSelector: 'x=y', watchTimeoutSeconds: 300 });
+    const lw = apiListWatch<KubernetesObject>(kc, { resource: { version: 'v1', plural: 'configmaps' }, labelSelector: 'x=y', watchTimeoutSeconds: 300 });
     const events: Array<[WatchEventType, unknown]> = [];
     const done = new Promise<unknown>((resolve) => {
       void lw.watch('100', (type, obj) => events.push([type, obj]), resolve);
@@ -150,7 +150,7 @@ describe('apiListWatch', () => {
         setTimeout(() => res.end(`${c.slice(5)}\n`), 20);
       }, 20);
     };
-    const lw = apiListWatch<KubernetesObject>(kc, { path: '/apis/batch/v1/jobs' });
+    const lw = apiListWatch<KubernetesObject>(kc, { resource: { group: 'batch', version: 'v1', plural: 'jobs' } });
     const events: string[] = [];
     await new Promise<unknown>((resolve) => {
       void lw.watch('0', (type, obj) => events.push(`${type} ${(obj as KubernetesObject).metadata!.resourceVersion!}`), resolve);
@@ -163,18 +163,10 @@ describe('apiListWatch', () => {
       res.writeHead(410, { 'Content-Type': 'application/json' });
       res.end('{}');
     };
-    const lw = apiListWatch<KubernetesObject>(kc, { path: '/api/v1/configmaps' });
+    const lw = apiListWatch<KubernetesObject>(kc, { resource: { version: 'v1', plural: 'configmaps' } });
     const err = await new Promise<unknown>((resolve) => {
       void lw.watch('1', () => undefined, resolve);
     });
     expect(isGone(err)).toBe(true);
-  });
-});
-
-describe('collectionPath', () => {
-  it('inserts the namespace before the resource', () => {
-    expect(collectionPath('/apis/lathe.dev/v1alpha1/trainingruns', 'ml')).toBe('/apis/lathe.dev/v1alpha1/namespaces/ml/trainingruns');
-    expect(collectionPath('/api/v1/pods/', 'ml')).toBe('/api/v1/namespaces/ml/pods');
-    expect(collectionPath('/api/v1/pods')).toBe('/api/v1/pods');
   });
 });

@@ -2,7 +2,7 @@
 // logic can be unit-tested with an in-memory source, and the real source is a paginated GET plus a
 // watch over the operator's KubeClient.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { KubeClient, Query, WatchEventType } from '../client/kube-client.js';
+import { resourcePath, type KubeClient, type Query, type Resource, type WatchEventType } from '../client/kube-client.js';
 import type { ApiStatus } from '../client/errors.js';
 
 export type { WatchEventType } from '../client/kube-client.js';
@@ -43,9 +43,8 @@ export interface ListWatch<T extends KubernetesObject> {
 }
 
 export interface ApiListWatchOptions {
-  /** Collection path, e.g. /apis/lathe.dev/v1alpha1/trainingruns, /apis/batch/v1/jobs, /api/v1/pods. */
-  path: string;
-  /** Restricts to one namespace (inserted as /namespaces/<ns>/ before the resource). */
+  resource: Resource;
+  /** Restricts to one namespace; all namespaces without it. */
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -70,15 +69,6 @@ export function isGone(errOrStatus: unknown): boolean {
   return /too old resource version/i.test(msg);
 }
 
-/** `/apis/g/v/res` + ns → `/apis/g/v/namespaces/ns/res`. */
-export function collectionPath(path: string, namespace?: string): string {
-  const clean = path.replace(/\/+$/, '');
-  if (!namespace) return clean;
-  const i = clean.lastIndexOf('/');
-  if (i <= 0) throw new Error(`not a collection path: ${path}`);
-  return `${clean.slice(0, i)}/namespaces/${encodeURIComponent(namespace)}${clean.slice(i)}`;
-}
-
 interface RawList<T> {
   apiVersion?: string;
   kind?: string;
@@ -88,7 +78,7 @@ interface RawList<T> {
 
 /** A ListWatch over the real API server (any resource, built-in or custom). */
 export function apiListWatch<T extends KubernetesObject>(client: KubeClient, options: ApiListWatchOptions): ListWatch<T> {
-  const path = collectionPath(options.path, options.namespace);
+  const path = resourcePath({ ...options.resource, ...(options.namespace ? { namespace: options.namespace } : {}) });
   // Small pages: a page's JSON text and its full objects (a Job with its pod template and
   // managedFields is ~6 KB) live until the page is cached slim, so the page size sets the peak of a
   // (re)list; with 5,000 runs, 100 instead of 500 keeps RSS after a restart ~8 MB lower.

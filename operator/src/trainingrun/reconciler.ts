@@ -11,6 +11,7 @@ import type { KubeWriter } from '../k8s/kube-writer.js';
 import { statusCode } from '../client/errors.js';
 import { resourcePath } from '../client/kube-client.js';
 import { LABELS } from '../k8s/labels.js';
+import { RESOURCES } from '../k8s/resources.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ResilientInformer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
@@ -230,7 +231,7 @@ export class TrainingRunReconciler {
   private async jobExists(namespace: string, name: string): Promise<boolean> {
     // The cache may lag behind our own create; only the API server can say a Job is really gone.
     try {
-      await this.d.writer.client.get(resourcePath({ group: 'batch', version: 'v1', plural: 'jobs', namespace, name }));
+      await this.d.writer.client.get(resourcePath({ ...RESOURCES.jobs, namespace, name }));
       return true;
     } catch (err) {
       if (statusCode(err) === 404) return false;

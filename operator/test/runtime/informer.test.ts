@@ -45,7 +45,7 @@ describe('ResilientInformer against the API server', () => {
     const events: string[] = [];
     informer = new ResilientInformer<V1ConfigMap>({
       name: 'configmaps',
-      listWatch: apiListWatch(ns.client, { path: '/api/v1/configmaps', namespace: ns.name, labelSelector: `${LABEL}=yes`, pageSize: 2 }),
+      listWatch: apiListWatch(ns.client, { resource: { version: 'v1', plural: 'configmaps' }, namespace: ns.name, labelSelector: `${LABEL}=yes`, pageSize: 2 }),
       logger,
       resyncMs: 0,
       relistMs: 0,
@@ -82,7 +82,7 @@ describe('ResilientInformer against the API server', () => {
     informer = new ResilientInformer<V1ConfigMap>({
       name: 'configmaps-short',
       // The server ends each watch after 1-2 s (timeoutSeconds); the informer must come back.
-      listWatch: apiListWatch(ns.client, { path: '/api/v1/configmaps', namespace: ns.name, labelSelector: `${LABEL}=yes`, watchTimeoutSeconds: 1 }),
+      listWatch: apiListWatch(ns.client, { resource: { version: 'v1', plural: 'configmaps' }, namespace: ns.name, labelSelector: `${LABEL}=yes`, watchTimeoutSeconds: 1 }),
       logger,
       metrics: registry,
       resyncMs: 0,
@@ -104,7 +104,7 @@ describe('ResilientInformer against the API server', () => {
   // must end up correct either way, and when the server did say 410, it must have relisted.
   it('survives a watch from a stale resourceVersion (410 → relist, or replay)', async () => {
     const registry = createRegistry({ defaultMetrics: false });
-    const real = apiListWatch<V1ConfigMap>(ns.client, { path: '/api/v1/configmaps', namespace: ns.name, labelSelector: `${LABEL}=yes` });
+    const real = apiListWatch<V1ConfigMap>(ns.client, { resource: { version: 'v1', plural: 'configmaps' }, namespace: ns.name, labelSelector: `${LABEL}=yes` });
     let watches = 0;
     let lists = 0;
     let serverSaidGone = false;

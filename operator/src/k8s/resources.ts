@@ -1,0 +1,16 @@
+// Every kind of object the reconcilers read or write, in one table: the informers, the writer and
+// direct reads build their paths from these, so a group or version is spelled once. (The Event
+// sink and the Lease lock in runtime/ name their own: runtime/ knows nothing of Lathe.)
+import { GROUP, PLURALS, VERSION } from '../api/constants.js';
+import type { Resource } from '../client/kube-client.js';
+
+export const RESOURCES = {
+  trainingRuns: { group: GROUP, version: VERSION, plural: PLURALS.TrainingRun },
+  inferenceServices: { group: GROUP, version: VERSION, plural: PLURALS.InferenceService },
+  jobs: { group: 'batch', version: 'v1', plural: 'jobs' },
+  pods: { version: 'v1', plural: 'pods' },
+  services: { version: 'v1', plural: 'services' },
+  deployments: { group: 'apps', version: 'v1', plural: 'deployments' },
+  replicaSets: { group: 'apps', version: 'v1', plural: 'replicasets' },
+  horizontalPodAutoscalers: { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers' },
+} as const satisfies Record<string, Resource>;
