@@ -83,20 +83,45 @@ function plainJob(ns: string, name: string): V1Job {
 /**
  * Watches Jobs in `ns` whose names start with `prefix`, calling `onJob` with the arrival time of
  * each new one. (A watch without a resourceVersion first replays every existing object as ADDED,
- * hence the prefix: only the Jobs of the step being measured count.)
+ * hence the prefix: only the Jobs of the step being measured count.) The API server ends a watch
+ * that falls behind a burst of events (its watch cache drops slow watchers with a normal end of
+ * the stream), so an ended watch resumes from the last resourceVersion it saw.
  */
 async function watchJobs(ns: string, onJob: (job: V1Job, at: number) => void, prefix = ''): Promise<{ abort(): void }> {
   const seen = new Set<string>();
-  return api.watch(jobsPath(ns), {}, (type, obj) => {
-    const at = performance.now();
-    const job = obj as V1Job;
-    if (type === 'ADDED' && job.metadata!.name!.startsWith(prefix) && !seen.has(job.metadata!.name!)) {
-      seen.add(job.metadata!.name!);
-      onJob(job, at);
-    }
-  }, (err) => {
-    if (err) out(`[bench] the Job watch ended: ${err instanceof Error ? err.message : JSON.stringify(err)}`);
-  });
+  let resourceVersion: string | undefined;
+  let handle: { abort(): void } | undefined;
+  let aborted = false;
+  let restarts = 0;
+  const start = async (): Promise<void> => {
+    handle = await api.watch(jobsPath(ns), resourceVersion ? { resourceVersion } : {}, (type, obj) => {
+      const at = performance.now();
+      const job = obj as V1Job;
+      if (type === 'ERROR') {
+        resourceVersion = undefined; // 410 Gone: start over with a replay (the seen set dedupes it)
+        return;
+      }
+      resourceVersion = job.metadata?.resourceVersion ?? resourceVersion;
+      if (type === 'ADDED' && job.metadata!.name!.startsWith(prefix) && !seen.has(job.metadata!.name!)) {
+        seen.add(job.metadata!.name!);
+        onJob(job, at);
+      }
+    }, (err) => {
+      if (aborted) return;
+      if (++restarts > 100) {
+        out(`[bench] the Job watch keeps ending: ${err instanceof Error ? err.message : JSON.stringify(err)}`);
+        return;
+      }
+      void start();
+    });
+  };
+  await start();
+  return {
+    abort: () => {
+      aborted = true;
+      handle?.abort();
+    },
+  };
 }
 
 async function writes(op: OperatorProcess): Promise<{ all: number; events: number }> {
@@ -170,9 +195,11 @@ function cpuSeconds(): Map<string, number> {
   return out;
 }
 
+/** CPU seconds per process since `before`, and in all: on a saturated machine, time follows the total. */
 function cpuSince(before: Map<string, number>): string {
-  const after = cpuSeconds();
-  return [...after].map(([name, s]) => `${name.replace('operator/src/main.js', 'operator')} ${(s - (before.get(name) ?? 0)).toFixed(1)}`).join(', ');
+  const spent = [...cpuSeconds()].map(([name, s]) => [name.replace('operator/src/main.js', 'operator'), s - (before.get(name) ?? 0)] as const);
+  const total = spent.reduce((sum, [, s]) => sum + s, 0);
+  return `${spent.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ')}; in all ${total.toFixed(1)}`;
 }
 
 /** Counts the Jobs in `ns` named `prefix...` as they appear; `last` is when the newest did. */

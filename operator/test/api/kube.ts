@@ -1,7 +1,7 @@
 // Small helpers for the API integration tests: a client for the cluster named by KUBECONFIG (or
 // <repo>/.cluster/kubeconfig from `make cluster`), CRD installation, errors, and the real kubectl.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -16,17 +16,11 @@ import {
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { renderAll } from '../../src/api/generate-crds.js';
+import { REPO_ROOT as REPO, kubeconfigPath, sleep } from '../support/cluster.js';
+
+export { randomSuffix } from '../support/cluster.js';
 
 const run = promisify(execFile);
-export const REPO = path.resolve(import.meta.dirname, '../../..');
-
-export function kubeconfigPath(): string {
-  const fromEnv = process.env.KUBECONFIG;
-  if (fromEnv) return fromEnv;
-  const local = path.join(REPO, '.cluster/kubeconfig');
-  if (existsSync(local)) return local;
-  throw new Error('no cluster: set KUBECONFIG, or start the local control plane with `make cluster`');
-}
 
 export interface Clients {
   kc: KubeConfig;
@@ -48,7 +42,6 @@ export function clients(): Clients {
   };
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Server-side applies the CRDs as committed in crds/ (what users install), after checking that
@@ -77,10 +70,6 @@ export async function installCrds(c: Clients): Promise<string[]> {
     }
   }
   return names;
-}
-
-export function randomSuffix(): string {
-  return Math.random().toString(36).slice(2, 8);
 }
 
 /** The API server's Status message of a failed request (its `message`, else the raw body). */
