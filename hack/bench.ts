@@ -13,6 +13,7 @@
 // client-node 1.x API classes open a TLS connection per request: 1,000 Jobs cost the API server
 // 5.5 CPU-seconds that way instead of 2.2, which would make any plain client look slow.)
 import { CoreV1Api, KubeConfig, type V1Job } from '@kubernetes/client-node';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadClusterAccess } from '../operator/src/client/cluster-access.js';
@@ -20,6 +21,7 @@ import { CONTENT_TYPES, KubeClient, resourcePath } from '../operator/src/client/
 import { loadConfig } from '../operator/src/config/operator-config.js';
 import type { TrainingRun } from '../operator/src/api/trainingrun.js';
 import { render } from '../operator/src/trainingrun/render.js';
+import { isGone } from '../operator/src/runtime/list-watch.js';
 import { startOperator, metricSum, type OperatorProcess, type StartOptions } from '../test/e2e/operator-process.js';
 import { createNamespace, deleteNamespace, ensureCrds, trainingRunManifest, waitFor } from '../test/e2e/support.js';
 import { s3, writeArtifact } from '../test/e2e/sim-trainer.js';
@@ -94,13 +96,14 @@ async function watchJobs(ns: string, onJob: (job: V1Job, at: number) => void, pr
   let aborted = false;
   let restarts = 0;
   const start = async (): Promise<void> => {
-    handle = await api.watch(jobsPath(ns), resourceVersion ? { resourceVersion } : {}, (type, obj) => {
+    const h = await api.watch(jobsPath(ns), resourceVersion ? { resourceVersion } : {}, (type, obj) => {
       const at = performance.now();
       const job = obj as V1Job;
       if (type === 'ERROR') {
         resourceVersion = undefined; // 410 Gone: start over with a replay (the seen set dedupes it)
         return;
       }
+      restarts = 0;
       resourceVersion = job.metadata?.resourceVersion ?? resourceVersion;
       if (type === 'ADDED' && job.metadata!.name!.startsWith(prefix) && !seen.has(job.metadata!.name!)) {
         seen.add(job.metadata!.name!);
@@ -108,12 +111,17 @@ async function watchJobs(ns: string, onJob: (job: V1Job, at: number) => void, pr
       }
     }, (err) => {
       if (aborted) return;
-      if (++restarts > 100) {
+      if (isGone(err)) resourceVersion = undefined;
+      if (++restarts > 20) {
         out(`[bench] the Job watch keeps ending: ${err instanceof Error ? err.message : JSON.stringify(err)}`);
         return;
       }
-      void start();
+      setTimeout(() => {
+        start().catch((e: unknown) => out(`[bench] could not restart the Job watch: ${String(e)}`));
+      }, 200);
     });
+    if (aborted) h.abort();
+    handle = h;
   };
   await start();
   return {
@@ -256,7 +264,12 @@ async function backlog(ns: string, op: OperatorProcess, options: StartOptions, p
   const t0 = performance.now();
   const started = await startOperator(options);
   const readyMs = performance.now() - t0;
-  await waitFor('all backlog runs to have Jobs', () => Promise.resolve(jobs.seen() >= N_BURST || undefined), 600_000, 20);
+  try {
+    await waitFor('all backlog runs to have Jobs', () => Promise.resolve(jobs.seen() >= N_BURST || undefined), 600_000, 20);
+  } catch (err) {
+    await started.stop();
+    throw err;
+  }
   const ms = jobs.last() - t0;
   const cpu = cpuSince(cpu0);
   jobs.abort();
@@ -312,11 +325,11 @@ async function atRest(op: OperatorProcess): Promise<void> {
   const after = await writes(op);
   const perMin = ((after.all - before.all) * 60_000) / REST_MS;
   const eventsPerMin = ((after.events - before.events) * 60_000) / REST_MS;
-  out(`writes per minute at rest with ${N_BURST} finished runs, over ${REST_MS / 1000} s and ${Math.floor(REST_MS / RESYNC_MS)} resyncs: ${perMin.toFixed(1)}, of which Events ${eventsPerMin.toFixed(1)} (target: zero)`);
+  out(`writes per minute at rest with ${N_BURST} finished and ${N_BURST + N_SINGLE + 1} suspended runs, over ${REST_MS / 1000} s and ${Math.floor(REST_MS / RESYNC_MS)} resyncs: ${perMin.toFixed(1)}, of which Events ${eventsPerMin.toFixed(1)} (target: zero)`);
 }
 
 async function rss(ns: string, op: OperatorProcess): Promise<void> {
-  const existing = 2 * N_BURST + N_SINGLE + N_LIFECYCLE;
+  const existing = 2 * N_BURST + N_SINGLE + 1 + N_LIFECYCLE; // + the latency step's warm-up run
   const more = Math.max(0, N_CACHED - existing);
   // Counted from the operator's own write counter: a client watch over thousands of creates on a
   // saturated 2-core machine can drop and miss some.
@@ -357,7 +370,7 @@ async function main(): Promise<void> {
   // by thousands of creates would (rightly) make the operator exit, and end the benchmark.
   const options: StartOptions = { env: { LATHE_RESYNC_MS: String(RESYNC_MS), LATHE_PROGRESS_POLL_MS: '1000', LATHE_LOG_LEVEL: 'warn', LATHE_LEADER_ELECTION: 'false' } };
   let op = await startOperator(options);
-  out(`[bench] operator pid up on :${op.port}; Node ${process.version}; figures from one run on this machine`);
+  out(`[bench] operator up on :${op.port}; Node ${execFileSync('node', ['--version'], { encoding: 'utf8' }).trim()} (hack/operator-node.sh); figures from one run on this machine`);
   try {
     const runsNs = await ns('bench-runs');
     await latency(runsNs, op);

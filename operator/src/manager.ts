@@ -221,6 +221,8 @@ export class Manager {
   async stop(): Promise<void> {
     await Promise.all(this.controllers.map((c) => c.stop()));
     await Promise.all(this.informers.map((i) => i.stop()));
+    // Runs still queued will not be reconciled by this process, so their burst never ends here.
+    this.events.release();
     await this.events.flush();
     if (this.elector) await this.elector.release();
     await this.health.stop();

@@ -72,7 +72,7 @@ export interface StartOptions {
   waitReady?: boolean;
 }
 
-/** Starts `node dist/operator/src/main.js` (built by `make build`). */
+/** Starts the operator built by `make build`, through hack/operator-node.sh (the image's node flags). */
 export async function startOperator(opts: StartOptions = {}): Promise<OperatorProcess> {
   if (process.env.LATHE_E2E_OPERATOR === 'external') {
     return { external: true, port: 0, logs: [], metrics: () => Promise.resolve(''), stop: () => Promise.resolve() };

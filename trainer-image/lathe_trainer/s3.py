@@ -292,8 +292,12 @@ def delete(uri: S3Uri) -> None:
 
 
 def delete_prefix(prefix: S3Uri) -> int:
-    """Delete every object under `prefix` (each through `delete`); how many there were."""
-    keys = [key for key, _ in list_objects(prefix)]
+    """Delete every object under `prefix` (each through `delete`); how many there were.
+
+    Folder markers (zero-byte keys ending in "/", as the S3 console's "Create folder" makes) are
+    left alone: they hold nothing a loader could mistake for weights.
+    """
+    keys = [key for key, _ in list_objects(prefix) if not key.endswith("/")]
     for key in keys:
         delete(S3Uri(prefix.bucket, key))
     return len(keys)

@@ -278,6 +278,15 @@ def test_delete_prefix_removes_leftovers_of_the_final_weights(s3: Any, unique: s
     assert trainer_s3.delete_prefix(out.child("checkpoint/")) == 0
 
 
+def test_delete_prefix_leaves_folder_markers(s3: Any, unique: str) -> None:
+    # The S3 console's "Create folder" writes a zero-byte key ending in "/".
+    out = S3Uri(ARTIFACTS, f"{unique}models/m/{new_run_id()}/")
+    s3.put_object(Bucket=ARTIFACTS, Key=out.key + "checkpoint/", Body=b"")
+    s3.put_object(Bucket=ARTIFACTS, Key=out.key + "checkpoint/config.json", Body=b"old")
+    assert trainer_s3.delete_prefix(out.child("checkpoint/")) == 1
+    assert out.key + "checkpoint/config.json" not in keys_under(s3, ARTIFACTS, out.key)
+
+
 @pytest.mark.parametrize("key, allowed", [
     ("models/m/20261122-154210-a1b2c3/checkpoint/model.safetensors", True),
     ("models/m/20261122-154210-a1b2c3/checkpoint/sub/tokenizer.json", True),

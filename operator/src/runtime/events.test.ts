@@ -147,6 +147,14 @@ describe('EventRecorder', () => {
     c.advance(1000);
     await rec.flush();
     expect(sink.creates).toBe(2);
+
+    // At shutdown, release() ends every hold at once.
+    rec.record(run, 'Normal', 'Created', 'third');
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sink.creates).toBe(2);
+    rec.release();
+    await rec.flush();
+    expect(sink.creates).toBe(3);
   });
 
   it('keeps event names within the 253-character limit', () => {

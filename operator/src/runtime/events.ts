@@ -130,6 +130,7 @@ export class EventRecorder {
   private readonly maxHoldMs: number;
   private readonly holdPollMs: number;
   private pending = 0;
+  private released = false;
   private chain: Promise<void> = Promise.resolve();
 
   constructor(options: EventRecorderOptions) {
@@ -183,8 +184,16 @@ export class EventRecorder {
     return this.chain;
   }
 
+  /**
+   * Stops holding writes, for good: at shutdown, a burst that will never be worked off must not
+   * keep held Events (and the Lease release after them) waiting out their maxHoldMs.
+   */
+  release(): void {
+    this.released = true;
+  }
+
   private async heldUntil(recordedAt: number): Promise<void> {
-    while (this.hold() && this.clock.now() - recordedAt < this.maxHoldMs) {
+    while (!this.released && this.hold() && this.clock.now() - recordedAt < this.maxHoldMs) {
       await new Promise((resolve) => setTimeout(resolve, this.holdPollMs));
     }
   }

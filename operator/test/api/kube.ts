@@ -19,7 +19,6 @@ import { renderAll } from '../../src/api/generate-crds.js';
 import { REPO_ROOT as REPO, kubeconfigPath, sleep } from '../support/cluster.js';
 
 export { randomSuffix } from '../support/cluster.js';
-
 const run = promisify(execFile);
 
 export interface Clients {
@@ -41,7 +40,6 @@ export function clients(): Clients {
     objects: KubernetesObjectApi.makeApiClient(kc),
   };
 }
-
 
 /**
  * Server-side applies the CRDs as committed in crds/ (what users install), after checking that
