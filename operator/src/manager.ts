@@ -3,9 +3,9 @@
 // process; the integration tests and the benchmark run it in-process the same way.
 import type { KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import type { KubeClient, Resource } from './client/kube-client.js';
 import type { InferenceService } from './api/inferenceservice.js';
 import type { TrainingRun } from './api/trainingrun.js';
+import type { KubeClient, Resource } from './client/kube-client.js';
 import { checkAwsAccess, type AwsAccess } from './aws/identity.js';
 import { S3ObjectStore, type ObjectStore } from './aws/s3-store.js';
 import type { OperatorConfig } from './config/operator-config.js';
@@ -15,7 +15,6 @@ import { LABELS, MANAGED_BY } from './k8s/labels.js';
 import { RESOURCES } from './k8s/resources.js';
 import { slimCustomResource, slimDeployment, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
 import { Controller } from './runtime/controller.js';
-import { BurstTracker } from './trainingrun/burst.js';
 import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
 import { HealthServer } from './runtime/health-server.js';
 import { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey } from './runtime/informer.js';
@@ -24,6 +23,7 @@ import { apiListWatch } from './runtime/list-watch.js';
 import type { Logger } from './runtime/logger.js';
 import { createRegistry, getOrCreateGauge } from './runtime/metrics.js';
 import { WorkQueue } from './runtime/workqueue.js';
+import { BurstTracker } from './trainingrun/burst.js';
 import { ModelDependents } from './trainingrun/dependents.js';
 import { TrainingRunReconciler, ownerRunKey } from './trainingrun/reconciler.js';
 
