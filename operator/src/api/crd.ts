@@ -20,7 +20,7 @@
 //     nodes must have `properties` or `additionalProperties`; arrays must have `items`.
 //   - keys are written in a fixed order, so the output is deterministic and readable.
 import { z } from 'zod';
-import { CATEGORIES, CRD_NAMES, GROUP, KINDS, PLURALS, SHORT_NAMES, SINGULARS, VERSION } from './constants.js';
+import { CATEGORIES, CRD_NAMES, GROUP, KINDS, PLURALS, SHORT_NAMES, SINGULARS, VERSION, type Kind } from './constants.js';
 import {
   INFERENCE_SERVICE_DESCRIPTION,
   INFERENCE_SERVICE_NAME_RULE,
@@ -222,20 +222,23 @@ function rootSchema(kind: string, description: string, spec: z.ZodType, status: 
 
 const AGE: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' };
 
-export function trainingRunCrd(): CustomResourceDefinition {
-  const kind = KINDS.TrainingRun;
+/** The parts in which Lathe's two CRDs differ; names, scope and version come from constants.ts. */
+type CrdVersion = CustomResourceDefinition['spec']['versions'][number];
+type CrdParts = Pick<CrdVersion, 'subresources' | 'additionalPrinterColumns'> & { openAPIV3Schema: JSONSchemaProps };
+
+function crd(kind: Kind, parts: CrdParts): CustomResourceDefinition {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: CRD_NAMES.TrainingRun, labels: { 'app.kubernetes.io/part-of': 'lathe' } },
+    metadata: { name: CRD_NAMES[kind], labels: { 'app.kubernetes.io/part-of': 'lathe' } },
     spec: {
       group: GROUP,
       names: {
         kind,
         listKind: `${kind}List`,
-        plural: PLURALS.TrainingRun,
-        singular: SINGULARS.TrainingRun,
-        shortNames: [...SHORT_NAMES.TrainingRun],
+        plural: PLURALS[kind],
+        singular: SINGULARS[kind],
+        shortNames: [...SHORT_NAMES[kind]],
         categories: [...CATEGORIES],
       },
       scope: 'Namespaced',
@@ -244,69 +247,54 @@ export function trainingRunCrd(): CustomResourceDefinition {
           name: VERSION,
           served: true,
           storage: true,
-          schema: { openAPIV3Schema: rootSchema(kind, TRAINING_RUN_DESCRIPTION, TrainingRunSpecSchema, TrainingRunStatusSchema, TRAINING_RUN_NAME_RULE) },
-          subresources: { status: {} },
-          additionalPrinterColumns: [
-            { name: 'Model', type: 'string', jsonPath: '.spec.model', description: 'Base model' },
-            { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Queued, Running, Succeeded, Failed or Suspended' },
-            { name: 'Progress', type: 'string', jsonPath: '.status.progress.summary', description: 'Epoch / epochs' },
-            { name: 'Loss', type: 'number', jsonPath: '.status.progress.loss', description: 'Running mean training loss' },
-            { name: 'GPUs', type: 'integer', jsonPath: '.status.gpus', description: 'Total GPUs (workers × GPUs per worker)' },
-            AGE,
-            { name: 'Task', type: 'string', jsonPath: '.spec.task', priority: 1 },
-            { name: 'Attempts', type: 'integer', jsonPath: '.status.attempts', priority: 1 },
-            { name: 'Run ID', type: 'string', jsonPath: '.status.runId', priority: 1 },
-            { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
-          ],
+          schema: { openAPIV3Schema: parts.openAPIV3Schema },
+          subresources: parts.subresources,
+          additionalPrinterColumns: parts.additionalPrinterColumns,
         },
       ],
     },
   };
 }
 
+export function trainingRunCrd(): CustomResourceDefinition {
+  const kind = KINDS.TrainingRun;
+  return crd(kind, {
+    openAPIV3Schema: rootSchema(kind, TRAINING_RUN_DESCRIPTION, TrainingRunSpecSchema, TrainingRunStatusSchema, TRAINING_RUN_NAME_RULE),
+    subresources: { status: {} },
+    additionalPrinterColumns: [
+      { name: 'Model', type: 'string', jsonPath: '.spec.model', description: 'Base model' },
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Pending, Queued, Running, Succeeded, Failed or Suspended' },
+      { name: 'Progress', type: 'string', jsonPath: '.status.progress.summary', description: 'Epoch / epochs' },
+      { name: 'Loss', type: 'number', jsonPath: '.status.progress.loss', description: 'Running mean training loss' },
+      { name: 'GPUs', type: 'integer', jsonPath: '.status.gpus', description: 'Total GPUs (workers × GPUs per worker)' },
+      AGE,
+      { name: 'Task', type: 'string', jsonPath: '.spec.task', priority: 1 },
+      { name: 'Attempts', type: 'integer', jsonPath: '.status.attempts', priority: 1 },
+      { name: 'Run ID', type: 'string', jsonPath: '.status.runId', priority: 1 },
+      { name: 'Message', type: 'string', jsonPath: '.status.message', priority: 1 },
+    ],
+  });
+}
+
 export function inferenceServiceCrd(): CustomResourceDefinition {
   const kind = KINDS.InferenceService;
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: CRD_NAMES.InferenceService, labels: { 'app.kubernetes.io/part-of': 'lathe' } },
-    spec: {
-      group: GROUP,
-      names: {
-        kind,
-        listKind: `${kind}List`,
-        plural: PLURALS.InferenceService,
-        singular: SINGULARS.InferenceService,
-        shortNames: [...SHORT_NAMES.InferenceService],
-        categories: [...CATEGORIES],
-      },
-      scope: 'Namespaced',
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          schema: {
-            openAPIV3Schema: rootSchema(kind, INFERENCE_SERVICE_DESCRIPTION, InferenceServiceSpecSchema, InferenceServiceStatusSchema, INFERENCE_SERVICE_NAME_RULE),
-          },
-          subresources: {
-            status: {},
-            scale: { specReplicasPath: '.spec.replicas.min', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
-          },
-          additionalPrinterColumns: [
-            { name: 'Model', type: 'string', jsonPath: '.status.modelUri', description: 'Resolved model URI' },
-            { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Ready condition' },
-            { name: 'Replicas', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready replicas' },
-            { name: 'URL', type: 'string', jsonPath: '.status.url', description: 'In-cluster URL' },
-            AGE,
-            { name: 'Task', type: 'string', jsonPath: '.spec.task', priority: 1 },
-            { name: 'Desired', type: 'integer', jsonPath: '.status.replicas', priority: 1 },
-            { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
-          ],
-        },
-      ],
+  return crd(kind, {
+    openAPIV3Schema: rootSchema(kind, INFERENCE_SERVICE_DESCRIPTION, InferenceServiceSpecSchema, InferenceServiceStatusSchema, INFERENCE_SERVICE_NAME_RULE),
+    subresources: {
+      status: {},
+      scale: { specReplicasPath: '.spec.replicas.min', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' },
     },
-  };
+    additionalPrinterColumns: [
+      { name: 'Model', type: 'string', jsonPath: '.status.modelUri', description: 'Resolved model URI' },
+      { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Ready condition' },
+      { name: 'Replicas', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready replicas' },
+      { name: 'URL', type: 'string', jsonPath: '.status.url', description: 'In-cluster URL' },
+      AGE,
+      { name: 'Task', type: 'string', jsonPath: '.spec.task', priority: 1 },
+      { name: 'Desired', type: 'integer', jsonPath: '.status.replicas', priority: 1 },
+      { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
+    ],
+  });
 }
 
 export function allCrds(): CustomResourceDefinition[] {
