@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from lathe_trainer import checkpoints, records, s3
@@ -30,6 +28,7 @@ from lathe_trainer.errors import EXIT_FAILED, EXIT_OK, EXIT_SIGTERM, TrainerErro
 from lathe_trainer.files import describe_dir
 from lathe_trainer.helpers import is_writer
 from lathe_trainer.log import log
+from lathe_trainer.signals import wait_forwarding_signals
 
 
 def run(config: Config) -> int:
@@ -53,16 +52,7 @@ def run(config: Config) -> int:
         except OSError as exc:
             raise TrainerError(f"cannot run custom command {config.command[0]!r}: "
                                f"{exc.strerror}", 2) from None
-        interrupted = False
-
-        def forward(signum: int, _frame: FrameType | None) -> None:
-            nonlocal interrupted
-            interrupted = True
-            proc.send_signal(signum)
-
-        signal.signal(signal.SIGTERM, forward)
-        signal.signal(signal.SIGINT, forward)
-        rc = proc.wait()
+        rc, interrupted = wait_forwarding_signals(proc)
         if interrupted:
             raise TrainerError("interrupted by SIGTERM", EXIT_SIGTERM)
         if rc != 0:

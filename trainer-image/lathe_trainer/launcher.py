@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from types import FrameType
 
 from lathe_trainer.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_SIGTERM, BadInput, report_failure
 from lathe_trainer.log import log
+from lathe_trainer.signals import wait_forwarding_signals
 
 PET_VARS = ("PET_NNODES", "PET_NPROC_PER_NODE", "PET_NODE_RANK", "PET_MASTER_ADDR",
             "PET_MASTER_PORT")
@@ -70,16 +69,7 @@ def launch(argv: list[str]) -> int:
         cmd = [sys.executable, "-m", "torch.distributed.run", *args, "-m", "lathe_trainer", *argv]
         log("launching workers: " + " ".join(cmd[1:]))
         proc = subprocess.Popen(cmd, env=env)
-        interrupted = False
-
-        def forward(signum: int, _frame: FrameType | None) -> None:
-            nonlocal interrupted
-            interrupted = True
-            proc.send_signal(signum)
-
-        signal.signal(signal.SIGTERM, forward)
-        signal.signal(signal.SIGINT, forward)
-        rc = proc.wait()
+        rc, interrupted = wait_forwarding_signals(proc)
         outcomes = [json.loads(p.read_text()) for p in sorted(Path(status_dir).glob("*.json"))]
     codes = {int(o["code"]) for o in outcomes}
     if EXIT_BAD_INPUT in codes:
