@@ -528,3 +528,38 @@ def test_mnist_loader_parses_idx_from_a_mirror(tmp_path: Path,
     truncated = gzip.decompress(_idx(np.zeros((2, 2))))[:-1]
     with pytest.raises(BadInput, match=r"IDX body has 3 bytes, shape \(2, 2\) needs 4"):
         datasets.parse_idx(truncated)
+
+
+def test_wait_forwarding_signals_passes_sigterm_to_the_child() -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    from lathe_trainer.signals import wait_forwarding_signals
+
+    child = subprocess.Popen(
+        [sys.executable, "-c",
+         "import signal, sys, time\n"
+         "signal.signal(signal.SIGTERM, lambda *_: sys.exit(7))\n"
+         "print('ready', flush=True)\n"
+         "time.sleep(60)\n"],
+        stdout=subprocess.PIPE)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        assert child.stdout is not None and child.stdout.readline() == b"ready\n"
+        def terminate_once_forwarding() -> None:
+            # The pod's SIGTERM, once the helper's handler is in place.
+            while signal.getsignal(signal.SIGTERM) is saved[signal.SIGTERM]:
+                time.sleep(0.01)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=terminate_once_forwarding, daemon=True).start()
+        assert wait_forwarding_signals(child) == (7, True)
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+        if child.poll() is None:
+            child.kill()
