@@ -6,6 +6,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { TrainingRun } from '../../operator/src/api/trainingrun.js';
+import { waitFor } from '../support/wait.js';
+
+export { waitFor };
 
 export interface Clients {
   kc: KubeConfig;
@@ -52,23 +55,6 @@ export async function deleteNamespace(core: CoreV1Api, name: string): Promise<vo
   }
 }
 
-/** Polls until `check` returns a truthy value, which it returns; fails with `what` on timeout. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError instanceof Error ? lastError.message : JSON.stringify(lastError)}` : ''}`);
-    }
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 /** A fine-tune of the reference text model (as examples/trainingrun-smol-llama.yaml), with `spec` over it. */
 export function trainingRunManifest(name: string, spec: Record<string, unknown> = {}): TrainingRun {

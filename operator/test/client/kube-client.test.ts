@@ -142,7 +142,7 @@ describe('KubeClient against the API server', () => {
     await client.create(configmaps(), { metadata: { name: 'unwatched' } });
     await client.patch(configmap('w'), { data: { x: 'y' } }, CONTENT_TYPES.mergePatch);
     await client.delete(configmap('w'));
-    await waitFor(() => events.length >= 3, 10_000, 20, 'three watch events');
+    await waitFor('three watch events', () => events.length >= 3, 10_000, 20);
     expect(events).toEqual([
       ['ADDED', 'w'],
       ['MODIFIED', 'w'],

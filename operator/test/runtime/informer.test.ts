@@ -65,11 +65,11 @@ describe('ResilientInformer against the API server', () => {
     expect(listed.metadata!.managedFields).toBeUndefined();
 
     await core.createNamespacedConfigMap({ namespace: ns.name, body: cm('live', 'v1') });
-    await waitFor(() => informer!.get(ns.name, 'live'), 10_000, 50, 'add of live');
+    await waitFor('add of live', () => informer!.get(ns.name, 'live'), 10_000, 50);
     await core.replaceNamespacedConfigMap({ name: 'live', namespace: ns.name, body: cm('live', 'v2') });
-    await waitFor(() => informer!.get(ns.name, 'live')?.data?.value === 'v2', 10_000, 50, 'update of live');
+    await waitFor('update of live', () => informer!.get(ns.name, 'live')?.data?.value === 'v2', 10_000, 50);
     await core.deleteNamespacedConfigMap({ name: 'live', namespace: ns.name });
-    await waitFor(() => informer!.get(ns.name, 'live') === undefined, 10_000, 50, 'delete of live');
+    await waitFor('delete of live', () => informer!.get(ns.name, 'live') === undefined, 10_000, 50);
 
     expect(events.filter((e) => e.includes('live'))).toEqual(['add live', 'update live v1->v2', 'delete live']);
     expect(events.some((e) => e.includes('other'))).toBe(false);
@@ -91,12 +91,12 @@ describe('ResilientInformer against the API server', () => {
       backoff: { initialMs: 50, maxMs: 500 },
     });
     await informer.start();
-    await waitFor(async () => (await restarts(registry, 'watch_closed')) >= 2, 15_000, 100, 'two server-side watch closes');
+    await waitFor('two server-side watch closes', async () => (await restarts(registry, 'watch_closed')) >= 2, 15_000, 100);
     expect(await restarts(registry, 'watch_error')).toBe(0);
     await core.createNamespacedConfigMap({ namespace: ns.name, body: cm('after-close', 'x') });
-    await waitFor(() => informer!.get(ns.name, 'after-close'), 10_000, 50, 'event after the watch was re-established');
+    await waitFor('event after the watch was re-established', () => informer!.get(ns.name, 'after-close'), 10_000, 50);
     await core.deleteNamespacedConfigMap({ name: 'after-close', namespace: ns.name });
-    await waitFor(() => informer!.get(ns.name, 'after-close') === undefined, 10_000, 50, 'delete after re-establish');
+    await waitFor('delete after re-establish', () => informer!.get(ns.name, 'after-close') === undefined, 10_000, 50);
   });
 
   // A watch from a long-compacted resourceVersion gets 410 from a server that has compacted (every
@@ -138,7 +138,7 @@ describe('ResilientInformer against the API server', () => {
     });
     await informer.start();
     await core.createNamespacedConfigMap({ namespace: ns.name, body: cm('after-stale', 'x') });
-    await waitFor(() => informer!.get(ns.name, 'after-stale'), 10_000, 50, 'event after the stale watch');
+    await waitFor('event after the stale watch', () => informer!.get(ns.name, 'after-stale'), 10_000, 50);
     const fresh = await real.list();
     const names = (xs: V1ConfigMap[]): string[] => xs.map((o) => `${o.metadata!.name}@${o.metadata!.resourceVersion}`).sort();
     expect(names(informer.list(ns.name))).toEqual(names(fresh.items));

@@ -44,7 +44,7 @@ describe('LeaderElector against the API server', () => {
     const events: string[] = [];
     const a = elector('replica-a', kubeLeaseLock(ns.client, ns.name, LEASE), events);
     a.start();
-    await waitFor(() => a.isLeader(), 10_000, 20, 'a to lead');
+    await waitFor('a to lead', () => a.isLeader(), 10_000, 20);
     const b = elector('replica-b', kubeLeaseLock(ns.client, ns.name, LEASE), events);
     b.start();
     await sleep(1_500); // several retry periods
@@ -60,7 +60,7 @@ describe('LeaderElector against the API server', () => {
     // Graceful shutdown of a: b must not wait for the 3 s lease to run out.
     const released = Date.now();
     await a.stop();
-    await waitFor(() => b.isLeader(), 2_000, 20, 'b to take over after release');
+    await waitFor('b to take over after release', () => b.isLeader(), 2_000, 20);
     expect(Date.now() - released).toBeLessThan(2_000);
     lease = await leases.readNamespacedLease({ name: LEASE, namespace: ns.name });
     expect(lease.spec).toMatchObject({ holderIdentity: 'replica-b', leaseTransitions: 1 });
@@ -78,15 +78,15 @@ describe('LeaderElector against the API server', () => {
     await b.stop(); // hand over to a flaky-connected b2 first
     const b2 = elector('replica-b2', flaky, events);
     b2.start();
-    await waitFor(() => b2.isLeader(), 5_000, 20, 'b2 to lead');
+    await waitFor('b2 to lead', () => b2.isLeader(), 5_000, 20);
     const c = elector('replica-c', kubeLeaseLock(ns.client, ns.name, LEASE), events);
     c.start();
     await sleep(500);
     partitioned = true;
     const cut = Date.now();
-    await waitFor(() => events.includes('replica-b2 stopped:lost'), 5_000, 20, 'b2 to step down');
+    await waitFor('b2 to step down', () => events.includes('replica-b2 stopped:lost'), 5_000, 20);
     expect(Date.now() - cut).toBeLessThan(timings.renewDeadlineMs + 1_000);
-    await waitFor(() => c.isLeader(), 10_000, 20, 'c to take over after expiry');
+    await waitFor('c to take over after expiry', () => c.isLeader(), 10_000, 20);
     // c waited for the lease to expire (3 s from b2's last renewal, which was < 250 ms before the cut).
     expect(Date.now() - cut).toBeGreaterThanOrEqual(timings.leaseDurationMs - timings.retryPeriodMs - 100);
     lease = await leases.readNamespacedLease({ name: LEASE, namespace: ns.name });

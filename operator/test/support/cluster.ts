@@ -74,20 +74,4 @@ export async function deleteNamespace(kc: KubeConfig, name: string): Promise<voi
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `fn` until it returns a truthy value (returned) or the timeout passes (throws). */
-export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 20_000, intervalMs = 50, what = 'condition'): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      lastErr = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastErr });
-    }
-    await sleep(intervalMs);
-  }
-}
+export { waitFor } from '../../../test/support/wait.js';
