@@ -13,6 +13,7 @@ import { InferenceServiceReconciler } from './inferenceservice/reconciler.js';
 import { KubeWriter } from './k8s/kube-writer.js';
 import { LABELS, MANAGED_BY } from './k8s/labels.js';
 import { RESOURCES } from './k8s/resources.js';
+import { StringPool } from './k8s/shared-strings.js';
 import { slimCustomResource, slimDeployment, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
@@ -49,6 +50,8 @@ export class Manager {
   private readonly store: ObjectStore;
   /** Jobs first: status, Event and record writes wait while a burst of new runs gets its Jobs. */
   private readonly burst = new BurstTracker();
+  /** One pool for every informer's cache: Jobs, pods and runs share condition and label strings. */
+  private readonly strings = new StringPool();
   private leading = false;
 
   constructor(private readonly o: ManagerOptions) {
@@ -71,7 +74,8 @@ export class Manager {
       logger: this.o.logger,
       registry: this.registry,
       metrics: this.registry,
-      transform,
+      // Slim first, then share the strings that repeat across the cache (k8s/shared-strings.ts).
+      transform: (obj) => this.strings.shareIn(transform(obj)),
       ...timings,
     });
     this.informers.push(inf as unknown as ResilientInformer<KubernetesObject>);
