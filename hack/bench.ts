@@ -19,6 +19,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { loadClusterAccess } from '../operator/src/client/cluster-access.js';
 import { CONTENT_TYPES, KubeClient, resourcePath } from '../operator/src/client/kube-client.js';
 import { loadConfig } from '../operator/src/config/operator-config.js';
+import { RESOURCES } from '../operator/src/k8s/resources.js';
 import type { TrainingRun } from '../operator/src/api/trainingrun.js';
 import { render } from '../operator/src/trainingrun/render.js';
 import { isGone } from '../operator/src/runtime/list-watch.js';
@@ -40,8 +41,8 @@ const core = kc.makeApiClient(CoreV1Api);
 let api: KubeClient;
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
-const runsPath = (namespace: string, name?: string) => resourcePath({ group: 'lathe.dev', version: 'v1alpha1', plural: 'trainingruns', namespace, ...(name ? { name } : {}) });
-const jobsPath = (namespace: string) => resourcePath({ group: 'batch', version: 'v1', plural: 'jobs', namespace });
+const runsPath = (namespace: string, name?: string) => resourcePath({ ...RESOURCES.trainingRuns, namespace, ...(name ? { name } : {}) });
+const jobsPath = (namespace: string) => resourcePath({ ...RESOURCES.jobs, namespace });
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);

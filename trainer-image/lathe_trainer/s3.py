@@ -95,7 +95,7 @@ def explain(exc: Exception, uri: str, action: str | None = None) -> TrainerError
         return BadInput(f"no AWS credentials to read {uri}: configure IRSA (AWS_ROLE_ARN, "
                         "AWS_WEB_IDENTITY_TOKEN_FILE) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
     if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = _code(exc)
         if code == "NoSuchBucket":
             return BadInput(f"bucket of {uri} does not exist")
         if code in _NOT_FOUND:
@@ -123,7 +123,7 @@ def head_size(uri: S3Uri) -> int | None:
     try:
         resp = client().head_object(Bucket=uri.bucket, Key=uri.key)
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in _NOT_FOUND:
+        if _code(exc) in _NOT_FOUND:
             return None
         raise explain(exc, str(uri)) from None
     except (BotoCoreError, ClientError) as exc:
@@ -212,7 +212,7 @@ def get_bytes(uri: S3Uri) -> bytes | None:
         resp = client().get_object(Bucket=uri.bucket, Key=uri.key)
         return bytes(resp["Body"].read())
     except ClientError as exc:
-        if str(exc.response.get("Error", {}).get("Code", "")) in _NOT_FOUND:
+        if _code(exc) in _NOT_FOUND:
             return None
         raise explain(exc, str(uri)) from None
     except BotoCoreError as exc:
@@ -308,7 +308,7 @@ def check_bucket(uri: S3Uri) -> None:
     try:
         client().head_bucket(Bucket=uri.bucket)
     except ClientError as exc:
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+        code = _code(exc)
         if code in _NOT_FOUND or code == "NoSuchBucket":
             raise BadInput(f"output bucket {uri.bucket!r} of {uri} does not exist") from None
         raise explain(exc, str(uri)) from None

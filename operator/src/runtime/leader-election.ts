@@ -80,8 +80,9 @@ function toLeaseSpec(record: LeaseRecord) {
 
 /** A LeaseLock on a real coordination.k8s.io/v1 Lease. */
 export function kubeLeaseLock(client: KubeClient, namespace: string, name: string): LeaseLock {
-  const leases = resourcePath({ group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace });
-  const lease = `${leases}/${encodeURIComponent(name)}`;
+  const resource = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', namespace };
+  const leases = resourcePath(resource);
+  const lease = resourcePath({ ...resource, name });
   return {
     async get() {
       try {

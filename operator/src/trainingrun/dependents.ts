@@ -2,8 +2,8 @@
 // wait on, so a phase change re-queues exactly its dependents. Scanning the namespace instead made
 // each new run cost O(runs in the namespace): quadratic in a burst of thousands.
 import type { TrainingRun } from '../api/trainingrun.js';
-
-const PREFIX = 'run://';
+import { objectKey } from '../runtime/informer.js';
+import { modelRunName } from './names.js';
 
 export class ModelDependents {
   private readonly byReferenced = new Map<string, Set<string>>();
@@ -11,9 +11,9 @@ export class ModelDependents {
 
   /** Records (or updates) what `run` starts from; call on every add and update. */
   set(run: TrainingRun): void {
-    const k = `${run.metadata.namespace}/${run.metadata.name}`;
-    const model = run.spec.model ?? '';
-    const ref = model.startsWith(PREFIX) ? `${run.metadata.namespace}/${model.slice(PREFIX.length)}` : undefined;
+    const k = objectKey(run);
+    const referenced = modelRunName(run.spec.model);
+    const ref = referenced === undefined ? undefined : `${run.metadata.namespace}/${referenced}`;
     const old = this.referenceOf.get(k);
     if (old === ref) return;
     if (old !== undefined) this.remove(k, old);
@@ -25,7 +25,7 @@ export class ModelDependents {
   }
 
   delete(run: TrainingRun): void {
-    const k = `${run.metadata.namespace}/${run.metadata.name}`;
+    const k = objectKey(run);
     const old = this.referenceOf.get(k);
     if (old !== undefined) this.remove(k, old);
   }

@@ -4,6 +4,13 @@
 import { createHash } from 'node:crypto';
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 
+const RUN_MODEL_PREFIX = 'run://';
+
+/** The TrainingRun a `spec.model` of `run://<name>` starts from (same namespace), else undefined. */
+export function modelRunName(model: string | undefined): string | undefined {
+  return model?.startsWith(RUN_MODEL_PREFIX) ? model.slice(RUN_MODEL_PREFIX.length) : undefined;
+}
+
 /** `<run>-<attempt>`: the Job of one attempt (attempts are 1-based). */
 export function jobName(runName: string, attempt: number): string {
   return `${runName}-${attempt}`;

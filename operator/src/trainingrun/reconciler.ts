@@ -13,11 +13,11 @@ import { resourcePath } from '../client/kube-client.js';
 import { LABELS } from '../k8s/labels.js';
 import { RESOURCES } from '../k8s/resources.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
-import type { ResilientInformer } from '../runtime/informer.js';
+import { objectKey, type ResilientInformer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
 import { TokenBucket } from '../runtime/rate-limiter.js';
 import type { ReconcileResult } from '../runtime/controller.js';
-import { jobName, runId, runLocation } from './names.js';
+import { jobName, modelRunName, runId, runLocation } from './names.js';
 import { desiredStatus, isDisrupted, isTerminal, jobCondition, type Observation } from './observe.js';
 import { readProgress, recordSuccess, writeRecord, type RunRecord } from './records.js';
 import { effectiveSpec, render } from './render.js';
@@ -66,8 +66,8 @@ export class TrainingRunReconciler {
 
   /** Called by the informer wiring: our own status writes are visible once the cache catches up. */
   observeRun(run: TrainingRun): void {
-    this.overlay.observe(key(run), run.metadata.resourceVersion);
-    if (!run.status?.phase && !run.metadata.deletionTimestamp && !this.d.jobs.get(run.metadata.namespace, jobName(run.metadata.name!, 1))) this.d.burst.arrived(key(run));
+    this.overlay.observe(objectKey(run), run.metadata.resourceVersion);
+    if (!run.status?.phase && !run.metadata.deletionTimestamp && !this.d.jobs.get(run.metadata.namespace, jobName(run.metadata.name!, 1))) this.d.burst.arrived(objectKey(run));
   }
 
   forget(k: string): void {
@@ -216,8 +216,8 @@ export class TrainingRunReconciler {
 
   private resolveModel(run: TrainingRun): { uri: string } | { waiting: { reason: string; message: string } } {
     const model = run.spec.model ?? 'scratch';
-    if (!model.startsWith('run://')) return { uri: model };
-    const refName = model.slice('run://'.length);
+    const refName = modelRunName(model);
+    if (refName === undefined) return { uri: model };
     const ref = this.d.runs.get(run.metadata.namespace, refName);
     if (!ref) return { waiting: { reason: 'ModelNotFound', message: `spec.model: TrainingRun ${refName} does not exist` } };
     if (ref.status?.phase === 'Failed') {
@@ -318,7 +318,7 @@ export class TrainingRunReconciler {
 
   private async writeStatus(run: TrainingRun, current: TrainingRunStatus | undefined, desired: TrainingRunStatus, log: Logger): Promise<void> {
     if (current && statusEqual(current, desired)) return;
-    const k = key(run);
+    const k = objectKey(run);
     const updated = await this.d.writer.applyStatus(PLURALS.TrainingRun, KINDS.TrainingRun, run.metadata.namespace!, run.metadata.name!, desired);
     const rv = (updated.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     this.overlay.wrote(k, desired, rv);
@@ -334,10 +334,6 @@ export class TrainingRunReconciler {
 
 function conditionReason(status: TrainingRunStatus): string | undefined {
   return status.conditions?.find((c) => c.type === 'Ready')?.reason;
-}
-
-function key(run: TrainingRun): string {
-  return `${run.metadata.namespace}/${run.metadata.name}`;
 }
 
 /** Keys of the runs a child belongs to, for the informers' enqueue-only handlers. */
