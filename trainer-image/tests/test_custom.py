@@ -94,9 +94,10 @@ def test_custom_checkpoints_carry_the_retention_tag(s3: Any, tmp_path: Path, uni
 
 def test_a_retried_custom_run_replaces_what_the_earlier_attempt_left(
         s3: Any, tmp_path: Path, unique: str) -> None:
-    """Attempt 2 saves checkpoints/3/ again (its old COMPLETE deleted first) and publishes
-    checkpoint/ over an earlier attempt's leftovers, which are deleted: the two deletes the
-    trainer's IAM role allows (terraform/irsa.tf DeleteReplacedCheckpointObjects)."""
+    """Attempt 2 saves checkpoints/3/ again (its old COMPLETE deleted first, then the files the
+    new one would not list) and publishes checkpoint/ over an earlier attempt's leftovers, which
+    are deleted: the two deletes the trainer's IAM role allows (terraform/irsa.tf
+    DeleteReplacedCheckpointObjects)."""
     script = tmp_path / "train.py"
     script.write_text(CHECKPOINTING_SCRIPT)
     run = make_run(tmp_path, unique, LATHE_TASK="custom", LATHE_MODEL_URI="scratch",
@@ -110,6 +111,8 @@ def test_a_retried_custom_run_replaces_what_the_earlier_attempt_left(
                   Body=json.dumps({"step": 3, "epoch": 1, "files": [
                       {"path": "state.json", "size": len(old_state),
                        "sha256": hashlib.sha256(old_state).hexdigest()}]}).encode())
+    stale = run.output_key + "checkpoints/3/optimizer.pt"  # attempt 1 had a file attempt 2 has not
+    s3.put_object(Bucket=ARTIFACTS, Key=stale, Body=b"old optimizer")
     leftover = run.output_key + "checkpoint/model-00001-of-00002.safetensors"
     s3.put_object(Bucket=ARTIFACTS, Key=leftover, Body=b"old")
 
@@ -117,6 +120,8 @@ def test_a_retried_custom_run_replaces_what_the_earlier_attempt_left(
     assert proc.returncode == 0, explain(proc)
     assert f"delete {run.output_uri}checkpoints/3/COMPLETE" in proc.stdout
     assert f"delete s3://{ARTIFACTS}/{leftover}" in proc.stdout
+    assert set(keys_under(s3, ARTIFACTS, run.output_key + "checkpoints/3/")) == {
+        run.output_key + "checkpoints/3/state.json", run.output_key + "checkpoints/3/COMPLETE"}
     marker = get_json(s3, ARTIFACTS, run.output_key + "checkpoints/3/COMPLETE")
     assert marker["files"] == [{"path": "state.json", "size": 2,
                                 "sha256": hashlib.sha256(b"{}").hexdigest()}]
