@@ -10,7 +10,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=${LATHE_STATE_DIR:-$root/.cluster}
 S3_PORT=${LATHE_S3_PORT:-19000}
-BUCKETS=${LATHE_S3_BUCKETS:-lathe-artifacts lathe-datasets}
+ARTIFACT_BUCKET=lathe-artifacts
+BUCKETS=${LATHE_S3_BUCKETS:-$ARTIFACT_BUCKET lathe-datasets}
 # Local-only credentials of a server bound to 127.0.0.1; nothing on EKS uses static keys.
 ACCESS_KEY=lathe-local
 SECRET_KEY=lathe-local-secret-key
@@ -37,6 +38,17 @@ make_bucket() {
   case $code in 200 | 409) ;; *) log "creating bucket $1 failed: HTTP $code"; return 1 ;; esac
 }
 
+version_bucket() {
+  # Like the artifact bucket terraform/s3.tf makes: a delete leaves the old version recoverable.
+  # (curl's SigV4 signs a PUT body only with its hash given as x-amz-content-sha256.)
+  local body='<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>'
+  local code
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "$ACCESS_KEY:$SECRET_KEY" -H "x-amz-content-sha256: $(printf %s "$body" | sha256sum | cut -d' ' -f1)" \
+    --data-binary "$body" "http://127.0.0.1:$S3_PORT/$1?versioning=")
+  [ "$code" = 200 ] || { log "turning on versioning for bucket $1 failed: HTTP $code"; return 1; }
+}
+
 up() {
   mkdir -p "$state/pids" "$state/logs" "$state/minio"
   if ! running; then
@@ -50,13 +62,14 @@ up() {
   fi
   wait_ready
   for b in $BUCKETS; do make_bucket "$b"; done
+  case " $BUCKETS " in *" $ARTIFACT_BUCKET "*) version_bucket "$ARTIFACT_BUCKET" ;; esac
   cat >"$state/s3.env" <<EOF
 AWS_ENDPOINT_URL_S3=http://127.0.0.1:$S3_PORT
 AWS_ACCESS_KEY_ID=$ACCESS_KEY
 AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 AWS_REGION=us-east-1
 AWS_DEFAULT_REGION=us-east-1
-LATHE_S3_BUCKET=lathe-artifacts
+LATHE_S3_BUCKET=$ARTIFACT_BUCKET
 LATHE_S3_DATASET_BUCKET=lathe-datasets
 EOF
   log "MinIO on http://127.0.0.1:$S3_PORT (buckets: $BUCKETS); env in $state/s3.env"

@@ -122,6 +122,11 @@ def test_a_retried_custom_run_replaces_what_the_earlier_attempt_left(
     assert f"delete s3://{ARTIFACTS}/{leftover}" in proc.stdout
     assert set(keys_under(s3, ARTIFACTS, run.output_key + "checkpoints/3/")) == {
         run.output_key + "checkpoints/3/state.json", run.output_key + "checkpoints/3/COMPLETE"}
+    # The bucket is versioned (hack/s3.sh, like terraform/s3.tf) and the trainer deletes with plain
+    # DeleteObject (its role has no DeleteObjectVersion): what it replaced is still recoverable.
+    old = s3.list_object_versions(Bucket=ARTIFACTS, Prefix=stale)["Versions"]
+    assert [s3.get_object(Bucket=ARTIFACTS, Key=stale, VersionId=v["VersionId"])["Body"].read()
+            for v in old] == [b"old optimizer"]
     marker = get_json(s3, ARTIFACTS, run.output_key + "checkpoints/3/COMPLETE")
     assert marker["files"] == [{"path": "state.json", "size": 2,
                                 "sha256": hashlib.sha256(b"{}").hexdigest()}]
