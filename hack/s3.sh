@@ -30,11 +30,23 @@ wait_ready() {
   log "MinIO did not become ready"; return 1
 }
 
+s3_put() {
+  # A signed PUT (curl signs SigV4 itself); prints the HTTP status. A fresh MinIO can answer 503
+  # for a moment after /minio/health/ready says ready (its object layer still starting): retried.
+  local path=$1 code
+  shift
+  for _ in $(seq 1 50); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+      --user "$ACCESS_KEY:$SECRET_KEY" "$@" "http://127.0.0.1:$S3_PORT/$path")
+    case $code in 503 | 000) sleep 0.2 ;; *) break ;; esac
+  done
+  echo "$code"
+}
+
 make_bucket() {
-  # Plain curl signs SigV4 itself; a 409 (already owned by you) is success.
+  # A 409 (already owned by you) is success.
   local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
-    --user "$ACCESS_KEY:$SECRET_KEY" "http://127.0.0.1:$S3_PORT/$1")
+  code=$(s3_put "$1")
   case $code in 200 | 409) ;; *) log "creating bucket $1 failed: HTTP $code"; return 1 ;; esac
 }
 
@@ -43,9 +55,8 @@ version_bucket() {
   # (curl's SigV4 signs a PUT body only with its hash given as x-amz-content-sha256.)
   local body='<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>Enabled</Status></VersioningConfiguration>'
   local code
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
-    --user "$ACCESS_KEY:$SECRET_KEY" -H "x-amz-content-sha256: $(printf %s "$body" | sha256sum | cut -d' ' -f1)" \
-    --data-binary "$body" "http://127.0.0.1:$S3_PORT/$1?versioning=")
+  code=$(s3_put "$1?versioning=" -H "x-amz-content-sha256: $(printf %s "$body" | sha256sum | cut -d' ' -f1)" \
+    --data-binary "$body")
   [ "$code" = 200 ] || { log "turning on versioning for bucket $1 failed: HTTP $code"; return 1; }
 }
 
