@@ -135,7 +135,7 @@ describe('helm template', () => {
       inferenceServiceAccount: 'lathe-inference',
       s3Bucket: 'lathe-artifacts-123456789012-eu-west-1',
       watchNamespaces: [],
-      workers: 8,
+      workers: 32,
       progressPollMs: 15000,
       resyncMs: 600000,
       metricsPort: 8080,

@@ -4,7 +4,7 @@ import { CONFIG_ENV, configWith, loadConfig } from './operator-config.js';
 describe('loadConfig', () => {
   it('uses the defaults for unset and empty variables', () => {
     const config = loadConfig({ LATHE_WORKERS: '' });
-    expect(config.workers).toBe(8);
+    expect(config.workers).toBe(32);
     expect(config.watchNamespaces).toEqual([]);
     expect(config.leaderElection).toBe(true);
     expect(config.logLevel).toBe('info');
