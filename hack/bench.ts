@@ -4,7 +4,7 @@
 //   1. create → Job latency of single runs (p50, p99)
 //   2. 1,000 TrainingRuns created at once until all have Jobs, against a plain client creating the
 //      same 1,000 Jobs directly in the same run (target: within 1.2x), in three rounds (the ratio
-//      swings by half from one round to the next here); then the operator started with 1,000 new
+//      swings by a third from one round to the next here); then the operator started with 1,000 new
 //      runs waiting, which leaves out the API server's cost of storing the runs
 //   3. API writes per run lifecycle, Events counted separately (target: 6 or fewer)
 //   4. writes per minute at rest with 1,000 finished runs, across several resyncs (target: zero)

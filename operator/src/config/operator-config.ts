@@ -61,8 +61,8 @@ const SETTINGS = {
   /**
    * Parallel reconciles per controller. A reconcile mostly waits on the API server or S3, and in
    * Node a worker is only a pending promise, so 32 (Argo Workflows' default too) lets a burst of
-   * new runs get their Jobs as fast as a client creates the runs: with 8, the same burst took 2.5x
-   * a plain client's time against 1.9x with 32 (make bench, README).
+   * new runs get their Jobs as fast as a client creates the runs: with 8, the same burst took 2.4x
+   * a plain client's time against 1.9x with 32 (medians of eight rounds each, README).
    */
   workers: setting('LATHE_WORKERS', integer(1, 64), 32),
   /** How often a running run's progress.json is read; reads are also capped globally (progressQps). */
