@@ -43,12 +43,10 @@ def save(local_dir: Path, output: S3Uri, step: int, epoch: int) -> S3Uri:
     """Upload `local_dir` as checkpoints/<step>/, COMPLETE last. Rank 0 only."""
     prefix = checkpoints_prefix(output).child(f"{step}/")
     marker_uri = prefix.child(MARKER)
-    if s3.head_size(marker_uri) is not None:
-        # Re-saving a step (a retried attempt): invalidate the old marker before touching files.
-        s3.delete(marker_uri)
-    # Files an earlier attempt left here that the new marker would not list: gone, so that the
-    # step holds exactly one attempt's checkpoint (usually nothing is there: one LIST).
-    s3.delete_prefix(prefix)
+    # A retried attempt may save a step an earlier one (partly) saved: the step is cleared first,
+    # its old marker before any file, so that it holds exactly one attempt's checkpoint and no
+    # marker vouches for a mix (usually nothing is there: one LIST).
+    s3.delete_prefix(prefix, first=marker_uri)
     files = describe_dir(local_dir)
     s3.upload_dir(local_dir, prefix, tags=s3.CHECKPOINT_TAGS)
     s3.put_json(marker_uri, {"step": step, "epoch": epoch, "files": files},

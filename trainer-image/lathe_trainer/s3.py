@@ -291,13 +291,16 @@ def delete(uri: S3Uri) -> None:
         raise explain(exc, str(uri), "s3:DeleteObject") from None
 
 
-def delete_prefix(prefix: S3Uri) -> int:
+def delete_prefix(prefix: S3Uri, first: S3Uri | None = None) -> int:
     """Delete every object under `prefix` (each through `delete`); how many there were.
 
+    `first`, if it is among them, goes before the others (a marker that vouches for the rest).
     Folder markers (zero-byte keys ending in "/", as the S3 console's "Create folder" makes) are
     left alone: they hold nothing a loader could mistake for weights.
     """
     keys = [key for key, _ in list_objects(prefix) if not key.endswith("/")]
+    if first is not None:
+        keys.sort(key=lambda key: key != first.key)  # stable: the rest keep their order
     for key in keys:
         delete(S3Uri(prefix.bucket, key))
     return len(keys)

@@ -278,6 +278,20 @@ def test_delete_prefix_removes_leftovers_of_the_final_weights(s3: Any, unique: s
     assert trainer_s3.delete_prefix(out.child("checkpoint/")) == 0
 
 
+def test_delete_prefix_deletes_first_the_key_it_is_given(
+        s3: Any, unique: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = S3Uri(ARTIFACTS, f"{unique}models/m/{new_run_id()}/")
+    for name in ("a.bin", "b.bin", "zz-marker"):
+        s3.put_object(Bucket=ARTIFACTS, Key=out.key + "checkpoints/3/" + name, Body=b"old")
+    order: list[str] = []
+    real_delete = trainer_s3.delete
+    monkeypatch.setattr(trainer_s3, "delete",
+                        lambda uri: (order.append(uri.key.rsplit("/", 1)[1]), real_delete(uri)))
+    marker = out.child("checkpoints/3/zz-marker")
+    assert trainer_s3.delete_prefix(out.child("checkpoints/3/"), first=marker) == 3
+    assert order == ["zz-marker", "a.bin", "b.bin"]
+
+
 def test_delete_prefix_leaves_folder_markers(s3: Any, unique: str) -> None:
     # The S3 console's "Create folder" writes a zero-byte key ending in "/".
     out = S3Uri(ARTIFACTS, f"{unique}models/m/{new_run_id()}/")
@@ -354,11 +368,12 @@ class _DeleteDenyingClient:
         return {"ContentLength": self.existing[Key]}
 
     def get_paginator(self, _name: str) -> Any:
-        existing = self.existing
+        existing, calls = self.existing, self.calls
 
         class Pages:
             def paginate(self, *, Bucket: str, Prefix: str,
                          Delimiter: str | None = None) -> list[dict[str, Any]]:
+                calls.append(("list", Prefix))
                 keys = sorted(k for k in existing if k.startswith(Prefix))
                 if Delimiter:
                     dirs = sorted({Prefix + k[len(Prefix):].split(Delimiter)[0] + Delimiter
@@ -403,7 +418,7 @@ def test_a_denied_checkpoint_delete_is_one_clear_line(
     line = DENIED.format(f"s3://lathe-test/{marker}")
     assert capsys.readouterr().err == line + "\n"
     assert termination.read_text() == line + "\n"
-    assert fake.calls == [("head", marker), ("delete", marker)]
+    assert fake.calls == [("list", "models/m/r/checkpoints/7/"), ("delete", marker)]
 
 
 def test_a_denied_delete_of_leftover_final_weights_is_one_clear_line(
