@@ -18,7 +18,7 @@ import { slimCustomResource, slimDeployment, slimJob, slimPod, slimToMetadata } 
 import { Controller } from './runtime/controller.js';
 import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
 import { HealthServer } from './runtime/health-server.js';
-import { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey } from './runtime/informer.js';
+import { DEFAULT_INFORMER_TIMINGS, ResilientInformer, keyOf, objectKey } from './runtime/informer.js';
 import { LeaderElector, kubeLeaseLock } from './runtime/leader-election.js';
 import { apiListWatch } from './runtime/list-watch.js';
 import type { Logger } from './runtime/logger.js';
@@ -156,7 +156,7 @@ export class Manager {
     services.on('delete', (obj) => isQueue.add(objectKey(obj)));
     const enqueueOwnerService = (obj: KubernetesObject) => {
       const name = obj.metadata?.labels?.[LABELS.inferenceService];
-      if (name && obj.metadata?.namespace) isQueue.add(`${obj.metadata.namespace}/${name}`);
+      if (name && obj.metadata?.namespace) isQueue.add(keyOf(obj.metadata.namespace, name));
     };
     for (const inf of [deployments, kubeServices, hpas] as ResilientInformer<KubernetesObject>[]) {
       inf.on('add', enqueueOwnerService);

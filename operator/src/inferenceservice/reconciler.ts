@@ -16,7 +16,7 @@ import { RESOURCES } from '../k8s/resources.js';
 import { statusEqual } from '../k8s/status-equal.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ReconcileResult } from '../runtime/controller.js';
-import type { ResilientInformer } from '../runtime/informer.js';
+import { objectKey, type ResilientInformer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
 import { childName, render, replicaBounds, selectorString, serviceUrl } from './render.js';
 
@@ -57,7 +57,7 @@ export class InferenceServiceReconciler {
   }
 
   observeService(isvc: InferenceService): void {
-    this.overlay.observe(`${isvc.metadata.namespace}/${isvc.metadata.name}`, isvc.metadata.resourceVersion);
+    this.overlay.observe(objectKey(isvc), isvc.metadata.resourceVersion);
   }
 
   /** Services that reference a run by name, for re-queueing when the run changes. */
@@ -65,7 +65,7 @@ export class InferenceServiceReconciler {
     return this.d.services
       .list(namespace)
       .filter((s) => s.spec.model.trainingRun === runName)
-      .map((s) => `${namespace}/${s.metadata.name}`);
+      .map((s) => objectKey(s));
   }
 
   async reconcile(k: string): Promise<ReconcileResult | void> {
@@ -242,7 +242,7 @@ export class InferenceServiceReconciler {
 
   private async writeStatus(isvc: InferenceService, current: InferenceServiceStatus | undefined, desired: InferenceServiceStatus, log: Logger): Promise<void> {
     if (current && statusEqual(current, desired)) return;
-    const k = `${isvc.metadata.namespace}/${isvc.metadata.name}`;
+    const k = objectKey(isvc);
     const updated = await this.d.writer.applyStatus(PLURALS.InferenceService, KINDS.InferenceService, isvc.metadata.namespace!, isvc.metadata.name!, desired);
     this.overlay.wrote(k, desired, (updated.metadata as { resourceVersion?: string } | undefined)?.resourceVersion);
     const was = findCondition(current?.conditions, CONDITION_TYPES.Ready);

@@ -21,7 +21,7 @@ export type { BackoffOptions } from './backoff.js';
 export { apiListWatch, isGone, KubeApiError } from './list-watch.js';
 export type { ApiListWatchOptions, ListOptions, ListResult, ListWatch, WatchErrorStatus, WatchEventType, WatchHandle } from './list-watch.js';
 
-export { DEFAULT_INFORMER_TIMINGS, ResilientInformer, objectKey, splitKey, stripManagedFields } from './informer.js';
+export { DEFAULT_INFORMER_TIMINGS, ResilientInformer, keyOf, objectKey, splitKey, stripManagedFields } from './informer.js';
 export type { AddHandler, DeleteHandler, InformerOptions, RestartReason, UpdateHandler } from './informer.js';
 
 export { Controller } from './controller.js';

@@ -48,10 +48,13 @@ export type RestartReason = 'watch_error' | 'watch_closed' | 'gone' | 'watchdog'
 type WatchEnd = RestartReason | 'relist' | 'stopped';
 
 /** client-go's MetaNamespaceKeyFunc: `namespace/name`, or `name` for cluster-scoped objects. */
+/** The cache and work-queue key of an object: `namespace/name`, or `name` if cluster-scoped. */
+export function keyOf(namespace: string | undefined, name: string): string {
+  return namespace ? `${namespace}/${name}` : name;
+}
+
 export function objectKey(obj: KubernetesObject): string {
-  const name = obj.metadata?.name ?? '';
-  const ns = obj.metadata?.namespace;
-  return ns ? `${ns}/${name}` : name;
+  return keyOf(obj.metadata?.namespace, obj.metadata?.name ?? '');
 }
 
 export function splitKey(key: string): { namespace: string | undefined; name: string } {
@@ -204,7 +207,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
-    return this.cache.get(namespace ? `${namespace}/${name}` : name);
+    return this.cache.get(keyOf(namespace, name));
   }
 
   getByKey(key: string): T | undefined {

@@ -2,7 +2,7 @@
 // wait on, so a phase change re-queues exactly its dependents. Scanning the namespace instead made
 // each new run cost O(runs in the namespace): quadratic in a burst of thousands.
 import type { TrainingRun } from '../api/trainingrun.js';
-import { objectKey } from '../runtime/informer.js';
+import { keyOf, objectKey } from '../runtime/informer.js';
 import { modelRunName } from './names.js';
 
 export class ModelDependents {
@@ -13,7 +13,7 @@ export class ModelDependents {
   set(run: TrainingRun): void {
     const k = objectKey(run);
     const referenced = modelRunName(run.spec.model);
-    const ref = referenced === undefined ? undefined : `${run.metadata.namespace}/${referenced}`;
+    const ref = referenced === undefined ? undefined : keyOf(run.metadata.namespace, referenced);
     const old = this.referenceOf.get(k);
     if (old === ref) return;
     if (old !== undefined) this.remove(k, old);
@@ -32,7 +32,7 @@ export class ModelDependents {
 
   /** Keys of the runs whose model is run://<name> in `namespace`. */
   of(namespace: string, name: string): ReadonlySet<string> {
-    return this.byReferenced.get(`${namespace}/${name}`) ?? EMPTY;
+    return this.byReferenced.get(keyOf(namespace, name)) ?? EMPTY;
   }
 
   private remove(k: string, ref: string): void {

@@ -13,7 +13,7 @@ import { resourcePath } from '../client/kube-client.js';
 import { LABELS } from '../k8s/labels.js';
 import { RESOURCES } from '../k8s/resources.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
-import { objectKey, type ResilientInformer } from '../runtime/informer.js';
+import { keyOf, objectKey, type ResilientInformer } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
 import { TokenBucket } from '../runtime/rate-limiter.js';
 import type { ReconcileResult } from '../runtime/controller.js';
@@ -339,5 +339,5 @@ function conditionReason(status: TrainingRunStatus): string | undefined {
 /** Keys of the runs a child belongs to, for the informers' enqueue-only handlers. */
 export function ownerRunKey(obj: { metadata?: { namespace?: string; labels?: Record<string, string> } }): string | undefined {
   const run = obj.metadata?.labels?.[LABELS.trainingRun];
-  return run && obj.metadata?.namespace ? `${obj.metadata.namespace}/${run}` : undefined;
+  return run && obj.metadata?.namespace ? keyOf(obj.metadata.namespace, run) : undefined;
 }
