@@ -18,6 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { loadClusterAccess } from '../operator/src/client/cluster-access.js';
+import { statusCode } from '../operator/src/client/errors.js';
 import { CONTENT_TYPES, KubeClient, resourcePath } from '../operator/src/client/kube-client.js';
 import { loadConfig } from '../operator/src/config/operator-config.js';
 import { RESOURCES } from '../operator/src/k8s/resources.js';
@@ -25,7 +26,7 @@ import type { TrainingRun } from '../operator/src/api/trainingrun.js';
 import { render } from '../operator/src/trainingrun/render.js';
 import { isGone } from '../operator/src/runtime/list-watch.js';
 import { startOperator, metricSum, type OperatorProcess, type StartOptions } from '../test/e2e/operator-process.js';
-import { apiStatus, createNamespace, deleteNamespace, ensureCrds, trainingRunManifest, waitFor } from '../test/e2e/support.js';
+import { createNamespace, deleteNamespace, ensureCrds, trainingRunManifest, waitFor } from '../test/e2e/support.js';
 import { s3, writeArtifact } from '../test/e2e/sim-trainer.js';
 
 const N_BURST = Number(process.env.LATHE_BENCH_BURST ?? 1000);
@@ -284,7 +285,7 @@ async function dropNamespace(name: string): Promise<void> {
       await core.readNamespace({ name });
       return undefined;
     } catch (err) {
-      if (apiStatus(err) === 404) return true;
+      if (statusCode(err) === 404) return true;
       throw err;
     }
   }, 600_000, 500);

@@ -3,7 +3,8 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import scheduling from '../../schemas/scheduling.json' with { type: 'json' };
-import { apiStatus, clients, createNamespace, deleteNamespace, waitFor } from './support.js';
+import { statusCode } from '../../operator/src/client/errors.js';
+import { clients, createNamespace, deleteNamespace, waitFor } from './support.js';
 
 const { core, batch } = clients();
 let ns = '';
@@ -95,7 +96,7 @@ describe('local control plane', () => {
         spec: { containers: [{ name: 'main', image: 'busybox:1.36', securityContext: { allowPrivilegeEscalation: true } }] },
       };
       const err = await core.createNamespacedPod({ namespace: restricted, body: bad }).then(() => undefined, (e: unknown) => e);
-      expect(apiStatus(err)).toBe(403);
+      expect(statusCode(err)).toBe(403);
       const status = JSON.parse(String((err as { body?: unknown }).body)) as { message: string };
       expect(status.message).toMatch(/violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
 

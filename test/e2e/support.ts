@@ -4,8 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiException, BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { TrainingRun } from '../../operator/src/api/trainingrun.js';
+import { statusCode } from '../../operator/src/client/errors.js';
 import { waitFor } from '../support/wait.js';
 
 export { waitFor };
@@ -51,10 +52,9 @@ export async function deleteNamespace(core: CoreV1Api, name: string): Promise<vo
   try {
     await core.deleteNamespace({ name, propagationPolicy: 'Background' });
   } catch (err) {
-    if (!(err instanceof ApiException && err.code === 404)) throw err;
+    if (statusCode(err) !== 404) throw err;
   }
 }
-
 
 /** A fine-tune of the reference text model (as examples/trainingrun-smol-llama.yaml), with `spec` over it. */
 export function trainingRunManifest(name: string, spec: Record<string, unknown> = {}): TrainingRun {
@@ -70,12 +70,6 @@ export function trainingRunManifest(name: string, spec: Record<string, unknown> 
     },
   };
 }
-
-/** The status code of a failed API call, or undefined for other errors. */
-export function apiStatus(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
-
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 

@@ -2,10 +2,10 @@
 // logic can be unit-tested with an in-memory source, and the real source is a paginated GET plus a
 // watch over the operator's KubeClient.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { resourcePath, type KubeClient, type Query, type Resource, type WatchEventType } from '../client/kube-client.js';
+import { resourcePath, type KubeClient, type Query, type Resource, type WatchEventType, type WatchHandle } from '../client/kube-client.js';
 import type { ApiStatus } from '../client/errors.js';
 
-export type { WatchEventType } from '../client/kube-client.js';
+export type { WatchEventType, WatchHandle } from '../client/kube-client.js';
 export { KubeApiError } from '../client/errors.js';
 
 /** The metav1.Status an ERROR watch event carries. */
@@ -14,10 +14,6 @@ export type WatchErrorStatus = ApiStatus;
 export interface ListResult<T> {
   items: T[];
   resourceVersion: string;
-}
-
-export interface WatchHandle {
-  abort(): void;
 }
 
 export interface ListOptions<T> {

@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../src/api/constants.js';
 import { DURATION_EXAMPLES } from '../../src/api/duration.js';
 import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, validTrainingRun, type BadCase, type Obj } from './cases.js';
-import { clients, errorCode, eventually, installCrds, randomSuffix, rejection, type Clients } from './kube.js';
+import { statusCode } from '../../src/client/errors.js';
+import { clients, eventually, installCrds, randomSuffix, rejection, type Clients } from './kube.js';
 
 let c: Clients;
 const namespace = `lathe-api-${randomSuffix()}`;
@@ -234,6 +235,6 @@ describe('errors', () => {
   it('404 for a missing object (sanity check of the helpers)', async () => {
     const { code } = await rejection(get(PLURALS.TrainingRun, 'does-not-exist'));
     expect(code).toBe(404);
-    expect(errorCode(new Error('x'))).toBeUndefined();
+    expect(statusCode(new Error('x'))).toBeUndefined();
   });
 });

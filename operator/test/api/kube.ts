@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { statusCode } from '../../src/client/errors.js';
 import {
   ApiException,
   ApiextensionsV1Api,
@@ -87,16 +88,12 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export function errorCode(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
-
 /** Runs a promise that must fail; returns the HTTP code and message. */
 export async function rejection(p: Promise<unknown>): Promise<{ code: number | undefined; message: string }> {
   try {
     await p;
   } catch (err) {
-    return { code: errorCode(err), message: errorMessage(err) };
+    return { code: statusCode(err), message: errorMessage(err) };
   }
   throw new Error('the request was accepted, but it should have been rejected');
 }
