@@ -29,12 +29,20 @@ tools: ## build the local environment's binaries (cached in ~/.cache/lathe, keye
 	@hack/tools.sh ensure
 
 .PHONY: cluster cluster-down cluster-status
-cluster: ## start the local control plane (kwok GPU nodes) and S3; writes .cluster/kubeconfig and .cluster/s3.env
+cluster: ## start the local control plane (kwok GPU nodes, a real node where the machine allows) and S3
 	@hack/cluster.sh up
 cluster-down: ## stop everything `make cluster` and `make demo` started
 	@hack/cluster.sh down
 cluster-status: ## show which local components are running
 	@hack/cluster.sh status
+
+.PHONY: images images-clean
+images: ## build the operator, trainer and inference images (buildah, cached) and load them into the real node
+	@hack/images.sh build
+	@if [ -S $(STATE)/node/containerd.sock ]; then hack/images.sh load; \
+	  else echo "[images] built; the real node is not running, so nothing was loaded (make cluster, then make images)"; fi
+images-clean: ## forget every built image (~/.cache/lathe/images) and the node's image store
+	@hack/images.sh clean
 
 .PHONY: s3-up s3-down
 s3-up: ## start only the local S3 server (MinIO) and write .cluster/s3.env
@@ -64,9 +72,10 @@ operator: build ## run the operator in the foreground against $KUBECONFIG (AWS s
 	  exec hack/operator-node.sh
 
 .PHONY: demo
-demo: cluster build ## the main job locally: cluster, operator, an example run to Succeeded, a service to Ready
+demo: cluster build ## the main job locally: a tiny model trained in a real pod, served, asked for a completion
+	@if hack/node.sh check >/dev/null 2>&1; then $(MAKE) -s images; fi
 	@hack/operator-bg.sh
-	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx tsx hack/demo.ts
+	@$(S3ENV) && LATHE_DEMO_NODE_WHY="$$(hack/node.sh check 2>/dev/null || true)" PATH=$(TOOLBIN):$$PATH npx tsx hack/demo.ts
 
 .PHONY: bench
 bench: cluster build ## benchmarks of the operator and the model loader (figures printed)
@@ -90,6 +99,10 @@ test-integration: deps ## integration tests against $KUBECONFIG and the local S3
 	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx vitest run --project integration
 test-e2e: deps ## e2e suite against whatever $KUBECONFIG names
 	@if [ -f $(STATE)/s3.env ]; then $(S3ENV); fi; PATH=$(TOOLBIN):$$PATH npx vitest run --project e2e
+
+.PHONY: test-real
+test-real: deps ## real pods on the real node: train, fail, serve (needs make cluster and make images)
+	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx vitest run --project real
 
 .PHONY: test-trainer
 test-trainer: s3-up python-env ## trainer-image pytest suite, against the local S3 server

@@ -24,6 +24,17 @@ export default defineConfig({
         },
       },
       {
+        // Real containers on the real node (hack/node.sh) from the images `make images` built.
+        test: {
+          name: 'real',
+          include: ['test/real/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 420_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],

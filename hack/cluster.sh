@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The local environment: a real Kubernetes control plane (etcd, kube-apiserver with RBAC and Pod
-# Security admission, kube-controller-manager, kube-scheduler) whose nodes are simulated by kwok, plus
-# a local S3 server (hack/s3.sh). Everything runs as plain processes under .cluster/.
+# Security admission, kube-controller-manager, kube-scheduler) with GPU nodes simulated by kwok, a
+# real node that runs containers (hack/node.sh: kubelet, containerd, CNI, kube-proxy, CoreDNS) where
+# the machine allows it, and a local S3 server (hack/s3.sh). Everything runs as plain processes
+# under .cluster/.
 #
 #   hack/cluster.sh up       build what is missing, start what is not running (idempotent)
 #   hack/cluster.sh down     stop every process it started and forget the cluster's data
@@ -17,6 +19,9 @@ SERVICE_CIDR=10.96.0.0/16
 POD_CIDR=10.244.0.0/16
 pki=$state/pki
 tools=$root/hack/tools.sh
+node=$root/hack/node.sh
+# Where pods reach the host (the API server, S3, DNS) when the real node runs: hack/node.sh's bridge.
+NODE_HOST_IP=10.222.0.1
 components=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
@@ -48,7 +53,8 @@ wait_for() {
 # A small PKI like kubeadm's: one CA, the API server's serving cert, a client cert per component
 # (so RBAC sees each under its own well-known name) and the service-account signing key.
 make_pki() {
-  [ -f "$pki/.done" ] && return 0
+  # .done-2: the serving cert names the bridge address too (pods' kube-proxy endpoint).
+  [ -f "$pki/.done-2" ] && return 0
   rm -rf "$pki"
   mkdir -p "$pki"
   (
@@ -56,7 +62,7 @@ make_pki() {
     openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 \
       -subj "/CN=lathe-local-ca" >/dev/null 2>&1
     cat >apiserver.ext <<EOF
-subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1
+subjectAltName=DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:127.0.0.1,IP:10.96.0.1,IP:$NODE_HOST_IP
 extendedKeyUsage=serverAuth
 EOF
     openssl req -newkey rsa:2048 -nodes -keyout apiserver.key -out apiserver.csr \
@@ -78,7 +84,7 @@ EOF
     openssl rsa -in sa.key -pubout -out sa.pub >/dev/null 2>&1
     rm -f ./*.csr ./*.ext
   )
-  touch "$pki/.done"
+  touch "$pki/.done-2"
 }
 
 kubeconfig() { # file user
@@ -108,12 +114,25 @@ api_ready() {
 }
 
 up() {
-  local t0=$SECONDS
+  local t0=$SECONDS real_node=false why
   mkdir -p "$state/pids" "$state/logs" "$state/etcd"
+  if why=$("$node" check); then real_node=true; else log "$why; pods run on the kwok nodes only"; fi
   # Builds come first and in parallel with the S3 start: the warm path is a handful of stat calls.
-  "$tools" ensure
-  "$root/hack/s3.sh" up
+  if $real_node; then "$tools" ensure kubectl minio etcd kwok kubernetes node; else "$tools" ensure; fi
   make_pki
+  # With the real node, the API server and S3 listen where pods can reach them (the bridge address;
+  # hack/node.sh's iptables guard admits only the loopback and the bridge).
+  local bind=127.0.0.1 advertise=127.0.0.1 pod_host='' kubelet_flags=()
+  if $real_node; then
+    bind=0.0.0.0 advertise=$NODE_HOST_IP pod_host=$NODE_HOST_IP
+    "$node" network
+    "$node" pki
+    kubelet_flags=(--kubelet-preferred-address-types InternalIP
+      --kubelet-certificate-authority "$pki/ca.crt"
+      --kubelet-client-certificate "$pki/node/apiserver-kubelet-client.crt"
+      --kubelet-client-key "$pki/node/apiserver-kubelet-client.key")
+  fi
+  LATHE_S3_ADDRESS=$bind LATHE_S3_POD_HOST=$pod_host "$root/hack/s3.sh" up
   local k8s
   k8s=$(dirname "$("$tools" path kube-apiserver)")
   kubeconfig "$state/kubeconfig" admin
@@ -135,7 +154,8 @@ up() {
   # ResourceQuota, webhooks, ValidatingAdmissionPolicy, ...) plus NodeRestriction, as on EKS.
   start kube-apiserver "$k8s/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$API_PORT" \
+    --bind-address "$bind" --advertise-address "$advertise" --secure-port "$API_PORT" \
+    "${kubelet_flags[@]}" \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
     --client-ca-file "$pki/ca.crt" \
     --authorization-mode RBAC \
@@ -186,6 +206,7 @@ up() {
   # The default ServiceAccount must exist before pods can be created in "default".
   wait_for "default service account" kube-controller-manager 300 \
     "$kubectl" get serviceaccount default -n default
+  if $real_node; then "$node" up; fi
   log "up in $((SECONDS - t0))s"
   cat >&2 <<EOF
 
@@ -198,6 +219,8 @@ EOF
 }
 
 down() {
+  # The node first: its pods are torn down through containerd while the rest still runs.
+  "$node" down
   for c in "${components[@]}"; do
     local p
     p=$(pid_of "$c")
@@ -223,7 +246,8 @@ down() {
 }
 
 status() {
-  for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok minio operator; do
+  for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok minio operator \
+    containerd kubelet kube-proxy coredns; do
     if [ -f "$state/pids/$c.pid" ] && kill -0 "$(cat "$state/pids/$c.pid")" 2>/dev/null; then
       printf '  %-24s running (pid %s)\n' "$c" "$(cat "$state/pids/$c.pid")"
     else

@@ -1,12 +1,17 @@
 // `make demo`: the main job on the local environment. The cluster and the operator are already up
-// (the Makefile starts them); this applies the smol_llama example run, plays the trainer's part
-// (kwok's pods run no code, so the demo writes to S3 what trainer-image/ writes, and says so),
-// waits for Succeeded, then serves the model with the example InferenceService.
+// (the Makefile starts them). Where the machine runs the real node (hack/node.sh), the demo is the
+// real thing: a tiny model (built from a config and put in the local S3, since no weights can be
+// downloaded here) is fine-tuned in a real trainer pod with live progress, served by the inference
+// image, and asked for a completion. Where it cannot, the demo says so in one line and plays the
+// trainer's part instead (kwok's pods run no code, so it writes to S3 what trainer-image/ writes).
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, BatchV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { kubectl, waitFor } from '../test/e2e/support.js';
 import { s3, writeArtifact, writeProgress } from '../test/e2e/sim-trainer.js';
+import { ON_REAL_NODE, requireRealNode, S3_SECRET, seedTinyModel } from '../test/real/support.js';
 
 const NAMESPACE = 'ml';
 const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
@@ -14,49 +19,137 @@ const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
 interface Manifest {
   kind?: string;
   metadata: { name: string; namespace?: string };
-  spec: { podMetadata?: { annotations?: Record<string, string> }; hyperparameters?: { epochs?: number } };
+  spec: Record<string, unknown> & { podMetadata?: { annotations?: Record<string, string> }; hyperparameters?: { epochs?: number } };
 }
 
 function load(file: string): Manifest[] {
   return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Manifest).filter(Boolean);
 }
 
-async function main(): Promise<void> {
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  const core = kc.makeApiClient(CoreV1Api);
-  const batch = kc.makeApiClient(BatchV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const storage = s3();
+const kc = new KubeConfig();
+kc.loadFromDefault();
+const core = kc.makeApiClient(CoreV1Api);
+const batch = kc.makeApiClient(BatchV1Api);
+const custom = kc.makeApiClient(CustomObjectsApi);
+const crd = { group: 'lathe.dev', version: 'v1alpha1', namespace: NAMESPACE } as const;
 
+async function ignoreExisting(create: () => Promise<unknown>): Promise<void> {
+  try {
+    await create();
+  } catch {
+    // already there from an earlier demo
+  }
+}
+
+/** Deletes an object from an earlier demo and waits until it is gone, so this one starts fresh. */
+async function replace(plural: string, name: string): Promise<void> {
+  try {
+    await custom.deleteNamespacedCustomObject({ ...crd, plural, name });
+  } catch {
+    return; // first demo
+  }
+  await waitFor(`the previous demo's ${name} to go`, async () => {
+    try {
+      await custom.getNamespacedCustomObject({ ...crd, plural, name });
+      return false;
+    } catch {
+      return true;
+    }
+  });
+}
+
+async function setUp(real: boolean): Promise<void> {
   kubectl(['apply', '--server-side', '-f', 'examples/namespace.yaml']);
   for (const sa of ['lathe-trainer', 'lathe-inference']) {
-    try {
-      await core.createNamespacedServiceAccount({ namespace: NAMESPACE, body: { metadata: { name: sa } } });
-    } catch {
-      // already there from an earlier demo
-    }
+    await ignoreExisting(() => core.createNamespacedServiceAccount({ namespace: NAMESPACE, body: { metadata: { name: sa } } }));
   }
+  if (real) {
+    // The local S3 server's keys, which the operator hands to pods (LATHE_POD_ENV_SECRET); on EKS
+    // pods get IRSA instead and no such Secret exists.
+    await ignoreExisting(() =>
+      core.createNamespacedSecret({
+        namespace: NAMESPACE,
+        body: {
+          metadata: { name: S3_SECRET },
+          stringData: { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY!, AWS_REGION: process.env.AWS_REGION! },
+        },
+      }),
+    );
+  }
+}
 
+/** Prints `kubectl get trainingrun` whenever the line changes, until the run has finished. */
+async function watchRun(name: string, timeoutMs: number): Promise<string> {
+  let last = '';
+  return waitFor(`TrainingRun ${name} to finish`, () => {
+    const line = kubectl(['get', 'trainingrun', name, '-n', NAMESPACE, '--no-headers']);
+    if (line !== last) process.stdout.write(line);
+    last = line;
+    const phase = /\b(Succeeded|Failed)\b/.exec(line)?.[1];
+    return phase;
+  }, timeoutMs, 1000);
+}
+
+async function realLoop(): Promise<void> {
+  const [run] = load('examples/trainingrun-smol-llama.yaml').filter((d) => d.kind === 'TrainingRun');
+  const [isvc] = load('examples/inferenceservice-smol-llama.yaml').filter((d) => d.kind === 'InferenceService');
+  if (!run || !isvc) throw new Error('examples/ lacks the smol-llama TrainingRun or InferenceService');
+  say('seeding a tiny Llama (built from a config) and a stories dataset in the local S3 (no weights can be downloaded here)');
+  const seed = seedTinyModel('demo');
+  // The example as a user on this machine would change it: the tiny model instead of the Hub's,
+  // CPU instead of a GPU (the real node has none), and the real node instead of a GPU node pool.
+  const name = run.metadata.name;
+  const spec = { ...run.spec, model: seed.model, dataset: { uri: seed.dataset }, spot: false, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE };
+  spec.hyperparameters = { epochs: 4, batchSize: 8, learningRate: 0.01, maxSeqLength: 16, seed: 42 };
+  await replace('trainingruns', name);
+  say(`applying TrainingRun ${NAMESPACE}/${name} (examples/trainingrun-smol-llama.yaml on the tiny model, gpus: 0, on the real node)`);
+  kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'lathe.dev/v1alpha1', kind: 'TrainingRun', metadata: { name, namespace: NAMESPACE }, spec }));
+  const phase = await watchRun(name, 600_000);
+  if (phase !== 'Succeeded') throw new Error(`the run ${phase}: kubectl describe trainingrun ${name} -n ${NAMESPACE}`);
+  process.stdout.write(kubectl(['get', 'trainingruns', '-n', NAMESPACE]));
+
+  const svc = isvc.metadata.name;
+  await replace('inferenceservices', svc);
+  say(`serving it: applying InferenceService ${NAMESPACE}/${svc} (gpus: 0, on the real node)`);
+  const svcSpec = { ...isvc.spec, replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE };
+  kubectl(['apply', '-f', '-'], JSON.stringify({ apiVersion: 'lathe.dev/v1alpha1', kind: 'InferenceService', metadata: { name: svc, namespace: NAMESPACE }, spec: svcSpec }));
+  kubectl(['wait', '--for=condition=Ready', `inferenceservice/${svc}`, '-n', NAMESPACE, '--timeout=300s']);
+  process.stdout.write(kubectl(['get', 'inferenceservices', '-n', NAMESPACE]));
+
+  say(`asking it for a completion: kubectl port-forward service/${svc}, then POST /v1/completions`);
+  const forward = spawn('kubectl', ['port-forward', '-n', NAMESPACE, `service/${svc}`, ':80'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      forward.stdout.on('data', (b: Buffer) => {
+        const m = /127\.0\.0\.1:(\d+)/.exec(b.toString());
+        if (m) resolve(Number(m[1]));
+      });
+      forward.on('exit', (code) => reject(new Error(`kubectl port-forward exited ${code}`)));
+    });
+    const prompt = 'the quick fox';
+    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: svc, prompt, max_tokens: 12 }),
+    });
+    const body = (await res.json()) as { choices?: { text?: string }[] };
+    if (!res.ok) throw new Error(`completion failed: HTTP ${res.status} ${JSON.stringify(body)}`);
+    say(`prompt: "${prompt}" -> completion: "${body.choices?.[0]?.text ?? ''}"`);
+  } finally {
+    forward.kill();
+    await once(forward, 'exit').catch(() => undefined);
+  }
+}
+
+async function simulatedLoop(): Promise<void> {
+  const storage = s3();
   const [run] = load('examples/trainingrun-smol-llama.yaml').filter((d) => d.kind === 'TrainingRun');
   if (!run) throw new Error('examples/trainingrun-smol-llama.yaml has no TrainingRun');
   const name = run.metadata.name;
   // The pod is held running until the simulated trainer has written its outputs.
   run.spec.podMetadata = { annotations: { ...(run.spec.podMetadata?.annotations ?? {}), 'sim.lathe.dev/hold': 'true' } };
   run.metadata.namespace = NAMESPACE;
-  try {
-    await custom.deleteNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: NAMESPACE, plural: 'trainingruns', name });
-    await waitFor('the previous demo run to go', async () => {
-      try {
-        await custom.getNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: NAMESPACE, plural: 'trainingruns', name });
-        return false;
-      } catch {
-        return true;
-      }
-    });
-  } catch {
-    // first demo
-  }
+  await replace('trainingruns', name);
   say(`applying TrainingRun ${NAMESPACE}/${name} (examples/trainingrun-smol-llama.yaml)`);
   kubectl(['apply', '-f', '-'], JSON.stringify(run));
 
@@ -83,13 +176,26 @@ async function main(): Promise<void> {
   const [isvc] = load('examples/inferenceservice-smol-llama.yaml').filter((d) => d.kind === 'InferenceService');
   if (isvc) {
     isvc.metadata.namespace = NAMESPACE;
+    await replace('inferenceservices', isvc.metadata.name);
     say(`serving it: applying InferenceService ${NAMESPACE}/${isvc.metadata.name}`);
     kubectl(['apply', '-f', '-'], JSON.stringify(isvc));
     kubectl(['wait', '--for=condition=Ready', `inferenceservice/${isvc.metadata.name}`, '-n', NAMESPACE, '--timeout=120s']);
     process.stdout.write(kubectl(['get', 'inferenceservices', '-n', NAMESPACE]));
   }
+}
+
+async function main(): Promise<void> {
+  let real = true;
+  try {
+    await requireRealNode(core);
+  } catch {
+    real = false;
+    say(`the real node is not running here (${process.env.LATHE_DEMO_NODE_WHY ?? 'see hack/node.sh check'}): simulating the trainer on the kwok nodes instead`);
+  }
+  await setUp(real);
+  await (real ? realLoop() : simulatedLoop());
   say('done. The cluster and the operator keep running: explore with');
-  say(`  export KUBECONFIG=${process.env.KUBECONFIG}; kubectl get ml -A; kubectl describe trainingrun ${name} -n ${NAMESPACE}`);
+  say(`  export KUBECONFIG=${process.env.KUBECONFIG}; kubectl get ml -A; kubectl describe trainingruns -n ${NAMESPACE}`);
   say('  the operator logs to .cluster/logs/operator.log; `make cluster-down` stops everything');
 }
 

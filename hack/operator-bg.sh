@@ -18,6 +18,11 @@ fi
 set -a
 . "$state/s3.env"
 set +a
+# With the real node, pods run the images `make images` loaded there.
+if [ -S "$state/node/containerd.sock" ]; then
+  LATHE_TRAINER_IMAGE=$("$root/hack/images.sh" ref trainer) LATHE_INFERENCE_IMAGE=$("$root/hack/images.sh" ref inference)
+  export LATHE_TRAINER_IMAGE LATHE_INFERENCE_IMAGE
+fi
 LATHE_METRICS_PORT=$port LATHE_LEASE_NAMESPACE=default LATHE_PROGRESS_POLL_MS=1000 LATHE_LOG_LEVEL=${LATHE_LOG_LEVEL:-info} \
   setsid "$root/hack/operator-node.sh" >"$state/logs/operator.log" 2>&1 </dev/null &
 echo $! >"$pidfile"

@@ -10,6 +10,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=${LATHE_STATE_DIR:-$root/.cluster}
 S3_PORT=${LATHE_S3_PORT:-19000}
+# 127.0.0.1 unless the real node runs (hack/cluster.sh): then every address, so pods reach it on the
+# bridge as LATHE_S3_POD_HOST (hack/node.sh admits only the loopback and the bridge to this port).
+S3_ADDRESS=${LATHE_S3_ADDRESS:-127.0.0.1}
+S3_POD_HOST=${LATHE_S3_POD_HOST:-}
 ARTIFACT_BUCKET=lathe-artifacts
 BUCKETS=${LATHE_S3_BUCKETS:-$ARTIFACT_BUCKET lathe-datasets}
 # Local-only credentials of a server bound to 127.0.0.1; nothing on EKS uses static keys.
@@ -67,7 +71,7 @@ up() {
     minio=$("$root/hack/tools.sh" path minio)
     MINIO_ROOT_USER=$ACCESS_KEY MINIO_ROOT_PASSWORD=$SECRET_KEY MINIO_BROWSER=off \
       MINIO_UPDATE=off MINIO_CI_CD=1 \
-      setsid "$minio" server --quiet --address "127.0.0.1:$S3_PORT" "$state/minio" \
+      setsid "$minio" server --quiet --address "$S3_ADDRESS:$S3_PORT" "$state/minio" \
       >"$state/logs/minio.log" 2>&1 </dev/null &
     echo $! >"$pidfile"
   fi
@@ -83,6 +87,12 @@ AWS_DEFAULT_REGION=us-east-1
 LATHE_S3_BUCKET=$ARTIFACT_BUCKET
 LATHE_S3_DATASET_BUCKET=lathe-datasets
 EOF
+  # Pods on the real node reach S3 on the bridge, with the keys from a Secret in their namespace
+  # (the operator's LATHE_POD_ENV_SECRET; the demo and e2e create it). Never set on EKS (IRSA).
+  if [ -n "$S3_POD_HOST" ]; then
+    printf 'LATHE_POD_S3_ENDPOINT=http://%s:%s\nLATHE_POD_ENV_SECRET=lathe-s3-credentials\n' \
+      "$S3_POD_HOST" "$S3_PORT" >>"$state/s3.env"
+  fi
   log "MinIO on http://127.0.0.1:$S3_PORT (buckets: $BUCKETS); env in $state/s3.env"
 }
 

