@@ -19,7 +19,7 @@ const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
 interface Manifest {
   kind?: string;
   metadata: { name: string; namespace?: string };
-  spec: Record<string, unknown> & { podMetadata?: { annotations?: Record<string, string> }; hyperparameters?: { epochs?: number } };
+  spec: Record<string, unknown> & { podMetadata?: { annotations?: Record<string, string> }; hyperparameters?: Record<string, number> };
 }
 
 function load(file: string): Manifest[] {

@@ -144,6 +144,8 @@ describe('helm template', () => {
       leaseName: 'lathe-operator',
       identity: 'lathe-operator-abc',
       logLevel: 'info',
+      podS3Endpoint: '',
+      podEnvSecret: '',
     });
     expect(operatorContainer(objs).image).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/lathe/operator:0.1.0');
   });
@@ -403,9 +405,25 @@ describe('helm template', () => {
     expect(renderFails(['--set', 'image.pullPolicy=Sometimes'])).toMatch(/pullPolicy/);
     expect(renderFails(['--set', 'operator.serviceAccount.automountServiceAccountToken=false'])).toMatch(/automountServiceAccountToken/);
     expect(renderFails(['--set', 'operator.extraEnv[0].name=LATHE_S3_BUCKET', '--set', 'operator.extraEnv[0].value=x'])).toContain('set by the chart');
+    expect(renderFails(['--set', 'operator.extraEnv[0].name=LATHE_POD_ENV_SECRET', '--set', 'operator.extraEnv[0].value=x'])).toContain('set by the chart');
+    expect(renderFails(['--set', 'aws.podS3Endpoint=minio:9000'])).toMatch(/podS3Endpoint/);
+    expect(renderFails(['--set', 'aws.podEnvSecret=S3_Keys'])).toMatch(/podEnvSecret/);
     // A good extra variable passes through.
     const extra = render(['--set', 'operator.extraEnv[0].name=AWS_ENDPOINT_URL_S3', '--set', 'operator.extraEnv[0].value=http://minio:9000']);
     expect(envValue(extra, 'AWS_ENDPOINT_URL_S3')).toBe('http://minio:9000');
+  });
+
+  it("gives the pods no S3 endpoint or env Secret by default (IRSA on EKS), and aws.pod* for S3-compatible stores", () => {
+    for (const objs of [render(), render(['-f', TF_VALUES])]) {
+      expect(envValue(objs, 'LATHE_POD_S3_ENDPOINT')).toBe('');
+      expect(envValue(objs, 'LATHE_POD_ENV_SECRET')).toBe('');
+    }
+    const minio = render(['--set', 'aws.podS3Endpoint=http://minio.lathe-system.svc:9000', '--set', 'aws.podEnvSecret=lathe-s3']);
+    expect(envValue(minio, 'LATHE_POD_S3_ENDPOINT')).toBe('http://minio.lathe-system.svc:9000');
+    expect(envValue(minio, 'LATHE_POD_ENV_SECRET')).toBe('lathe-s3');
+    const processEnv: Record<string, string> = {};
+    for (const [k, e] of envOf(minio)) if (typeof e.value === 'string') processEnv[k] = e.value;
+    expect(loadConfig(processEnv)).toMatchObject({ podS3Endpoint: 'http://minio.lathe-system.svc:9000', podEnvSecret: 'lathe-s3' });
   });
 
   it('creates the training namespaces with Pod Security "restricted" only when asked, kept on uninstall', () => {

@@ -1,5 +1,6 @@
 // Building blocks shared by the TrainingRun and InferenceService schemas: string forms (URIs, DNS
-// names, quantities, durations), CEL rules, resources and metav1.Condition.
+// names, quantities, durations), CEL rules, resources, pod scheduling (node selector, tolerations,
+// affinity, priority class) and metav1.Condition.
 //
 // Every admission rule is written once, here, as a regular expression or a predicate, and used
 // twice: as a CEL rule (`x-kubernetes-validations`, evaluated by the API server) and as a zod
@@ -13,6 +14,11 @@ import { DURATION_PATTERN, isValidDuration } from './duration.js';
 export interface CelRule {
   rule: string;
   message: string;
+  /**
+   * A CEL expression giving the message, for messages that must name what only the object knows
+   * (a map key); `message` stays as the fallback should it fail to evaluate.
+   */
+  messageExpression?: string;
   /** Relative JSON path (`.model`) of the field the error is reported on. */
   fieldPath?: string;
   reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
@@ -57,6 +63,8 @@ export function celRegex(re: RegExp): string {
 // String forms
 
 export const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** RFC 1123 subdomain (dot-separated DNS labels): PriorityClass and Secret names. */
+export const DNS_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** RFC 1035 label (starts with a letter): what Service names need. */
 export const DNS_1035_LABEL_RE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const BUCKET = '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]';
@@ -93,6 +101,16 @@ export function dnsLabel(path: string, description: string): z.ZodString {
     .max(63)
     .refine((s) => DNS_LABEL_RE.test(s), message)
     .meta({ description, ...cel({ rule: `self.matches(${celRegex(DNS_LABEL_RE)})`, message }) });
+}
+
+export function dnsSubdomain(path: string, description: string): z.ZodString {
+  const message = `${path} must be a lower-case DNS subdomain (a-z, 0-9, '-' and '.', at most 253 characters)`;
+  return z
+    .string()
+    .min(1)
+    .max(253)
+    .refine((s) => DNS_SUBDOMAIN_RE.test(s), message)
+    .meta({ description, ...cel({ rule: `self.matches(${celRegex(DNS_SUBDOMAIN_RE)})`, message }) });
 }
 
 /**
@@ -193,6 +211,330 @@ export function resources(path: string, perWhat: string, suffix = '') {
       ).optional(),
     })
     .meta({ description: `Compute resources ${perWhat}. Every field is optional; see each field for its default.${suffix}` });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pod scheduling: nodeSelector, tolerations, affinity and priorityClassName, the fields of a
+// Kubernetes PodSpec that KServe's predictor spec carries too. The renderers merge them with
+// Lathe's own GPU and spot placement (k8s/scheduling.ts). Affinity is typed in full, down to the
+// label selectors of pod (anti-)affinity, so that a mistake is refused at admission, naming the
+// field, and never as a Job or Deployment the API server rejects later. Every list has maxItems:
+// the API server multiplies a CEL rule's cost by the number of times it can run and refuses a CRD
+// whose total is too high or unbounded.
+
+const LABEL_KEY_RULE = `self.matches(${celRegex(LABEL_KEY_RE)})`;
+const LABEL_KEY_PROBLEM = 'is not a valid label key ([prefix/]name, name at most 63 characters)';
+const LABEL_VALUE_PROBLEM = 'is not a valid label value (at most 63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit)';
+const INTEGER_RE = /^-?[0-9]+$/;
+
+/** A label key (`[prefix/]name`): topology keys, selector keys, taint keys. */
+function labelKey(path: string, description: string) {
+  const message = `${path} ${LABEL_KEY_PROBLEM}`;
+  return z
+    .string()
+    .min(1)
+    .max(317)
+    .refine((s) => LABEL_KEY_RE.test(s), message)
+    .meta({ description, ...cel({ rule: LABEL_KEY_RULE, message }) });
+}
+
+function stringList(max: number, itemMax: number, description: string) {
+  return z.array(z.string().max(itemMax)).max(max).meta({ description, 'x-kubernetes-list-type': 'atomic' });
+}
+
+/**
+ * Label keys to label values, all of which must match (a nodeSelector). The API server reports a
+ * map's rules on the map itself, so the message names the offending entry through a
+ * messageExpression (`spec.nodeSelector["bad key"] is not a valid label key ...`); zod says the same.
+ */
+export function labelMatchMap(path: string, description: string) {
+  const validKey = `size(k) <= 317 && k.matches(${celRegex(LABEL_KEY_RE)})`;
+  const validValue = `self[k].matches(${celRegex(LABEL_VALUE_RE)})`;
+  const firstBad = (valid: string, problem: string) => {
+    if (problem.includes("'")) throw new Error(`message ${problem} contains a quote`); // it goes into a CEL string literal
+    return `'${path}["' + self.filter(k, !(${valid}))[0] + '"] ${problem}'`;
+  };
+  const named = (k: string) => `${path}["${k}"]`;
+  return z
+    .record(z.string(), z.string().max(63))
+    .superRefine((m, ctx) => {
+      const entries = Object.entries(m);
+      if (entries.length > 64) ctx.addIssue({ code: 'custom', message: `${path} may hold at most 64 entries` });
+      for (const [k, v] of entries) {
+        if (k.length > 317 || !LABEL_KEY_RE.test(k)) ctx.addIssue({ code: 'custom', message: `${named(k)} ${LABEL_KEY_PROBLEM}` });
+        else if (!LABEL_VALUE_RE.test(v)) ctx.addIssue({ code: 'custom', message: `${named(k)} ${LABEL_VALUE_PROBLEM}` });
+      }
+    })
+    .meta({
+      description,
+      maxProperties: 64,
+      ...cel(
+        { rule: `self.all(k, ${validKey})`, message: `${path} keys must be valid label keys`, messageExpression: firstBad(validKey, LABEL_KEY_PROBLEM) },
+        { rule: `self.all(k, ${validValue})`, message: `${path} values must be valid label values`, messageExpression: firstBad(validValue, LABEL_VALUE_PROBLEM) },
+      ),
+    });
+}
+
+export const TOLERATION_OPERATORS = ['Exists', 'Equal'] as const;
+export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
+
+/** spec.tolerations: Kubernetes Tolerations, with the API server's own cross-field checks as CEL. */
+export function tolerations(path: string, suffix = '') {
+  const item = `${path}[]`;
+  const rules = {
+    key: {
+      rule: "(has(self.key) && size(self.key) > 0) || (has(self.operator) && self.operator == 'Exists')",
+      message: `${item}.key may be empty only when operator is Exists (which then tolerates every taint)`,
+      fieldPath: '.key',
+    },
+    value: {
+      rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || size(self.value) == 0",
+      message: `${item}.value must be empty when operator is Exists`,
+      fieldPath: '.value',
+    },
+    seconds: {
+      rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
+      message: `${item}.tolerationSeconds may be set only with effect NoExecute`,
+      fieldPath: '.tolerationSeconds',
+    },
+  } satisfies Record<string, CelRule>;
+  const keyMessage = `${item}.key must be empty or a label key ([prefix/]name, name at most 63 characters)`;
+  const valueMessage = `${item}.value must be a label value (at most 63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit)`;
+  const toleration = z
+    .strictObject({
+      key: z
+        .string()
+        .max(317)
+        .refine((s) => s === '' || LABEL_KEY_RE.test(s), keyMessage)
+        .meta({
+          description: 'Taint key to tolerate. Empty, with operator Exists, tolerates every taint.',
+          ...cel({ rule: `size(self) == 0 || ${LABEL_KEY_RULE}`, message: keyMessage }),
+        })
+        .optional(),
+      operator: z.enum(TOLERATION_OPERATORS).meta({ description: 'Exists (any value of the taint) or Equal (the value below). Default: Equal.' }).optional(),
+      value: z
+        .string()
+        .max(63)
+        .refine((s) => LABEL_VALUE_RE.test(s), valueMessage)
+        .meta({ description: 'Taint value to tolerate with operator Equal; empty with Exists.', ...cel({ rule: `self.matches(${celRegex(LABEL_VALUE_RE)})`, message: valueMessage }) })
+        .optional(),
+      effect: z.enum(TAINT_EFFECTS).meta({ description: 'Taint effect to tolerate: NoSchedule, PreferNoSchedule or NoExecute. Default: every effect.' }).optional(),
+      tolerationSeconds: z
+        .int()
+        .meta({ description: 'With effect NoExecute: seconds the pod stays on a node after the taint appears. Default: forever.' })
+        .optional(),
+    })
+    .superRefine((t, ctx) => {
+      const exists = t.operator === 'Exists';
+      if (!t.key && !exists) ctx.addIssue({ code: 'custom', path: ['key'], message: rules.key.message });
+      if (exists && t.value) ctx.addIssue({ code: 'custom', path: ['value'], message: rules.value.message });
+      if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') ctx.addIssue({ code: 'custom', path: ['tolerationSeconds'], message: rules.seconds.message });
+    })
+    .meta({ description: 'A Kubernetes Toleration.', ...cel(rules.key, rules.value, rules.seconds) });
+  return z
+    .array(toleration)
+    .max(64)
+    .meta({
+      description: `Tolerations of the pods, added after Lathe's own (the GPU taint when GPUs are asked for, the spot taint with spot: true); exact duplicates are dropped. Default: none.${suffix}`,
+      'x-kubernetes-list-type': 'atomic',
+    });
+}
+
+/** Whether a selector requirement's values fit its operator (the API server's rules for pods). */
+export function valuesFitOperator(operator: string, values: readonly string[] | undefined): boolean {
+  const n = values?.length ?? 0;
+  if (operator === 'In' || operator === 'NotIn') return n > 0;
+  if (operator === 'Exists' || operator === 'DoesNotExist') return n === 0;
+  return n === 1 && INTEGER_RE.test(values![0]!); // Gt, Lt
+}
+
+const VALUES_FIT_OPERATOR =
+  "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : " +
+  "self.operator in ['Exists', 'DoesNotExist'] ? (!has(self.values) || size(self.values) == 0) : " +
+  `(has(self.values) && size(self.values) == 1 && self.values[0].matches(${celRegex(INTEGER_RE)}))`;
+
+export const NODE_SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist', 'Gt', 'Lt'] as const;
+export const LABEL_SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
+
+/** A matchExpressions entry: of a node selector term (Gt and Lt allowed) or of a label selector. */
+function selectorRequirement<const O extends readonly [string, ...string[]]>(path: string, operators: O, what: string) {
+  const gtLt = operators.includes('Gt');
+  const rule: CelRule = {
+    rule: VALUES_FIT_OPERATOR,
+    message: `${path}.values must be non-empty for operator In or NotIn and empty for Exists or DoesNotExist${gtLt ? ', and one integer for Gt or Lt' : ''}`,
+    fieldPath: '.values',
+  };
+  return z
+    .strictObject({
+      key: labelKey(`${path}.key`, `The ${what} label key.`),
+      operator: z.enum(operators).meta({ description: `How the label's value is compared: ${operators.join(', ')}.` }),
+      values: stringList(64, 63, `Values for In and NotIn${gtLt ? ', one integer for Gt and Lt' : ''}; none for Exists and DoesNotExist.`).optional(),
+    })
+    .superRefine((r, ctx) => {
+      if (!valuesFitOperator(r.operator, r.values)) ctx.addIssue({ code: 'custom', path: ['values'], message: rule.message });
+    })
+    .meta({ description: `A requirement on a ${what} label.`, ...cel(rule) });
+}
+
+/** A NodeSelectorTerm: its requirements are ANDed. */
+function nodeSelectorTerm(path: string, description: string) {
+  const fieldRequirement = z
+    .strictObject({
+      key: z.enum(['metadata.name']).meta({ description: 'The node field: metadata.name, the only one Kubernetes supports.' }),
+      operator: z.enum(['In', 'NotIn']).meta({ description: 'In or NotIn.' }),
+      values: z.array(z.string().max(253)).min(1).max(1).meta({ description: 'Exactly one node name.', 'x-kubernetes-list-type': 'atomic' }),
+    })
+    .meta({ description: 'A requirement on a node field.' });
+  return z
+    .strictObject({
+      matchExpressions: z
+        .array(selectorRequirement(`${path}.matchExpressions[]`, NODE_SELECTOR_OPERATORS, 'node'))
+        .max(16)
+        .meta({ description: 'Requirements on node labels, all of which must hold.', 'x-kubernetes-list-type': 'atomic' })
+        .optional(),
+      matchFields: z
+        .array(fieldRequirement)
+        .max(4)
+        .meta({ description: 'Requirements on node fields (metadata.name), all of which must hold.', 'x-kubernetes-list-type': 'atomic' })
+        .optional(),
+    })
+    .meta({ description });
+}
+
+const weight = (what: string) => z.int().min(1).max(100).meta({ description: `Weight (1 to 100) added to a node's score when ${what}.` });
+
+function nodeAffinity(path: string) {
+  const required = `${path}.requiredDuringSchedulingIgnoredDuringExecution`;
+  const preferred = `${path}.preferredDuringSchedulingIgnoredDuringExecution[]`;
+  return z
+    .strictObject({
+      requiredDuringSchedulingIgnoredDuringExecution: z
+        .strictObject({
+          nodeSelectorTerms: z
+            .array(nodeSelectorTerm(`${required}.nodeSelectorTerms[]`, 'A term; a node matches it when all its requirements hold.'))
+            .min(1)
+            .max(8)
+            .meta({ description: 'The terms, ORed: a node must match at least one.', 'x-kubernetes-list-type': 'atomic' }),
+        })
+        .meta({ description: 'Nodes the pods may run on at all; taken from here as written.' })
+        .optional(),
+      preferredDuringSchedulingIgnoredDuringExecution: z
+        .array(
+          z
+            .strictObject({
+              weight: weight('the preference matches'),
+              preference: nodeSelectorTerm(`${preferred}.preference`, 'The node selector term preferred.'),
+            })
+            .meta({ description: 'A weighted node preference.' }),
+        )
+        .max(16)
+        .meta({
+          description: "Nodes the scheduler prefers; Lathe appends its spot preference (spot: true) after these.",
+          'x-kubernetes-list-type': 'atomic',
+        })
+        .optional(),
+    })
+    .meta({ description: 'Node affinity: required terms as written, preferred terms followed by Lathe\'s spot preference.' });
+}
+
+function labelSelector(path: string, description: string) {
+  return z
+    .strictObject({
+      matchLabels: metadataMap(`${path}.matchLabels`, 'Labels that must all be present with these values.', 'labels').optional(),
+      matchExpressions: z
+        .array(selectorRequirement(`${path}.matchExpressions[]`, LABEL_SELECTOR_OPERATORS, 'selected object\'s'))
+        .max(16)
+        .meta({ description: 'Requirements on labels, all of which must hold.', 'x-kubernetes-list-type': 'atomic' })
+        .optional(),
+    })
+    .meta({ description });
+}
+
+function podAffinityTerm(path: string, description: string) {
+  const keys = (field: string, what: string) =>
+    z
+      .array(labelKey(`${path}.${field}[]`, 'A pod label key.'))
+      .max(16)
+      .meta({ description: what, 'x-kubernetes-list-type': 'atomic' })
+      .optional();
+  return z
+    .strictObject({
+      labelSelector: labelSelector(`${path}.labelSelector`, 'The pods this term is about, by their labels. Default: none.').optional(),
+      namespaceSelector: labelSelector(
+        `${path}.namespaceSelector`,
+        'Namespaces, by their labels, whose pods count besides those of namespaces; {} means every namespace.',
+      ).optional(),
+      namespaces: z
+        .array(dnsLabel(`${path}.namespaces[]`, 'A namespace.'))
+        .max(32)
+        .meta({ description: "Namespaces whose pods count. Default (with no namespaceSelector): the pod's own.", 'x-kubernetes-list-type': 'atomic' })
+        .optional(),
+      topologyKey: labelKey(`${path}.topologyKey`, 'Node label whose value defines the domain: kubernetes.io/hostname (a node), topology.kubernetes.io/zone, ...'),
+      matchLabelKeys: keys('matchLabelKeys', "Label keys whose values, taken from the incoming pod, are added to labelSelector as In requirements."),
+      mismatchLabelKeys: keys('mismatchLabelKeys', 'Label keys whose values, taken from the incoming pod, are added to labelSelector as NotIn requirements.'),
+    })
+    .meta({ description });
+}
+
+function podAffinity(path: string, toward: 'near' | 'away from') {
+  const required = `${path}.requiredDuringSchedulingIgnoredDuringExecution[]`;
+  const preferred = `${path}.preferredDuringSchedulingIgnoredDuringExecution[]`;
+  return z
+    .strictObject({
+      requiredDuringSchedulingIgnoredDuringExecution: z
+        .array(podAffinityTerm(required, `Pods the pods must be scheduled ${toward} (in the same topology domain${toward === 'near' ? '' : ' as none of them'}).`))
+        .max(8)
+        .meta({ description: 'Terms that must all hold.', 'x-kubernetes-list-type': 'atomic' })
+        .optional(),
+      preferredDuringSchedulingIgnoredDuringExecution: z
+        .array(
+          z
+            .strictObject({
+              weight: weight('the term holds'),
+              podAffinityTerm: podAffinityTerm(`${preferred}.podAffinityTerm`, `Pods the pods should preferably be scheduled ${toward}.`),
+            })
+            .meta({ description: 'A weighted pod affinity term.' }),
+        )
+        .max(8)
+        .meta({ description: 'Terms the scheduler prefers.', 'x-kubernetes-list-type': 'atomic' })
+        .optional(),
+    })
+    .meta({ description: `Pod ${toward === 'near' ? 'affinity' : 'anti-affinity'}: schedule the pods ${toward} other pods. Taken as written.` });
+}
+
+/**
+ * spec.affinity: a Kubernetes Affinity. Merged with Lathe's: podAffinity, podAntiAffinity and the
+ * required node terms are taken as written; Lathe's spot preference (spot: true) is appended to the
+ * preferred node terms.
+ */
+export function affinity(path: string, suffix = '') {
+  return z
+    .strictObject({
+      nodeAffinity: nodeAffinity(`${path}.nodeAffinity`).optional(),
+      podAffinity: podAffinity(`${path}.podAffinity`, 'near').optional(),
+      podAntiAffinity: podAffinity(`${path}.podAntiAffinity`, 'away from').optional(),
+    })
+    .meta({
+      description:
+        "Affinity of the pods, as in a PodSpec. Required node terms, podAffinity and podAntiAffinity are taken as written; with spot: true, Lathe's preference for spot nodes follows the preferred node terms. Default: none." +
+        suffix,
+    });
+}
+
+/** The four scheduling fields, for both specs; `suffix` ends each description (" Immutable."). */
+export function podScheduling(suffix = '') {
+  return {
+    nodeSelector: labelMatchMap(
+      'spec.nodeSelector',
+      `Node labels the pods require (the pods' nodeSelector); Kueue may add its resource flavor's labels. Default: none.${suffix}`,
+    ).optional(),
+    tolerations: tolerations('spec.tolerations', suffix).optional(),
+    affinity: affinity('spec.affinity', suffix).optional(),
+    priorityClassName: dnsSubdomain(
+      'spec.priorityClassName',
+      `PriorityClass of the pods: their scheduling order and whether they may preempt others. Default: none (the cluster's global default, if any).${suffix}`,
+    ).optional(),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import {
   celRegex,
   conditions,
   podMetadata,
+  podScheduling,
   quantity,
   resources,
   nameRule,
@@ -194,6 +195,8 @@ export const InferenceServiceSpecSchema = z
       })
       .optional(),
     podMetadata: podMetadata('spec.podMetadata').optional(),
+    // Mutable, as the rest of the spec: a change rolls the Deployment like any template change.
+    ...podScheduling(' Changing it rolls out new pods.'),
   })
   .meta({ description: 'What to serve and how. Defaults are applied by the operator when it renders the Deployment, never written back here.' });
 export type InferenceServiceSpec = z.infer<typeof InferenceServiceSpecSchema>;

@@ -1,10 +1,26 @@
 // The zod schemas agree with admission: the valid objects of the integration test parse, and every
 // malformed spec the API server rejects (operator/test/api/cases.ts) is rejected by zod too.
 import { describe, expect, it } from 'vitest';
-import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, validTrainingRun } from '../../test/api/cases.js';
+import type { z } from 'zod';
+import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, validTrainingRun, type BadCase } from '../../test/api/cases.js';
 import { InferenceServiceSchema, InferenceServiceSpecSchema } from './inferenceservice.js';
 import { TRAINING_RUN_NAME_RULE, TrainingRunSchema, TrainingRunSpecSchema } from './trainingrun.js';
 import { isValidName } from './common.js';
+
+/** An issue's path written as the API server writes field paths: spec.tolerations[0].value. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : `${p}.${String(k)}`), 'spec');
+}
+
+function expectRejectedNamingField(result: z.ZodSafeParseResult<unknown>, c: BadCase): void {
+  expect(result.success).toBe(false);
+  if (!result.success) {
+    const paths = result.error.issues.map((i) => fieldPath(i.path));
+    const text = result.error.issues.map((i) => i.message).join('\n');
+    // zod names the field either by the issue path or in the message
+    expect(paths.some((p) => c.field.startsWith(p) || p.startsWith(c.field)) || text.includes(c.field), `${paths.join(', ')}: ${text}`).toBe(true);
+  }
+}
 
 describe('TrainingRun zod schema', () => {
   it('parses the valid example', () => {
@@ -18,14 +34,7 @@ describe('TrainingRun zod schema', () => {
     expect(TrainingRunSpecSchema.safeParse({ task: 'text-generation', model: 's3://bucket/models/x/', dataset: { uri: 's3://ml-data/d/' } }).success).toBe(true);
   });
   it.each(BAD_TRAINING_RUNS.filter((c) => c.zodRejects !== false).map((c) => [c.name, c] as const))('rejects %s', (_n, c) => {
-    const result = TrainingRunSpecSchema.safeParse(applyCase(validTrainingRun(), c).spec);
-    expect(result.success).toBe(false);
-    if (!result.success) {
-      const paths = result.error.issues.map((i) => ['spec', ...i.path].join('.'));
-      const text = result.error.issues.map((i) => i.message).join('\n');
-      // zod names the field either by the issue path or in the message
-      expect(paths.some((p) => c.field.startsWith(p) || p.startsWith(c.field)) || text.includes(c.field)).toBe(true);
-    }
+    expectRejectedNamingField(TrainingRunSpecSchema.safeParse(applyCase(validTrainingRun(), c).spec), c);
   });
 });
 
@@ -35,7 +44,7 @@ describe('InferenceService zod schema', () => {
     expect(InferenceServiceSpecSchema.safeParse({ model: { trainingRun: 'smol-llama-stories' }, task: 'text-to-image', replicas: { min: 0 } }).success).toBe(true);
   });
   it.each(BAD_INFERENCE_SERVICES.filter((c) => c.zodRejects !== false).map((c) => [c.name, c] as const))('rejects %s', (_n, c) => {
-    expect(InferenceServiceSpecSchema.safeParse(applyCase(validInferenceService(), c).spec).success).toBe(false);
+    expectRejectedNamingField(InferenceServiceSpecSchema.safeParse(applyCase(validInferenceService(), c).spec), c);
   });
 });
 

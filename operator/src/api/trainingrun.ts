@@ -14,6 +14,7 @@ import {
   dnsLabel,
   duration,
   podMetadata,
+  podScheduling,
   resources,
   stringMap,
   nameRule,
@@ -191,6 +192,8 @@ const specShape = {
     'Name of the trained model: the model slug of the S3 prefix `models/<outputModel>/<runId>/`. Default: the TrainingRun\'s name. Immutable.',
   ).optional(),
   podMetadata: podMetadata('spec.podMetadata', ' Immutable.').optional(),
+  // Immutable like every field of the pod template: a Job's pods cannot change once it exists.
+  ...podScheduling(' Immutable.'),
 };
 
 type SpecField = keyof typeof specShape;

@@ -31,6 +31,17 @@ describe('loadConfig', () => {
     );
   });
 
+  it('leaves the pods\' S3 endpoint and env Secret empty by default (IRSA on EKS), and checks them when set', () => {
+    expect(loadConfig({})).toMatchObject({ podS3Endpoint: '', podEnvSecret: '' });
+    expect(loadConfig({ LATHE_POD_S3_ENDPOINT: 'http://minio.lathe-system.svc:9000', LATHE_POD_ENV_SECRET: 'lathe-s3' })).toMatchObject({
+      podS3Endpoint: 'http://minio.lathe-system.svc:9000',
+      podEnvSecret: 'lathe-s3',
+    });
+    expect(() => loadConfig({ LATHE_POD_S3_ENDPOINT: 'minio:9000', LATHE_POD_ENV_SECRET: 'S3_Keys' })).toThrow(
+      'invalid operator configuration: LATHE_POD_S3_ENDPOINT: expected an http:// or https:// URL, got "minio:9000"; LATHE_POD_ENV_SECRET: expected a lower-case DNS subdomain (a-z, 0-9, \'-\' and \'.\'), got "S3_Keys"',
+    );
+  });
+
   it('maps every setting to one variable (the chart sets each of them)', () => {
     const names = Object.values(CONFIG_ENV);
     expect(new Set(names).size).toBe(names.length);

@@ -1,7 +1,7 @@
 // The operator's own settings: what the platform team chooses at install time (the Helm chart sets
 // these as environment variables), as opposed to what a data scientist writes in a TrainingRun.
 // A table of small parsers rather than zod: zod is the API's schema language at build time, but
-// loading it into the operator costs ~6 MB of its memory budget for seventeen variables.
+// loading it into the operator costs ~6 MB of its memory budget for nineteen variables.
 
 /** Parses one variable's text; throws a message saying what was expected. */
 type Parse<T> = (text: string) => T;
@@ -30,6 +30,20 @@ const list: Parse<string[]> = (s) =>
     .map((x) => x.trim())
     .filter(Boolean);
 
+/** An http(s) URL, as the AWS SDKs take for an endpoint. */
+const httpUrl: Parse<string> = (s) => {
+  if (!URL.canParse(s) || !['http:', 'https:'].includes(new URL(s).protocol)) throw new Error(`expected an http:// or https:// URL, got "${s}"`);
+  return s;
+};
+
+/** An object name (RFC 1123 subdomain), e.g. a Secret's: api/common.ts's DNS_SUBDOMAIN_RE, not imported since that module loads zod. */
+const objectName: Parse<string> = (s) => {
+  if (s.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(s)) {
+    throw new Error(`expected a lower-case DNS subdomain (a-z, 0-9, '-' and '.'), got "${s}"`);
+  }
+  return s;
+};
+
 function oneOf<const T extends string>(...values: T[]): Parse<T> {
   return (s) => {
     if (!(values as string[]).includes(s)) throw new Error(`expected one of ${values.join(', ')}, got "${s}"`);
@@ -56,6 +70,20 @@ const SETTINGS = {
   inferenceServiceAccount: setting('LATHE_INFERENCE_SERVICE_ACCOUNT', text, 'lathe-inference'),
   /** Artifact bucket: run prefixes live under s3://<bucket>/models/. */
   s3Bucket: setting('LATHE_S3_BUCKET', text, 'lathe-artifacts'),
+  /**
+   * S3 endpoint of trainer and server pods, given to them as AWS_ENDPOINT_URL_S3, for S3-compatible
+   * stores (MinIO locally, on-prem). Empty on EKS: the pods reach AWS S3 with their IRSA roles.
+   * The operator's own endpoint is its AWS_ENDPOINT_URL_S3, a separate setting: the two may differ
+   * when the operator runs outside the cluster.
+   */
+  podS3Endpoint: setting('LATHE_POD_S3_ENDPOINT', httpUrl, ''),
+  /**
+   * Secret, in the run's or service's namespace, whose keys trainer and server containers get as
+   * environment variables (envFrom), e.g. AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY of MinIO.
+   * Required when set: a pod whose Secret is missing stays in CreateContainerConfigError, which
+   * says so. Empty on EKS: IRSA gives the pods short-lived credentials, never static keys.
+   */
+  podEnvSecret: setting('LATHE_POD_ENV_SECRET', objectName, ''),
   /** Namespaces to watch; empty means all (the chart's default is cluster-wide). */
   watchNamespaces: setting<string[]>('LATHE_WATCH_NAMESPACES', list, []),
   /**

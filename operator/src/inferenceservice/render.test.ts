@@ -38,6 +38,67 @@ describe('render (InferenceService)', () => {
     expect(cpu.containers[0]!.resources!.limits).not.toHaveProperty('nvidia.com/gpu');
   });
 
+  it('merges the spec\'s scheduling fields with the GPU and spot placement', () => {
+    const pod = render({
+      isvc: isvc({
+        spot: true,
+        resources: { gpus: 1 },
+        nodeSelector: { 'lathe.dev/node-pool': 'gpu' },
+        tolerations: [{ operator: 'Exists' }, { key: scheduling.spotTaint.key, operator: 'Exists', effect: 'NoSchedule' }],
+        affinity: {
+          nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'example.com/gpu-memory-gb', operator: 'Gt', values: ['20'] }] }] } },
+          podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { app: 'vector-db' } } }] },
+        },
+        priorityClassName: 'serving-critical',
+      }),
+      modelUri: MODEL,
+      config,
+    }).deployment.spec!.template.spec!;
+    expect(pod.nodeSelector).toEqual({ 'lathe.dev/node-pool': 'gpu' });
+    expect(pod.priorityClassName).toBe('serving-critical');
+    // Lathe's first, then the user's, the copy of Lathe's spot toleration dropped.
+    expect(pod.tolerations).toEqual([
+      { key: scheduling.gpuTaint.key, operator: 'Exists', effect: 'NoSchedule' },
+      { key: scheduling.spotTaint.key, operator: 'Exists', effect: 'NoSchedule' },
+      { operator: 'Exists' },
+    ]);
+    expect(pod.affinity!.nodeAffinity!.requiredDuringSchedulingIgnoredDuringExecution!.nodeSelectorTerms[0]!.matchExpressions![0]!.operator).toBe('Gt');
+    expect(pod.affinity!.nodeAffinity!.preferredDuringSchedulingIgnoredDuringExecution).toEqual([
+      { weight: 100, preference: { matchExpressions: [{ key: scheduling.capacityTypeLabel, operator: 'In', values: [scheduling.spotCapacityType] }] } },
+    ]);
+    expect(pod.affinity!.podAffinity).toEqual({ requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'topology.kubernetes.io/zone', labelSelector: { matchLabels: { app: 'vector-db' } } }] });
+  });
+
+  it('renders a service without scheduling fields exactly as before they existed (no new applied hash)', () => {
+    const pod = render({ isvc: isvc({ spot: true, resources: { gpus: 1 } }), modelUri: MODEL, config }).deployment.spec!.template.spec!;
+    expect(Object.keys(pod)).toEqual([
+      'serviceAccountName',
+      'automountServiceAccountToken',
+      'securityContext',
+      'terminationGracePeriodSeconds',
+      'tolerations',
+      'affinity',
+      'containers',
+      'volumes',
+    ]);
+    expect(pod.affinity).toEqual({
+      nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 100, preference: { matchExpressions: [{ key: scheduling.capacityTypeLabel, operator: 'In', values: [scheduling.spotCapacityType] }] } }] },
+    });
+    expect(pod.containers[0]).not.toHaveProperty('envFrom');
+    expect(pod.containers[0]!.env!.map((e) => e.name)).not.toContain('AWS_ENDPOINT_URL_S3');
+  });
+
+  it('gives the server an S3 endpoint and the env Secret when configured, and lets runtime.env name its own endpoint', () => {
+    const minio = configWith({ ...config, podS3Endpoint: 'http://minio:9000', podEnvSecret: 'lathe-s3' });
+    const c = render({ isvc: isvc(), modelUri: MODEL, config: minio }).deployment.spec!.template.spec!.containers[0]!;
+    expect(c.env).toContainEqual({ name: 'AWS_ENDPOINT_URL_S3', value: 'http://minio:9000' });
+    expect(c.envFrom).toEqual([{ secretRef: { name: 'lathe-s3' } }]);
+
+    const own = render({ isvc: isvc({ runtime: { image: 'vllm/vllm-openai:v0.6.3', env: [{ name: 'AWS_ENDPOINT_URL_S3', value: 'https://s3.internal' }] } }), modelUri: MODEL, config: minio });
+    const endpoints = own.deployment.spec!.template.spec!.containers[0]!.env!.filter((e) => e.name === 'AWS_ENDPOINT_URL_S3');
+    expect(endpoints).toEqual([{ name: 'AWS_ENDPOINT_URL_S3', value: 'https://s3.internal' }]);
+  });
+
   it('probes readiness on /readyz (model loaded), liveness on /healthz, with a startup window for big downloads', () => {
     const c = render({ isvc: isvc(), modelUri: MODEL, config }).deployment.spec!.template.spec!.containers[0]!;
     expect(c.readinessProbe!.httpGet).toEqual({ path: '/readyz', port: 'http' });

@@ -7,7 +7,8 @@ import type { InferenceService } from '../api/inferenceservice.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
 import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
-import { gpuTolerations, spotAffinity } from '../k8s/scheduling.js';
+import { placement } from '../k8s/scheduling.js';
+import { podS3Access } from '../k8s/pod-s3.js';
 
 export const SERVER_CONTAINER = 'server';
 export const SERVICE_PORT = 80;
@@ -21,7 +22,7 @@ export interface RenderInput {
   isvc: InferenceService;
   /** The model the pods should serve now: the resolved spec model, or the last ready one after a rollback. */
   modelUri: string;
-  config: Pick<OperatorConfig, 'inferenceImage' | 'inferenceServiceAccount'>;
+  config: Pick<OperatorConfig, 'inferenceImage' | 'inferenceServiceAccount' | 'podS3Endpoint' | 'podEnvSecret'>;
 }
 
 export interface RenderedService {
@@ -84,6 +85,8 @@ export function render(input: RenderInput): RenderedService {
   };
   const owner = [ownerReference(isvc)];
 
+  const userEnv = spec.runtime?.env ?? [];
+  const s3 = podS3Access(config);
   const env: V1EnvVar[] = [
     { name: 'LATHE_MODEL_URI', value: modelUri },
     { name: 'LATHE_TASK', value: spec.task },
@@ -91,7 +94,10 @@ export function render(input: RenderInput): RenderedService {
     { name: 'PORT', value: String(port) },
     { name: 'HF_HOME', value: '/tmp/hf' },
     { name: 'LATHE_MODEL_CACHE', value: '/models' },
-    ...(spec.runtime?.env ?? []).map((e) => ({ name: e.name, value: e.value })),
+    // A bring-your-own server may name its own endpoint in runtime.env; env is a list map keyed by
+    // name under server-side apply, so the same name twice would make every apply fail.
+    ...s3.env.filter((e) => !userEnv.some((u) => u.name === e.name)),
+    ...userEnv.map((e) => ({ name: e.name, value: e.value })),
   ];
   const requests: Record<string, string> = { cpu, memory };
   const limits: Record<string, string> = { memory };
@@ -99,7 +105,6 @@ export function render(input: RenderInput): RenderedService {
     requests['nvidia.com/gpu'] = String(gpus);
     limits['nvidia.com/gpu'] = String(gpus);
   }
-  const tolerations = gpuTolerations({ gpus, spot });
 
   const deployment: V1Deployment = {
     apiVersion: 'apps/v1',
@@ -125,8 +130,10 @@ export function render(input: RenderInput): RenderedService {
           automountServiceAccountToken: false,
           securityContext: restrictedPodSecurity(),
           terminationGracePeriodSeconds: 60,
-          ...(tolerations.length ? { tolerations } : {}),
-          ...(spot ? { affinity: spotAffinity() } : {}),
+          // The user's nodeSelector, tolerations, affinity and priorityClassName merged with the GPU
+          // and spot placement (rules in k8s/scheduling.ts); a change is a template change, which
+          // rolls out new pods like a new model does.
+          ...placement({ gpus, spot }, spec),
           containers: [
             {
               name: SERVER_CONTAINER,
@@ -134,6 +141,7 @@ export function render(input: RenderInput): RenderedService {
               ...(spec.runtime?.command ? { command: spec.runtime.command } : {}),
               ...(spec.runtime?.args ? { args: spec.runtime.args } : {}),
               env,
+              ...(s3.envFrom.length ? { envFrom: s3.envFrom } : {}),
               ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
               resources: { requests, limits },
               securityContext: restrictedContainerSecurity(),

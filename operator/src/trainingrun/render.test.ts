@@ -71,6 +71,70 @@ describe('render', () => {
     expect(onDemand.tolerations!.some((t) => t.key === scheduling.spotTaint.key)).toBe(false);
   });
 
+  it('merges the spec\'s nodeSelector, tolerations, affinity and priorityClassName with the GPU and spot placement', () => {
+    const zone = { key: 'topology.kubernetes.io/zone', operator: 'In' as const, values: ['us-east-1a'] };
+    const pod = render({
+      run: run({
+        spot: true,
+        resources: { gpus: 1 },
+        nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-A10G' },
+        tolerations: [
+          { key: scheduling.gpuTaint.key, operator: 'Exists', effect: 'NoSchedule' }, // the same as Lathe's: once
+          { key: 'example.com/dedicated', operator: 'Equal', value: 'ml', effect: 'NoSchedule' },
+          { key: 'example.com/dedicated', operator: 'Equal', value: 'ml', effect: 'NoSchedule' },
+        ],
+        affinity: {
+          nodeAffinity: {
+            requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [zone] }] },
+            preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: 'example.com/fast-disk', operator: 'Exists' }] } }],
+          },
+          podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { team: 'nlp' } } }] },
+        },
+        priorityClassName: 'ml-batch',
+      }),
+      attempt: 1,
+      config,
+      modelUri: 'x',
+    }).job.spec!.template.spec!;
+    expect(pod.nodeSelector).toEqual({ 'nvidia.com/gpu.product': 'NVIDIA-A10G' });
+    expect(pod.priorityClassName).toBe('ml-batch');
+    expect(pod.tolerations).toEqual([
+      { key: scheduling.gpuTaint.key, operator: 'Exists', effect: 'NoSchedule' },
+      { key: scheduling.spotTaint.key, operator: 'Exists', effect: 'NoSchedule' },
+      { key: 'example.com/dedicated', operator: 'Equal', value: 'ml', effect: 'NoSchedule' },
+    ]);
+    expect(pod.affinity).toEqual({
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [zone] }] },
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          { weight: 10, preference: { matchExpressions: [{ key: 'example.com/fast-disk', operator: 'Exists' }] } },
+          { weight: 100, preference: { matchExpressions: [{ key: scheduling.capacityTypeLabel, operator: 'In', values: [scheduling.spotCapacityType] }] } },
+        ],
+      },
+      podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { team: 'nlp' } } }] },
+    });
+  });
+
+  it('renders no scheduling fields the spec does not ask for', () => {
+    const pod = render({ run: run({ nodeSelector: {}, tolerations: [] }), attempt: 1, config, modelUri: 'x' }).job.spec!.template.spec!;
+    for (const field of ['nodeSelector', 'tolerations', 'affinity', 'priorityClassName']) expect(pod).not.toHaveProperty(field);
+    // Without spot, the user's affinity is all there is.
+    const own = render({ run: run({ affinity: { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } } }), attempt: 1, config, modelUri: 'x' });
+    expect(own.job.spec!.template.spec!.affinity).toEqual({ podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } });
+  });
+
+  it('gives the trainer no S3 endpoint and no Secret by default (IRSA), and both when configured', () => {
+    const irsa = trainer(render({ run: run(), attempt: 1, config, modelUri: 'x' }));
+    expect(env(irsa)).not.toHaveProperty('AWS_ENDPOINT_URL_S3');
+    expect(irsa.envFrom).toBeUndefined();
+
+    const minio = configWith({ ...config, podS3Endpoint: 'http://minio.lathe-system:9000', podEnvSecret: 'lathe-s3' });
+    const c = trainer(render({ run: run(), attempt: 1, config: minio, modelUri: 'x' }));
+    expect(env(c).AWS_ENDPOINT_URL_S3).toBe('http://minio.lathe-system:9000');
+    // Not optional: a missing Secret must keep the pod from starting, visibly.
+    expect(c.envFrom).toEqual([{ secretRef: { name: 'lathe-s3' } }]);
+  });
+
   it('maps deadlines, retries, TTL and disruptions onto the Job', () => {
     const r = render({ run: run({ maxRuntime: '1h30m', retries: 3, ttlAfterFinished: '2h' }), attempt: 1, config, modelUri: 'x' });
     expect(r.job.spec!.activeDeadlineSeconds).toBe(5400);

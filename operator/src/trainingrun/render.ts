@@ -1,14 +1,15 @@
 // The pure half of the TrainingRun controller: from a TrainingRun (and the operator's settings) to
 // the objects that should exist. No I/O, no clock, no randomness: the same input renders the same
 // bytes, which is what makes create-once-and-409 safe and what the unit tests pin down.
-import type { V1EnvVar, V1Job, V1PodSpec, V1Service, V1Toleration, V1Affinity, V1OwnerReference } from '@kubernetes/client-node';
+import type { V1EnvVar, V1Job, V1PodSpec, V1Service, V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, DEFAULTS, KINDS } from '../api/constants.js';
 import type { TrainingRun } from '../api/trainingrun.js';
 import { parseDurationSeconds } from '../api/duration.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
 import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
-import { gpuTolerations, spotAffinity } from '../k8s/scheduling.js';
+import { placement } from '../k8s/scheduling.js';
+import { podS3Access } from '../k8s/pod-s3.js';
 import { jobName, runId, runLocation, workerServiceName } from './names.js';
 
 export const TRAINER_CONTAINER = 'trainer';
@@ -25,7 +26,7 @@ const TASK_RESOURCES: Record<string, { cpu: string; memory: string }> = {
 export interface RenderInput {
   run: TrainingRun;
   attempt: number;
-  config: Pick<OperatorConfig, 'trainerImage' | 'trainerServiceAccount' | 's3Bucket' | 'trainerGracePeriodSeconds'>;
+  config: Pick<OperatorConfig, 'trainerImage' | 'trainerServiceAccount' | 's3Bucket' | 'trainerGracePeriodSeconds' | 'podS3Endpoint' | 'podEnvSecret'>;
   /** spec.model with `run://` references resolved to the referenced run's artifact URI. */
   modelUri: string;
 }
@@ -87,6 +88,7 @@ export function render(input: RenderInput): RenderedRun {
   const labels = { ...runLabels(run), [LABELS.runId]: id, [LABELS.attempt]: String(attempt) };
   const jobLabels = { ...labels, ...(run.spec.queue ? { [LABELS.kueueQueue]: run.spec.queue } : {}) };
 
+  const s3 = podS3Access(config);
   const env: V1EnvVar[] = [
     { name: 'LATHE_RUN_ID', value: id },
     { name: 'LATHE_RUN_NAME', value: name },
@@ -99,6 +101,7 @@ export function render(input: RenderInput): RenderedRun {
     { name: 'LATHE_OUTPUT_URI', value: location.prefixUri },
     { name: 'LATHE_HYPERPARAMETERS', value: hyperparametersJson(run) },
     { name: 'HF_HOME', value: '/tmp/hf' },
+    ...s3.env,
   ];
   if (distributed) {
     // Kubeflow's torchrun names (PET_*): rank from the Indexed Job's completion index, rendezvous on
@@ -122,9 +125,6 @@ export function render(input: RenderInput): RenderedRun {
     requests['nvidia.com/gpu'] = String(spec.gpus);
   }
 
-  const tolerations: V1Toleration[] = gpuTolerations({ gpus: spec.gpus, spot: spec.spot });
-  const affinity: V1Affinity | undefined = spec.spot ? spotAffinity() : undefined;
-
   const podSpec: V1PodSpec = {
     restartPolicy: 'Never',
     serviceAccountName: config.trainerServiceAccount,
@@ -133,8 +133,10 @@ export function render(input: RenderInput): RenderedRun {
     terminationGracePeriodSeconds: config.trainerGracePeriodSeconds,
     securityContext: restrictedPodSecurity(),
     ...(distributed ? { subdomain: workerServiceName(name) } : {}),
-    ...(tolerations.length ? { tolerations } : {}),
-    ...(affinity ? { affinity } : {}),
+    // The user's nodeSelector, tolerations, affinity and priorityClassName merged with the GPU and
+    // spot placement (rules in k8s/scheduling.ts). A Job is only ever created, never compared with
+    // what the cluster holds, so Kueue adding its flavor's nodeSelector later causes no drift.
+    ...placement({ gpus: spec.gpus, spot: spec.spot }, run.spec),
     containers: [
       {
         name: TRAINER_CONTAINER,
@@ -143,6 +145,7 @@ export function render(input: RenderInput): RenderedRun {
         // user's program with the run's environment and upload helpers (trainer-image/README.md).
         ...(run.spec.command ? { args: run.spec.command } : {}),
         env,
+        ...(s3.envFrom.length ? { envFrom: s3.envFrom } : {}),
         ...(distributed ? { ports: [{ name: 'rendezvous', containerPort: MASTER_PORT }] } : {}),
         resources: { requests, limits },
         securityContext: restrictedContainerSecurity(),

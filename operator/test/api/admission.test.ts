@@ -134,6 +134,11 @@ describe('TrainingRun immutability', () => {
     ['spec.podMetadata', [{ op: 'add', path: '/spec/podMetadata/labels/extra', value: 'x' }]],
     ['spec.hyperparameters', [{ op: 'remove', path: '/spec/hyperparameters' }]],
     ['spec.maxRuntime', [{ op: 'remove', path: '/spec/maxRuntime' }]],
+    // The pods' scheduling fields are immutable like the Job's pod template they end up in.
+    ['spec.tolerations', [{ op: 'add', path: '/spec/tolerations/-', value: { key: 'example.com/extra', operator: 'Exists' } }]],
+    ['spec.nodeSelector', [{ op: 'remove', path: '/spec/nodeSelector' }]],
+    ['spec.affinity', [{ op: 'replace', path: '/spec/affinity/nodeAffinity/preferredDuringSchedulingIgnoredDuringExecution/0/weight', value: 60 }]],
+    ['spec.priorityClassName', [{ op: 'replace', path: '/spec/priorityClassName', value: 'ml-urgent' }]],
   ] as Array<[string, PatchOp[]]>)('rejects a change of %s', async (field, ops) => {
     const { code, message } = await rejection(patch(PLURALS.TrainingRun, 'smol-llama-stories', ops));
     expect(code).toBe(422);
@@ -203,8 +208,17 @@ describe('InferenceService admission', () => {
     expect(failures).toEqual([]);
   });
 
-  it('lets the spec change (a new model rolls out)', async () => {
+  it('lets the spec change (a new model rolls out, so do new scheduling fields)', async () => {
     await patch(PLURALS.InferenceService, 'story-writer', [{ op: 'replace', path: '/spec/model', value: { uri: 's3://lathe-artifacts/models/x/20261122-154210-a1b2c3/checkpoint/' } }]);
+    await patch(PLURALS.InferenceService, 'story-writer', [
+      { op: 'replace', path: '/spec/nodeSelector', value: { 'lathe.dev/node-pool': 'gpu-large' } },
+      { op: 'add', path: '/spec/tolerations/-', value: { key: 'example.com/dedicated', operator: 'Equal', value: 'serving', effect: 'NoSchedule' } },
+      { op: 'remove', path: '/spec/priorityClassName' },
+    ]);
+    const changed = (await get(PLURALS.InferenceService, 'story-writer')).spec;
+    expect(changed.nodeSelector).toEqual({ 'lathe.dev/node-pool': 'gpu-large' });
+    expect(changed.tolerations).toHaveLength(2);
+    expect(changed).not.toHaveProperty('priorityClassName');
     const { code, message } = await rejection(
       patch(PLURALS.InferenceService, 'story-writer', [{ op: 'replace', path: '/spec/replicas', value: { min: 5, max: 2 } }]),
     );

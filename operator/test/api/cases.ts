@@ -26,6 +26,27 @@ export function validTrainingRun(name = 'smol-llama-stories'): Obj {
       suspend: true,
       outputModel: 'smol-llama-stories',
       podMetadata: { labels: { 'cost-center': 'ml-research' }, annotations: { 'example.com/note': 'hello world' } },
+      nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-A10G' },
+      tolerations: [
+        { key: 'example.com/dedicated', operator: 'Equal', value: 'ml', effect: 'NoSchedule' },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      ],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['us-east-1a', 'us-east-1b'] }] }],
+          },
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 50, preference: { matchExpressions: [{ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['g5.xlarge'] }] } },
+          ],
+        },
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'lathe.dev/training-run': name } } } },
+          ],
+        },
+      },
+      priorityClassName: 'ml-batch',
     },
   };
 }
@@ -43,6 +64,29 @@ export function validInferenceService(name = 'story-writer'): Obj {
       runtime: { image: 'vllm/vllm-openai:v0.6.3', args: ['--port', '8000'], port: 8000, env: [{ name: 'VLLM_LOGGING_LEVEL', value: 'INFO' }] },
       autoscaling: { targetCPUUtilization: 70 },
       progressDeadlineSeconds: 300,
+      nodeSelector: { 'lathe.dev/node-pool': 'gpu' },
+      tolerations: [{ operator: 'Exists' }],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: 'example.com/gpu-memory-gb', operator: 'Gt', values: ['20'] }] },
+              { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['gpu-node-1'] }] },
+            ],
+          },
+        },
+        podAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            {
+              topologyKey: 'topology.kubernetes.io/zone',
+              labelSelector: { matchExpressions: [{ key: 'app', operator: 'In', values: ['vector-db'] }] },
+              namespaceSelector: {},
+              matchLabelKeys: ['app.kubernetes.io/version'],
+            },
+          ],
+        },
+      },
+      priorityClassName: 'serving-critical',
     },
   };
 }
@@ -61,6 +105,72 @@ export interface BadCase {
 }
 
 const spec = (o: Obj) => o.spec as Record<string, any>;
+
+/**
+ * The scheduling fields (common.ts podScheduling), the same on both kinds. Each mutation sets the
+ * whole field, so it applies to either valid object.
+ */
+const BAD_SCHEDULING: BadCase[] = [
+  { name: 'nodeSelector key that is not a label key', field: 'spec.nodeSelector["bad key"]', mutate: (o) => (spec(o).nodeSelector = { zone: 'a', 'bad key': 'x' }) },
+  { name: 'nodeSelector value that is not a label value', field: 'spec.nodeSelector["team"]', mutate: (o) => (spec(o).nodeSelector = { team: 'not a label value!' }) },
+  { name: 'toleration with an unknown operator', field: 'spec.tolerations[0].operator', mutate: (o) => (spec(o).tolerations = [{ key: 'a', operator: 'Equals', value: 'b' }]) },
+  {
+    name: 'toleration with operator Exists and a value',
+    field: 'spec.tolerations[0].value',
+    mutate: (o) => (spec(o).tolerations = [{ key: 'example.com/dedicated', operator: 'Exists', value: 'ml' }]),
+  },
+  { name: 'toleration without a key and not Exists', field: 'spec.tolerations[0].key', mutate: (o) => (spec(o).tolerations = [{ operator: 'Equal', value: 'ml' }]) },
+  {
+    name: 'tolerationSeconds without effect NoExecute',
+    field: 'spec.tolerations[1].tolerationSeconds',
+    mutate: (o) =>
+      (spec(o).tolerations = [
+        { key: 'a', operator: 'Exists' },
+        { key: 'b', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 60 },
+      ]),
+  },
+  {
+    name: 'node affinity with an unknown operator',
+    field: 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator',
+    mutate: (o) => (spec(o).affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'Contains', values: ['a'] }] }] } } }),
+  },
+  {
+    name: 'node affinity In without values',
+    field: 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].values',
+    mutate: (o) => (spec(o).affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'In' }] }] } } }),
+  },
+  {
+    name: 'node affinity Gt with a word',
+    field: 'spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].preference.matchExpressions[0].values',
+    mutate: (o) =>
+      (spec(o).affinity = {
+        nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, preference: { matchExpressions: [{ key: 'gpu-memory', operator: 'Gt', values: ['lots'] }] } }] },
+      }),
+  },
+  {
+    name: 'required node affinity without terms',
+    field: 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms',
+    mutate: (o) => (spec(o).affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } }),
+  },
+  {
+    name: 'pod affinity selector Exists with values',
+    field: 'spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].labelSelector.matchExpressions[0].values',
+    mutate: (o) =>
+      (spec(o).affinity = {
+        podAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: [
+            { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchExpressions: [{ key: 'app', operator: 'Exists', values: ['db'] }] } },
+          ],
+        },
+      }),
+  },
+  {
+    name: 'pod anti-affinity topologyKey that is not a label key',
+    field: 'spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].topologyKey',
+    mutate: (o) => (spec(o).affinity = { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'kubernetes io/host name' }] } }),
+  },
+  { name: 'priorityClassName that is not a DNS subdomain', field: 'spec.priorityClassName', mutate: (o) => (spec(o).priorityClassName = 'High_Priority') },
+];
 
 export const BAD_TRAINING_RUNS: BadCase[] = [
   { name: 'model with an unknown scheme', field: 'spec.model', mutate: (o) => (spec(o).model = 'ftp://models/llama') },
@@ -104,6 +214,19 @@ export const BAD_TRAINING_RUNS: BadCase[] = [
   { name: 'spot as a string', field: 'spec.spot', mutate: (o) => (spec(o).spot = 'yes') },
   { name: 'invalid pod label value', field: 'spec.podMetadata.labels', mutate: (o) => (spec(o).podMetadata.labels = { team: 'not a label value!' }) },
   { name: 'invalid pod annotation key', field: 'spec.podMetadata.annotations', mutate: (o) => (spec(o).podMetadata.annotations = { 'bad key': 'x' }) },
+  ...BAD_SCHEDULING,
+  { name: 'toleration with an unknown effect', field: 'spec.tolerations[1].effect', mutate: (o) => (spec(o).tolerations[1].effect = 'NoRun') },
+  {
+    name: 'preferred node term of weight 0',
+    field: 'spec.affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight',
+    mutate: (o) => (spec(o).affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight = 0),
+  },
+  {
+    name: 'pod anti-affinity term without topologyKey',
+    field: 'spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey',
+    mutate: (o) => delete spec(o).affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey,
+  },
+  { name: 'priorityClassName longer than 253 characters', field: 'spec.priorityClassName', mutate: (o) => (spec(o).priorityClassName = 'p'.repeat(254)) },
   {
     name: 'name longer than 52 characters',
     field: 'metadata.name',
@@ -151,6 +274,17 @@ export const BAD_INFERENCE_SERVICES: BadCase[] = [
   },
   { name: 'zero progress deadline', field: 'spec.progressDeadlineSeconds', mutate: (o) => (ispec(o).progressDeadlineSeconds = 0) },
   { name: 'unknown spec field', field: 'spec.minReplicas', strict: true, mutate: (o) => (ispec(o).minReplicas = 2) },
+  ...BAD_SCHEDULING,
+  {
+    name: 'node field requirement with two values',
+    field: 'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[1].matchFields[0].values',
+    mutate: (o) => (ispec(o).affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[1].matchFields[0].values = ['gpu-node-1', 'gpu-node-2']),
+  },
+  {
+    name: 'pod affinity namespace that is not a DNS label',
+    field: 'spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaces[0]',
+    mutate: (o) => (ispec(o).affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].namespaces = ['Team_A']),
+  },
   { name: 'name starting with a digit', field: 'metadata.name', zodRejects: false, mutate: (o) => (o.metadata.name = '9-writer') },
 ];
 

@@ -162,7 +162,7 @@ describe('kubectl explain', () => {
     });
     console.log(out);
     expect(out).toContain('What to train and how');
-    for (const field of ['model', 'task', 'dataset', 'hyperparameters', 'workers', 'resources', 'spot', 'maxRuntime', 'retries', 'queue', 'ttlAfterFinished', 'suspend']) {
+    for (const field of ['model', 'task', 'dataset', 'hyperparameters', 'workers', 'resources', 'spot', 'maxRuntime', 'retries', 'queue', 'ttlAfterFinished', 'suspend', 'nodeSelector', 'tolerations', 'affinity', 'priorityClassName']) {
       expect(out).toMatch(new RegExp(`^\\s+${field}\\s+<`, 'm'));
     }
     expect(out).toContain('hf://<org>/<name>');
