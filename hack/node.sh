@@ -383,18 +383,15 @@ stop_one() {
   rm -f "$state/pids/$1.pid"
 }
 
-# Remove every rule in the built-in chains that jumps to one of ours, then our chains themselves:
-# kube-proxy's KUBE-*, the kubelet's KUBE-FIREWALL and canaries, and LATHE-*.
+# Every rule that jumps to one of ours and our chains themselves (kube-proxy's KUBE-*, the kubelet's
+# KUBE-FIREWALL and canaries, and LATHE-*), by filtering a table's dump and restoring it whole: the
+# rules' quoted comments survive, and the table changes in one step.
 ipt_clean() {
   local ipt=$1 table
-  command -v "$ipt" >/dev/null || return 0
+  command -v "$ipt-save" >/dev/null || return 0
   for table in filter nat mangle raw; do
-    "$ipt" -w -t "$table" -S 2>/dev/null | grep -E -- '^-A [A-Z]+ .*-j (KUBE|LATHE)-' |
-      while read -r -a rule; do "$ipt" -w -t "$table" -D "${rule[@]:1}" 2>/dev/null || true; done
-    local chains
-    chains=$("$ipt" -w -t "$table" -S 2>/dev/null | awk '$1 == "-N" && $2 ~ /^(KUBE|LATHE)-/ {print $2}')
-    for c in $chains; do "$ipt" -w -t "$table" -F "$c" 2>/dev/null || true; done
-    for c in $chains; do "$ipt" -w -t "$table" -X "$c" 2>/dev/null || true; done
+    "$ipt-save" -t "$table" 2>/dev/null | grep -q -E '(KUBE|LATHE)-' || continue
+    "$ipt-save" -t "$table" | grep -v -E '^:(KUBE|LATHE)-|^-A (KUBE|LATHE)-|-j (KUBE|LATHE)-' | "$ipt-restore" -w
   done
 }
 
@@ -414,7 +411,7 @@ down() {
   ipt_clean ip6tables
   # Mounts under the node's state (kubelet's bind-mount of its root dir onto itself, volumes, the
   # network namespaces) and the overlay mounts of containerd's snapshotter, deepest first.
-  findmnt -rn -o TARGET | grep -E "^($node_state|$CONTAINERD_ROOT)(/|$)" | sort -r |
+  findmnt -rn -o TARGET | { grep -E "^($node_state|$CONTAINERD_ROOT)(/|$)" || true; } | sort -r |
     while read -r m; do umount -l "$m" 2>/dev/null || true; done
   ip link show "$BRIDGE" >/dev/null 2>&1 && ip link delete "$BRIDGE"
   # cgroups the kubelet made (cgroupfs driver): kubepods/... in each hierarchy, deepest first.

@@ -127,18 +127,18 @@ describe('the whole loop in real pods', () => {
         apiVersion: 'lathe.dev/v1alpha1',
         kind: 'InferenceService',
         metadata: { name },
-        spec: { model: { trainingRun: run }, task: 'text-generation', resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE },
+        spec: { model: { trainingRun: run }, task: 'text-generation', replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE },
       },
     });
     await waitFor(`InferenceService ${name} to be Ready`, async () => {
       const s = await status('inferenceservices', name);
       return s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
     }, 240_000, 1000).catch(async (err: unknown) => {
-      const states = (await pods(`app.kubernetes.io/instance=${name}`)).map(describePod).join('\n');
+      const states = (await pods(`lathe.dev/inference-service=${name}`)).map(describePod).join('\n');
       throw new Error(`${(err as Error).message}\npods:\n${states}`, { cause: err });
     });
 
-    const [pod] = (await pods(`app.kubernetes.io/instance=${name}`)).filter((p) => p.status?.phase === 'Running');
+    const [pod] = (await pods(`lathe.dev/inference-service=${name}`)).filter((p) => p.status?.phase === 'Running');
     expect(pod?.spec?.nodeName).toBe(REAL_NODE);
     expect(kubectl(['exec', '-n', ns, pod!.metadata!.name!, '--', 'id', '-u']).trim()).toBe('10001');
 
