@@ -10,8 +10,10 @@
 #   hack/node.sh down       stop it all and remove what it made (pods, mounts, cgroups, chains, links)
 #   hack/node.sh leaks      print anything a stopped node left behind; exit 1 if there is any
 #
-# Layout: pods get 10.222.0.0/24 on the bridge lathe0 (10.222.0.1 is the host); the API server, the
-# local S3 server and CoreDNS answer pods on 10.222.0.1. The node is tainted lathe.dev/real-node so
+# Layout: pods get 10.222.0.0/24 on the bridge lathe0 (10.222.0.1 is the host and their default
+# route, so Service IPs such as the API server's 10.96.0.1 reach kube-proxy's rules; iptables keeps
+# pods off every other network); the API server, the local S3 server and CoreDNS answer pods on
+# 10.222.0.1. The node is tainted lathe.dev/real-node so
 # only pods that ask for it land there (the kwok nodes keep the simulated workloads); its labels are
 # lathe.dev/node-pool=local and kubernetes.io/hostname=lathe-node.
 set -euo pipefail
@@ -225,7 +227,7 @@ write_configs() {
     {
       "type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false, "hairpinMode": true,
       "ipam": {"type": "host-local", "ranges": [[{"subnet": "$POD_SUBNET", "gateway": "$HOST_IP"}]],
-               "dataDir": "$node_state/cni-ipam"}
+               "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$node_state/cni-ipam"}
     },
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]

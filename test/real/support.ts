@@ -33,13 +33,16 @@ export async function requireRealNode(core: CoreV1Api): Promise<void> {
 /** The Secret the operator's LATHE_POD_ENV_SECRET names: the local S3 server's keys (never on EKS). */
 export const S3_SECRET = process.env.LATHE_POD_ENV_SECRET ?? 'lathe-s3-credentials';
 
-/** A namespace enforcing "restricted", with the chart's ServiceAccounts and the local S3 keys. */
-export async function restrictedNamespace(core: CoreV1Api, prefix: string): Promise<string> {
+/**
+ * A namespace enforcing "restricted", with the local S3 keys and the workload ServiceAccounts (as
+ * the Helm chart creates them; pass [] where the chart itself will).
+ */
+export async function restrictedNamespace(core: CoreV1Api, prefix: string, serviceAccounts = ['lathe-trainer', 'lathe-inference']): Promise<string> {
   const labels = {
     'pod-security.kubernetes.io/enforce': 'restricted',
     'pod-security.kubernetes.io/enforce-version': 'latest',
   };
-  const ns = await createNamespace(core, prefix, labels, ['lathe-trainer', 'lathe-inference']);
+  const ns = await createNamespace(core, prefix, labels, serviceAccounts);
   const env = (k: string) => {
     const v = process.env[k];
     if (!v) throw new Error(`${k} is not set: run the suite with .cluster/s3.env exported (make test-real)`);
