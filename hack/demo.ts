@@ -4,14 +4,12 @@
 // downloaded here) is fine-tuned in a real trainer pod with live progress, served by the inference
 // image, and asked for a completion. Where it cannot, the demo says so in one line and plays the
 // trainer's part instead (kwok's pods run no code, so it writes to S3 what trainer-image/ writes).
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, BatchV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { kubectl, waitFor } from '../test/e2e/support.js';
 import { s3, writeArtifact, writeProgress } from '../test/e2e/sim-trainer.js';
-import { ON_REAL_NODE, requireRealNode, S3_SECRET, seedTinyModel } from '../test/real/support.js';
+import { complete, ON_REAL_NODE, requireRealNode, S3_SECRET, seedTinyModel } from '../test/real/support.js';
 
 const NAMESPACE = 'ml';
 const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
@@ -117,28 +115,8 @@ async function realLoop(): Promise<void> {
   process.stdout.write(kubectl(['get', 'inferenceservices', '-n', NAMESPACE]));
 
   say(`asking it for a completion: kubectl port-forward service/${svc}, then POST /v1/completions`);
-  const forward = spawn('kubectl', ['port-forward', '-n', NAMESPACE, `service/${svc}`, ':80'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      forward.stdout.on('data', (b: Buffer) => {
-        const m = /127\.0\.0\.1:(\d+)/.exec(b.toString());
-        if (m) resolve(Number(m[1]));
-      });
-      forward.on('exit', (code) => reject(new Error(`kubectl port-forward exited ${code}`)));
-    });
-    const prompt = 'the quick fox';
-    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: svc, prompt, max_tokens: 12 }),
-    });
-    const body = (await res.json()) as { choices?: { text?: string }[] };
-    if (!res.ok) throw new Error(`completion failed: HTTP ${res.status} ${JSON.stringify(body)}`);
-    say(`prompt: "${prompt}" -> completion: "${body.choices?.[0]?.text ?? ''}"`);
-  } finally {
-    forward.kill();
-    await once(forward, 'exit').catch(() => undefined);
-  }
+  const prompt = 'the quick fox';
+  say(`prompt: "${prompt}" -> completion: "${await complete(NAMESPACE, svc, prompt, 12)}"`);
 }
 
 async function simulatedLoop(): Promise<void> {

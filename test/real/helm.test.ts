@@ -2,15 +2,14 @@
 // operator image `make images` built, two replicas with leader election on the real node, under the
 // chart's own RBAC, its probes and /metrics served, and a TrainingRun reconciled by the in-cluster
 // leader to Succeeded. Then the leader is deleted and the standby takes the Lease over.
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CoordinationV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, deleteNamespace, ensureCrds, repoRoot, suffix, trainingRunManifest, waitFor } from '../e2e/support.js';
-import { describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, S3_SECRET, seedTinyModel, type Seed } from './support.js';
+import { describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, S3_SECRET, seedTinyModel, withPortForward, type Seed } from './support.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -96,21 +95,8 @@ describe('the operator installed with Helm, on the real node', () => {
   });
 
   it('serves /metrics through its metrics Service', async () => {
-    const forward = spawn('kubectl', ['port-forward', '-n', system, `service/${release}-operator-metrics`, ':8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      const port = await new Promise<number>((resolve, reject) => {
-        forward.stdout.on('data', (b: Buffer) => {
-          const m = /127\.0\.0\.1:(\d+)/.exec(b.toString());
-          if (m) resolve(Number(m[1]));
-        });
-        forward.on('exit', (code) => reject(new Error(`kubectl port-forward exited ${code}`)));
-      });
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      expect(text).toMatch(/^workqueue_depth\{/m);
-    } finally {
-      forward.kill();
-      await once(forward, 'exit').catch(() => undefined);
-    }
+    const text = await withPortForward(system, `service/${release}-operator-metrics`, 8080, async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    expect(text).toMatch(/^workqueue_depth\{/m);
   });
 
   it('reconciles a TrainingRun in a real pod to Succeeded, and the standby takes over when the leader is deleted', async () => {

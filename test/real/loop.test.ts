@@ -5,14 +5,12 @@
 // Service. Everything runs in a namespace that enforces Pod Security "restricted", as the trainer
 // and server do on EKS (read-only root, UID 10001, no capabilities); only the GPUs are missing
 // (gpus: 0), which is why the kwok nodes stay for GPU scheduling.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../e2e/support.js';
 import { startOperator, type OperatorProcess } from '../e2e/operator-process.js';
-import { describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, type Seed } from './support.js';
+import { complete, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, type Seed } from './support.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -24,6 +22,7 @@ let operator: OperatorProcess | undefined;
 
 interface Status {
   phase?: string;
+  preemptions?: number;
   message?: string;
   progress?: { epoch?: number; epochs?: number; loss?: number };
   artifact?: { uri?: string; metadataUri?: string; recordUri?: string };
@@ -117,6 +116,59 @@ describe('the whole loop in real pods', () => {
     expect(await pods(`lathe.dev/training-run=${name}`)).toHaveLength(1);
   });
 
+  it('runs two workers as DDP over gloo, rendezvous through the headless Service, on an image-classification dataset', async () => {
+    const name = 'stripes-ddp';
+    await custom.createNamespacedCustomObject({
+      ...group,
+      namespace: ns,
+      plural: 'trainingruns',
+      body: tiny(name, {
+        model: undefined,
+        task: 'image-classification',
+        dataset: { uri: seed.images },
+        workers: 2,
+        hyperparameters: { epochs: 2, batchSize: 8, learningRate: 0.01, imageSize: 16, evalFraction: 0.25 },
+        resources: { gpus: 0, cpu: '500m', memory: '2Gi' },
+      }),
+    });
+    await waitRun(name, 'Succeeded', 300_000);
+    const workers = await pods(`lathe.dev/training-run=${name}`);
+    expect(workers.map((p) => p.spec?.nodeName)).toEqual([REAL_NODE, REAL_NODE]);
+    for (const p of workers) {
+      expect(p.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, describePod(p)).toBe(0);
+      // Each worker's torchrun joined the same two-process group, found through pod 0's DNS name.
+      expect(kubectl(['logs', '-n', ns, p.metadata!.name!])).toMatch(/joined process group: backend=gloo world_size=2/);
+    }
+  });
+
+  it('an evicted trainer saves a checkpoint on SIGTERM and the next pod resumes from it: a preemption, not a failure', async () => {
+    const name = 'evicted';
+    // Enough epochs that the run is still training when it is evicted.
+    await custom.createNamespacedCustomObject({
+      ...group,
+      namespace: ns,
+      plural: 'trainingruns',
+      body: tiny(name, { hyperparameters: { epochs: 400, batchSize: 8, learningRate: 0.01, maxSeqLength: 16, seed: 1 } }),
+    });
+    const first = await waitFor('the first trainer pod to be in epoch 3', async () => {
+      const [p] = await pods(`lathe.dev/training-run=${name}`);
+      return p && p.status?.phase === 'Running' && /epoch 3\//.test(kubectl(['logs', '-n', ns, p.metadata!.name!])) ? p : undefined;
+    }, 180_000, 1000);
+    // What a drain or a spot interruption handler does: the Eviction API, then the kubelet's SIGTERM.
+    await core.createNamespacedPodEviction({ name: first.metadata!.name!, namespace: ns, body: { metadata: { name: first.metadata!.name!, namespace: ns } } });
+    const second = await waitFor('a second trainer pod', async () => (await pods(`lathe.dev/training-run=${name}`)).find((p) => p.metadata!.uid !== first.metadata!.uid && p.status?.phase === 'Running'), 180_000, 1000);
+    const evicted = await core.readNamespacedPod({ name: first.metadata!.name!, namespace: ns }).catch(() => undefined);
+    if (evicted) expect(evicted.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, describePod(evicted)).toBe(143);
+    await waitFor('the second pod to resume from the checkpoint', () => /resuming from checkpoint/.test(kubectl(['logs', '-n', ns, second.metadata!.name!])), 120_000, 1000);
+    const s = await waitFor('the preemption in status', async () => {
+      const st = (await custom.getNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', name })) as { status?: Status & { preemptions?: number } };
+      return (st.status?.preemptions ?? 0) >= 1 ? st.status : undefined;
+    }, 60_000, 1000);
+    expect(s.preemptions).toBe(1);
+    expect(s.phase).toBe('Running');
+    await custom.deleteNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', name });
+  });
+
   it('serves the trained model: Ready once loaded, answering a completion through its Service (port-forward) as UID 10001', async () => {
     const name = 'tiny-writer';
     await custom.createNamespacedCustomObject({
@@ -142,27 +194,32 @@ describe('the whole loop in real pods', () => {
     expect(pod?.spec?.nodeName).toBe(REAL_NODE);
     expect(kubectl(['exec', '-n', ns, pod!.metadata!.name!, '--', 'id', '-u']).trim()).toBe('10001');
 
-    const forward = spawn('kubectl', ['port-forward', '-n', ns, `service/${name}`, ':80'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    try {
-      const port = await new Promise<number>((resolve, reject) => {
-        forward.stdout.on('data', (b: Buffer) => {
-          const m = /127\.0\.0\.1:(\d+)/.exec(b.toString());
-          if (m) resolve(Number(m[1]));
-        });
-        forward.on('exit', (code) => reject(new Error(`kubectl port-forward exited ${code}`)));
-      });
-      const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: name, prompt: 'the red cat', max_tokens: 8 }),
-      });
-      const body = (await res.json()) as { choices?: { text?: string }[] };
-      expect(res.status, JSON.stringify(body)).toBe(200);
-      expect(body.choices?.[0]?.text?.length).toBeGreaterThan(0);
-    } finally {
-      forward.kill();
-      await once(forward, 'exit').catch(() => undefined);
-    }
+    expect((await complete(ns, name, 'the red cat')).length).toBeGreaterThan(0);
+  });
+
+  it('rolls a change to a model that cannot load back to the model that served, which keeps answering', async () => {
+    const name = 'tiny-writer';
+    await custom.patchNamespacedCustomObject({
+      ...group,
+      namespace: ns,
+      plural: 'inferenceservices',
+      name,
+      body: [
+        { op: 'replace', path: '/spec/model', value: { uri: seed.broken } },
+        { op: 'add', path: '/spec/progressDeadlineSeconds', value: 30 },
+      ],
+    }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    const s = await waitFor('the rollback', async () => {
+      const st = await status('inferenceservices', name);
+      return st.conditions?.some((c) => c.type === 'RolledBack' && c.status === 'True') ? st : undefined;
+    }, 180_000, 1000);
+    expect(s.conditions?.find((c) => c.type === 'RolledBack')?.message).toMatch(/rolled back to s3:\/\/lathe-artifacts\//);
+    // The pods that serve are the old model's, ready, on the real node.
+    await waitFor('only ready pods of the old model', async () => {
+      const all = await pods(`lathe.dev/inference-service=${name}`);
+      return all.length > 0 && all.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    }, 120_000, 1000);
+    expect((await complete(ns, name, 'the big dog')).length).toBeGreaterThan(0);
   });
 });
 

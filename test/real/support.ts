@@ -1,7 +1,8 @@
 // What the real-pods suite needs beyond the e2e suite's helpers: the real node, the images built by
 // `make images`, a namespace that enforces Pod Security "restricted" with the S3 keys the local
 // pods use, and the tiny model and dataset seeded in S3 (no weights can be downloaded here).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import * as path from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import { createNamespace, repoRoot } from '../e2e/support.js';
@@ -63,14 +64,20 @@ export async function restrictedNamespace(core: CoreV1Api, prefix: string, servi
 }
 
 export interface Seed {
+  /** The tiny LM, a save_pretrained directory. */
   model: string;
+  /** JSON lines of stories for it. */
   dataset: string;
+  /** An ImageFolder of two classes, for image-classification. */
+  images: string;
+  /** A model directory whose config.json is garbage: no server can load it. */
+  broken: string;
 }
 
-/** Builds the tiny LM and its dataset (hack/seed-tiny-lm.py) under s3://lathe-datasets/<prefix>/. */
+/** Builds the tiny models and datasets (hack/seed.py) under s3://lathe-datasets/<prefix>/. */
 export function seedTinyModel(prefix: string): Seed {
   const venv = execFileSync(path.join(repoRoot, 'hack/python-env.sh'), { encoding: 'utf8' }).trim();
-  const out = execFileSync(path.join(venv, 'bin/python'), [path.join(repoRoot, 'hack/seed-tiny-lm.py'), prefix], { encoding: 'utf8' });
+  const out = execFileSync(path.join(venv, 'bin/python'), [path.join(repoRoot, 'hack/seed.py'), prefix], { encoding: 'utf8' });
   return JSON.parse(out) as Seed;
 }
 
@@ -79,4 +86,36 @@ export function describePod(pod: V1Pod): string {
   const cs = pod.status?.containerStatuses?.[0];
   const state = cs?.state?.waiting ?? cs?.state?.terminated ?? cs?.state?.running;
   return `${pod.metadata?.name} on ${pod.spec?.nodeName ?? '-'}: ${pod.status?.phase} ${JSON.stringify(state ?? {})}`;
+}
+
+/** Runs `fn` with `kubectl port-forward` from a free local port to `target` (e.g. service/x). */
+export async function withPortForward<T>(namespace: string, target: string, remotePort: number, fn: (port: number) => Promise<T>): Promise<T> {
+  const forward = spawn('kubectl', ['port-forward', '-n', namespace, target, `:${remotePort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      forward.stdout.on('data', (b: Buffer) => {
+        const m = /127\.0\.0\.1:(\d+)/.exec(b.toString());
+        if (m) resolve(Number(m[1]));
+      });
+      forward.on('exit', (code) => reject(new Error(`kubectl port-forward ${target} exited ${code}`)));
+    });
+    return await fn(port);
+  } finally {
+    forward.kill();
+    await once(forward, 'exit').catch(() => undefined);
+  }
+}
+
+/** POST /v1/completions of an InferenceService through a port-forward; the generated text. */
+export async function complete(namespace: string, service: string, prompt: string, maxTokens = 8): Promise<string> {
+  return withPortForward(namespace, `service/${service}`, 80, async (port) => {
+    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: service, prompt, max_tokens: maxTokens }),
+    });
+    const body = (await res.json()) as { choices?: { text?: string }[] };
+    if (!res.ok) throw new Error(`completion from ${service} failed: HTTP ${res.status} ${JSON.stringify(body)}`);
+    return body.choices?.[0]?.text ?? '';
+  });
 }

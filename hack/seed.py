@@ -1,0 +1,49 @@
+"""Puts tiny models and datasets in the local S3 server, for runs on the real node.
+
+No weights or datasets can be downloaded here, so they are made from code the trainer suite already
+tests with: a causal LM built from a config (build_tiny_lm: a 2-layer Llama with a word-level
+tokenizer) saved as a save_pretrained directory, which is what a TrainingRun's `model: s3://...`
+names; a JSON-lines text dataset with a "text" field (the layout of
+examples/trainingrun-smol-llama.yaml); an ImageFolder of two classes of striped images for
+image-classification; and a "model" whose config is garbage, which no server can load.
+
+    python hack/seed.py PREFIX   # prints {"model", "dataset", "images", "broken"} as s3:// URIs
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO / "trainer-image" / "tests"), str(REPO / "trainer-image")]
+
+import boto3  # noqa: E402
+from conftest import build_tiny_lm, story_text, upload_dir  # noqa: E402
+from test_image_classification import make_image_folder  # noqa: E402
+
+
+def main(prefix: str) -> None:
+    bucket = os.environ.get("LATHE_S3_DATASET_BUCKET", "lathe-datasets")
+    prefix = prefix.strip("/") + "/"
+    s3 = boto3.client("s3")
+    with tempfile.TemporaryDirectory() as tmp:
+        local = build_tiny_lm(Path(tmp) / "tiny-llama")
+        upload_dir(s3, local, bucket, prefix + "tiny-llama/")
+        images = make_image_folder(Path(tmp) / "stripes")
+        upload_dir(s3, images, bucket, prefix + "stripes/")
+    lines = [json.dumps({"text": line}) for line in story_text(lines=240).splitlines()]
+    s3.put_object(Bucket=bucket, Key=prefix + "stories.jsonl", Body=("\n".join(lines) + "\n").encode())
+    s3.put_object(Bucket=bucket, Key=prefix + "broken/config.json", Body=b"{not json")
+    uri = f"s3://{bucket}/{prefix}"
+    print(json.dumps({"model": uri + "tiny-llama/", "dataset": uri + "stories.jsonl",
+                      "images": uri + "stripes/", "broken": uri + "broken/"}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit("usage: seed.py PREFIX")
+    main(sys.argv[1])
