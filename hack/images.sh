@@ -96,11 +96,14 @@ image_key() {
   esac
 }
 
-timed() { # what command...
-  local what=$1 t0=$SECONDS
-  shift
-  log "building $what (log: $IMG/logs/$what.log)"
-  if ! "$@" >"$IMG/logs/$what.log" 2>&1; then
+# timed WHAT NAME BUILDER [ARG...]: build image NAME with BUILDER NAME ARG... unless it is there,
+# logging to a file that is shown only on failure.
+timed() {
+  local what=$1 name=$2 t0=$SECONDS
+  shift 2
+  exists "$name" && return 0
+  log "building $what as $name (log: $IMG/logs/$what.log)"
+  if ! "$@" "$name" >"$IMG/logs/$what.log" 2>&1; then
     tail -n 40 "$IMG/logs/$what.log" >&2
     log "FAILED: $what"
     return 1
@@ -109,8 +112,7 @@ timed() { # what command...
 }
 
 build_debian() {
-  local name=lathe.local/debian:$(debian_key) rootfs=$IMG/rootfs.tmp mirror c m
-  exists "$name" && return 0
+  local name=$1 rootfs=$IMG/rootfs.tmp mirror c m
   mirror=$(debian_mirror)
   rm -rf "$rootfs"
   debootstrap --variant=minbase --include="$DEBIAN_PACKAGES" "$DEBIAN_SUITE" "$rootfs" "$mirror"
@@ -125,8 +127,7 @@ build_debian() {
 }
 
 build_node() {
-  local name=lathe.local/node:$(node_key) tmp c
-  exists "$name" && return 0
+  local name=$1 tmp c
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar xzf ./*.tgz)
   c=$(b from --pull=never "lathe.local/debian:$(debian_key)")
@@ -138,8 +139,7 @@ build_node() {
 }
 
 build_node_build() {
-  local name=lathe.local/node-build:$(node_build_key) tmp c
-  exists "$name" && return 0
+  local name=$1 tmp c
   tmp=$(mktemp -d)
   # npm's registry tarball carries its own dependencies (bundled), so it runs as unpacked.
   (cd "$tmp" && npm pack --silent "$NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz)
@@ -160,19 +160,15 @@ bud() { # name dockerfile build-args...
 }
 
 build_torch() {
-  local name=lathe.local/python-torch:$(torch_key)
-  exists "$name" && return 0
-  bud "$name" hack/images/python-torch.Dockerfile --build-arg "BASE_IMAGE=lathe.local/debian:$(debian_key)"
+  bud "$1" hack/images/python-torch.Dockerfile --build-arg "BASE_IMAGE=lathe.local/debian:$(debian_key)"
 }
 
-build_image() {
-  local img=$1 key
-  key=$(image_key "$img")
-  exists "lathe.local/lathe-$img:$key" && return 0
+build_image() { # image name
+  local img=$1 name=$2
   case $img in
-    operator) bud "lathe.local/lathe-$img:$key" operator/Dockerfile \
+    operator) bud "$name" operator/Dockerfile \
       --build-arg "NODE_IMAGE=lathe.local/node-build:$(node_build_key)" --build-arg "RUNTIME_IMAGE=lathe.local/node:$(node_key)" ;;
-    trainer | inference) bud "lathe.local/lathe-$img:$key" "$img-image/Dockerfile" \
+    trainer | inference) bud "$name" "$img-image/Dockerfile" \
       --build-arg "BASE_IMAGE=lathe.local/python-torch:$(torch_key)" ;;
   esac
 }
@@ -195,6 +191,10 @@ load_one() {
     log "loaded $name into the node in $((SECONDS - t0))s"
   fi
   ctr_ images tag --force "$name" "$(ref "$img")" >/dev/null
+  # Older builds of the same image go, so the node's store holds one of each (containerd's
+  # garbage collector then frees their layers; the shared torch layer stays while in use).
+  ctr_ images ls -q | grep -E "^lathe\.local/lathe-$img:[0-9a-f]{12}\$" | grep -vx "$name" |
+    xargs -r "$("$root/hack/tools.sh" path ctr)" --address "$SOCK" -n k8s.io images rm >/dev/null || true
 }
 
 build() {
@@ -202,14 +202,23 @@ build() {
   [ ${#imgs[@]} -gt 0 ] || imgs=("${ALL[@]}")
   need
   mkdir -p "$IMG/logs"
-  timed debian build_debian
+  timed debian "lathe.local/debian:$(debian_key)" build_debian
   for img in "${imgs[@]}"; do
     case $img in
-      operator) timed node build_node && timed node-build build_node_build ;;
-      trainer | inference) timed python-torch build_torch ;;
+      operator)
+        timed node "lathe.local/node:$(node_key)" build_node
+        timed node-build "lathe.local/node-build:$(node_build_key)" build_node_build ;;
+      trainer | inference) timed python-torch "lathe.local/python-torch:$(torch_key)" build_torch ;;
+      *) image_key "$img" >/dev/null ;;
     esac
-    timed "$img" build_image "$img"
+    local name
+    name=lathe.local/lathe-$img:$(image_key "$img")
+    timed "$img" "$name" build_image "$img"
+    # Only the newest build of each image is kept in buildah's store.
+    b images --format '{{.Name}}:{{.Tag}}' | grep -E "^lathe\.local/lathe-$img:[0-9a-f]{12}\$" | grep -vx "$name" |
+      xargs -r buildah --root "$IMG/storage" --runroot "$IMG/run" --storage-driver overlay rmi >/dev/null 2>&1 || true
   done
+  log "images up to date: ${imgs[*]}"
 }
 
 load() {
