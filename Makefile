@@ -71,6 +71,12 @@ operator: build ## run the operator in the foreground against $KUBECONFIG (AWS s
 	@if [ -f $(STATE)/s3.env ] && [ -z "$${AWS_ENDPOINT_URL_S3:-}" ]; then $(S3ENV); fi; \
 	  exec hack/operator-node.sh
 
+.PHONY: operator-install operator-uninstall
+operator-install: ## helm install the chart with the local images on the real node (release lathe in lathe-system)
+	@hack/operator-install.sh lathe lathe-system ml
+operator-uninstall: ## helm uninstall what operator-install installed
+	@hack/operator-install.sh --uninstall lathe lathe-system
+
 .PHONY: demo
 demo: cluster build ## the main job locally: a tiny model trained in a real pod, served, asked for a completion
 	@if hack/node.sh check >/dev/null 2>&1; then $(MAKE) -s images; fi

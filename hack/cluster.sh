@@ -25,17 +25,8 @@ NODE_HOST_IP=10.222.0.1
 components=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
-pid_of() { cat "$state/pids/$1.pid" 2>/dev/null || true; }
-running() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
-
-# start NAME BINARY ARGS...: run detached in its own session so it outlives `make`.
-start() {
-  local name=$1
-  shift
-  if running "$name"; then return 0; fi
-  setsid "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$state/pids/$name.pid"
-}
+# shellcheck source=hack/lib.sh
+. "$root/hack/lib.sh"
 
 wait_for() {
   local what=$1 name=$2 tries=$3
@@ -85,27 +76,6 @@ EOF
     rm -f ./*.csr ./*.ext
   )
   touch "$pki/.done-2"
-}
-
-kubeconfig() { # file user
-  cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: lathe-local
-  cluster:
-    server: https://127.0.0.1:$API_PORT
-    certificate-authority: $pki/ca.crt
-users:
-- name: $2
-  user:
-    client-certificate: $pki/$2.crt
-    client-key: $pki/$2.key
-contexts:
-- name: lathe-local
-  context: {cluster: lathe-local, user: $2, namespace: default}
-current-context: lathe-local
-EOF
 }
 
 api_ready() {
@@ -221,20 +191,7 @@ EOF
 down() {
   # The node first: its pods are torn down through containerd while the rest still runs.
   "$node" down || log "the real node did not come down cleanly (hack/node.sh leaks lists what is left)"
-  for c in "${components[@]}"; do
-    local p
-    p=$(pid_of "$c")
-    [ -n "$p" ] && kill "$p" 2>/dev/null || true
-  done
-  for c in "${components[@]}"; do
-    local p
-    p=$(pid_of "$c")
-    if [ -n "$p" ]; then
-      for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$p" 2>/dev/null || true
-    fi
-    rm -f "$state/pids/$c.pid"
-  done
+  stop "${components[@]}"
   # Anything the operator started for `make demo` is stopped too.
   if [ -f "$state/pids/operator.pid" ]; then
     kill "$(cat "$state/pids/operator.pid")" 2>/dev/null || true

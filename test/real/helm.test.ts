@@ -1,15 +1,14 @@
-// The operator installed as a platform team installs it: `helm install` of charts/lathe with the
-// operator image `make images` built, two replicas with leader election on the real node, under the
-// chart's own RBAC, its probes and /metrics served, and a TrainingRun reconciled by the in-cluster
-// leader to Succeeded. Then the leader is deleted and the standby takes the Lease over.
+// The operator installed as a platform team installs it (hack/operator-install.sh: `helm install`
+// of charts/lathe with the operator image `make images` built), two replicas with leader election
+// on the real node, under the chart's own RBAC, its probes and /metrics served, and a TrainingRun
+// reconciled by the in-cluster leader to Succeeded. Then the leader is deleted and the standby
+// takes the Lease over.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CoordinationV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, deleteNamespace, ensureCrds, repoRoot, suffix, trainingRunManifest, waitFor } from '../e2e/support.js';
-import { describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, S3_SECRET, seedTinyModel, withPortForward, type Seed } from './support.js';
+import { clients, ensureCrds, repoRoot, suffix, trainingRunManifest, waitFor } from '../e2e/support.js';
+import { deleteNamespaceAndWait, describePod, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, withPortForward, type Seed } from './support.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -19,15 +18,6 @@ const system = `${release}-system`;
 let training = '';
 let seed: Seed;
 let installed = false;
-
-const helm = (args: string[]) => execFileSync('helm', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-
-/** `lathe.local/lathe-operator:local` as the chart's registry / repository / tag. */
-function imageValues(image: 'operator' | 'trainer' | 'inference') {
-  const m = /^(.+)\/([^/:]+):(.+)$/.exec(imageRef(image));
-  if (!m) throw new Error(`unexpected image ref ${imageRef(image)}`);
-  return { registry: m[1]!, repository: m[2]!, tag: m[3]! };
-}
 
 async function operatorPods(): Promise<V1Pod[]> {
   return (await core.listNamespacedPod({ namespace: system, labelSelector: 'app.kubernetes.io/component=operator' })).items;
@@ -43,44 +33,19 @@ beforeAll(async () => {
   ensureCrds();
   training = await restrictedNamespace(core, 'helm', []);
   seed = seedTinyModel(`real/${training}`);
-  // The operator's own S3 access (progress, metadata, run records): on EKS its IRSA role; here the
-  // local server's keys from a Secret, through the chart's extraEnv.
-  const s3Env = (name: string) => ({ name, valueFrom: { secretKeyRef: { name: S3_SECRET, key: name } } });
-  const op = imageValues('operator');
-  const values = {
-    image: { ...op, pullPolicy: 'IfNotPresent' },
-    trainer: { image: imageValues('trainer') },
-    inference: { image: imageValues('inference') },
-    aws: { region: process.env.AWS_REGION, podS3Endpoint: process.env.LATHE_POD_S3_ENDPOINT, podEnvSecret: S3_SECRET },
-    trainingNamespaces: [training],
-    operator: {
-      replicas: 2,
-      progressPollMs: 1000,
-      nodeSelector: ON_REAL_NODE.nodeSelector,
-      tolerations: ON_REAL_NODE.tolerations,
-      extraEnv: [{ name: 'AWS_ENDPOINT_URL_S3', value: process.env.LATHE_POD_S3_ENDPOINT }, s3Env('AWS_ACCESS_KEY_ID'), s3Env('AWS_SECRET_ACCESS_KEY')],
-    },
-  };
-  const file = path.join(mkdtempSync(path.join(tmpdir(), 'lathe-helm-')), 'values.json');
-  writeFileSync(file, JSON.stringify(values));
-  await core.createNamespace({ body: { metadata: { name: system, labels: { 'lathe.dev/e2e': 'true', 'pod-security.kubernetes.io/enforce': 'restricted' } } } });
-  await core.createNamespacedSecret({
-    namespace: system,
-    body: { metadata: { name: S3_SECRET }, stringData: { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY! } },
-  });
   try {
-    helm(['install', release, path.join(repoRoot, 'charts/lathe'), '-n', system, '-f', file, '--wait', '--timeout', '180s']);
+    execFileSync(path.join(repoRoot, 'hack/operator-install.sh'), [release, system, training], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     installed = true;
   } catch (err) {
-    const pods = (await operatorPods()).map(describePod).join('\n');
-    throw new Error(`helm install failed: ${(err as { stderr?: string }).stderr ?? String(err)}\npods:\n${pods}`, { cause: err });
+    const pods = (await operatorPods().catch(() => [])).map(describePod).join('\n');
+    throw new Error(`hack/operator-install.sh failed: ${(err as { stderr?: string }).stderr ?? String(err)}\npods:\n${pods}`, { cause: err });
   }
 });
 
 afterAll(async () => {
-  if (installed) helm(['uninstall', release, '-n', system, '--wait', '--timeout', '60s']);
-  await deleteNamespace(core, system);
-  if (training) await deleteNamespace(core, training);
+  if (installed) execFileSync(path.join(repoRoot, 'hack/operator-install.sh'), ['--uninstall', release, system], { stdio: 'ignore' });
+  await deleteNamespaceAndWait(core, system);
+  if (training) await deleteNamespaceAndWait(core, training);
 });
 
 describe('the operator installed with Helm, on the real node', () => {

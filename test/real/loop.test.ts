@@ -8,9 +8,9 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../e2e/support.js';
+import { clients, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../e2e/support.js';
 import { startOperator, type OperatorProcess } from '../e2e/operator-process.js';
-import { complete, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, type Seed } from './support.js';
+import { complete, deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, type Seed } from './support.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -81,7 +81,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  if (ns) await deleteNamespace(core, ns);
+  if (ns) await deleteNamespaceAndWait(core, ns);
 });
 
 describe('the whole loop in real pods', () => {

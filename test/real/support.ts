@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { createNamespace, repoRoot } from '../e2e/support.js';
+import { createNamespace, deleteNamespace, repoRoot, waitFor } from '../e2e/support.js';
 
 /** hack/node.sh's node: its label and taint, which only pods that ask for it tolerate. */
 export const REAL_NODE = 'lathe-node';
@@ -118,4 +118,20 @@ export async function complete(namespace: string, service: string, prompt: strin
     if (!res.ok) throw new Error(`completion from ${service} failed: HTTP ${res.status} ${JSON.stringify(body)}`);
     return body.choices?.[0]?.text ?? '';
   });
+}
+
+/**
+ * Deletes a namespace and waits until it is gone: its pods are real processes, and the suites that
+ * run after this one should not share the two cores with trainers and servers still stopping.
+ */
+export async function deleteNamespaceAndWait(core: CoreV1Api, name: string): Promise<void> {
+  await deleteNamespace(core, name);
+  await waitFor(`namespace ${name} to be gone`, async () => {
+    try {
+      await core.readNamespace({ name });
+      return false;
+    } catch {
+      return true;
+    }
+  }, 180_000, 1000);
 }
