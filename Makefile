@@ -73,7 +73,7 @@ operator: build ## run the operator in the foreground against $KUBECONFIG (AWS s
 
 .PHONY: operator-install operator-uninstall
 operator-install: ## helm install the chart with the local images on the real node (release lathe in lathe-system)
-	@hack/operator-install.sh lathe lathe-system ml
+	@hack/operator-install.sh lathe lathe-system
 operator-uninstall: ## helm uninstall what operator-install installed
 	@hack/operator-install.sh --uninstall lathe lathe-system
 

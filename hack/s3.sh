@@ -12,8 +12,11 @@ state=${LATHE_STATE_DIR:-$root/.cluster}
 S3_PORT=${LATHE_S3_PORT:-19000}
 # 127.0.0.1 unless the real node runs (hack/cluster.sh): then every address, so pods reach it on the
 # bridge as LATHE_S3_POD_HOST (hack/node.sh admits only the loopback and the bridge to this port).
-S3_ADDRESS=${LATHE_S3_ADDRESS:-127.0.0.1}
-S3_POD_HOST=${LATHE_S3_POD_HOST:-}
+# A running server keeps the address it was started with unless one is asked for explicitly (the
+# suites' `make s3-up` then leaves the cluster's server as it is); a different one restarts it.
+S3_ADDRESS=${LATHE_S3_ADDRESS:-}
+S3_POD_HOST=${LATHE_S3_POD_HOST-}
+addrfile=$state/s3.address
 ARTIFACT_BUCKET=lathe-artifacts
 BUCKETS=${LATHE_S3_BUCKETS:-$ARTIFACT_BUCKET lathe-datasets}
 # Local-only credentials of a server bound to 127.0.0.1; nothing on EKS uses static keys.
@@ -66,6 +69,18 @@ version_bucket() {
 
 up() {
   mkdir -p "$state/pids" "$state/logs" "$state/minio"
+  local was_address='' was_pod_host=''
+  if running && [ -f "$addrfile" ]; then read -r was_address was_pod_host <"$addrfile" || true; fi
+  if running && [ -n "$S3_ADDRESS" ] && [ "$S3_ADDRESS" != "$was_address" ]; then
+    log "restarting MinIO to listen on $S3_ADDRESS (was ${was_address:-unknown})"
+    down
+  fi
+  if running; then
+    S3_ADDRESS=$was_address
+    [ -n "${LATHE_S3_POD_HOST+set}" ] || S3_POD_HOST=$was_pod_host
+  fi
+  S3_ADDRESS=${S3_ADDRESS:-127.0.0.1}
+  echo "$S3_ADDRESS $S3_POD_HOST" >"$addrfile"
   if ! running; then
     local minio
     minio=$("$root/hack/tools.sh" path minio)

@@ -116,6 +116,10 @@ if $real_node; then
   cat "$logs/images.log"
   suite images-load hack/images.sh load
   suite real-pods npx vitest run --project real
+  # The same e2e suite again, against the operator installed in the cluster with the chart.
+  suite e2e-in-cluster bash -c 'LATHE_PROGRESS_POLL_MS=500 hack/operator-install.sh lathe-e2e lathe-e2e-in-cluster >/dev/null 2>&1 &&
+    LATHE_E2E_OPERATOR=external npx vitest run --project e2e; rc=$?
+    hack/operator-install.sh --uninstall lathe-e2e lathe-e2e-in-cluster >/dev/null; exit $rc'
 else
   skipped+=("real-pods (${node_why#real node: })")
 fi
