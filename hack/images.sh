@@ -57,7 +57,7 @@ need() {
     { log "missing ${missing[*]} (Debian packages buildah skopeo debootstrap)"; return 1; }
   log "installing Debian packages: ${missing[*]}"
   mkdir -p "$IMG"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq buildah skopeo debootstrap; } \
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq buildah skopeo debootstrap; } \
     >"$IMG/apt.log" 2>&1 || { tail -n 20 "$IMG/apt.log" >&2; return 1; }
 }
 
@@ -183,7 +183,7 @@ load_one() {
     archive=$IMG/$img.tar
     rm -f "$archive"
     skopeo copy -q "containers-storage:[overlay@$IMG/storage+$IMG/run]$name" "docker-archive:$archive:$name"
-    ctr_ images import --no-unpack=false "$archive" >/dev/null
+    ctr_ images import "$archive" >/dev/null
     rm -f "$archive"
     log "loaded $name into the node in $((SECONDS - t0))s"
   fi

@@ -13,9 +13,9 @@
 # Layout: pods get 10.222.0.0/24 on the bridge lathe0 (10.222.0.1 is the host and their default
 # route, so Service IPs such as the API server's 10.96.0.1 reach kube-proxy's rules; iptables keeps
 # pods off every other network); the API server, the local S3 server and CoreDNS answer pods on
-# 10.222.0.1. The node is tainted lathe.dev/real-node so
-# only pods that ask for it land there (the kwok nodes keep the simulated workloads); its labels are
-# lathe.dev/node-pool=local and kubernetes.io/hostname=lathe-node.
+# 10.222.0.1. The node is tainted lathe.dev/real-node so only pods that ask for it land there (the
+# kwok nodes keep the simulated workloads); its labels are lathe.dev/node-pool=local and
+# kubernetes.io/hostname=lathe-node.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 state=${LATHE_STATE_DIR:-$root/.cluster}
@@ -29,13 +29,11 @@ NODE_NAME=lathe-node
 BRIDGE=lathe0
 HOST_IP=10.222.0.1
 POD_SUBNET=10.222.0.0/24
-SERVICE_CIDR=10.96.0.0/16
 # Images live in a cache beside the binaries, not in .cluster/: `make cluster-down` forgets the
 # cluster, not the multi-GB images `make images` imported (hack/images.sh).
 CONTAINERD_ROOT=$CACHE/containerd
 SOCK=$node_state/containerd.sock
 PAUSE_IMAGE=lathe.local/pause:3.10
-components=(coredns kube-proxy kubelet containerd)
 
 log() { printf '[node] %s\n' "$*" >&2; }
 # shellcheck source=hack/lib.sh
@@ -64,7 +62,7 @@ why_not() {
   if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null; then
       log "installing Debian packages: ${missing[*]}"
-      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${PACKAGES[@]}"; } \
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${PACKAGES[@]}"; } \
         >"$state/logs/node-apt.log" 2>&1 || { echo "apt-get install ${missing[*]} failed (see $state/logs/node-apt.log)"; return 1; }
     else
       echo "missing ${missing[*]} and no apt-get to install them"; return 1
@@ -184,7 +182,7 @@ pause_image() {
   ctr=$("$tools" path ctr)
   "$ctr" --address "$SOCK" -n k8s.io images ls -q 2>/dev/null | grep -qx "$PAUSE_IMAGE" && return 0
   "$root/hack/images.sh" pause-archive "$node_state/pause.tar"
-  "$ctr" --address "$SOCK" -n k8s.io images import --no-unpack=false "$node_state/pause.tar" >/dev/null
+  "$ctr" --address "$SOCK" -n k8s.io images import "$node_state/pause.tar" >/dev/null
   rm -f "$node_state/pause.tar"
 }
 

@@ -6,11 +6,11 @@
 // and server do on EKS (read-only root, UID 10001, no capabilities); only the GPUs are missing
 // (gpus: 0), which is why the kwok nodes stay for GPU scheduling.
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../e2e/support.js';
 import { startOperator, type OperatorProcess } from '../e2e/operator-process.js';
-import { complete, deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, type Seed } from './support.js';
+import { chat, complete, deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, withPortForward, type Seed } from './support.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -103,6 +103,10 @@ describe('the whole loop in real pods', () => {
     expect(losses).toHaveLength(3);
     expect(losses[2]!).toBeLessThan(losses[0]!);
     expect(metadata.files.length).toBeGreaterThan(0);
+    // Intermediate checkpoints were written beside the final weights (one per epoch here).
+    const prefix = s.artifact!.uri!.replace(/^s3:\/\/[^/]+\//, '').replace(/checkpoint\/$/, 'checkpoints/');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'lathe-artifacts', Prefix: prefix }));
+    expect(listed.Contents?.some((o) => o.Key?.endsWith('/COMPLETE'))).toBe(true);
     const record = await s3Json(s.artifact!.recordUri!);
     expect(record).toMatchObject({ phase: 'Succeeded' });
   });
@@ -169,7 +173,7 @@ describe('the whole loop in real pods', () => {
     await custom.deleteNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', name });
   });
 
-  it('serves the trained model: Ready once loaded, answering a completion through its Service (port-forward) as UID 10001', async () => {
+  it('serves the trained model: Ready once loaded, answering a chat completion through its Service (port-forward) as UID 10001', async () => {
     const name = 'tiny-writer';
     await custom.createNamespacedCustomObject({
       ...group,
@@ -194,7 +198,13 @@ describe('the whole loop in real pods', () => {
     expect(pod?.spec?.nodeName).toBe(REAL_NODE);
     expect(kubectl(['exec', '-n', ns, pod!.metadata!.name!, '--', 'id', '-u']).trim()).toBe('10001');
 
-    expect((await complete(ns, name, 'the red cat')).length).toBeGreaterThan(0);
+    // Ready means loaded: the kubelet's readiness probe is the server's /readyz, which answers 200
+    // only once the model is in memory, and the server's own gauge says so.
+    expect(pod!.spec!.containers[0]!.readinessProbe?.httpGet?.path).toBe('/readyz');
+    const metrics = await withPortForward(ns, `pod/${pod!.metadata!.name!}`, 8080, async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    expect(metrics).toMatch(/^lathe_model_ready 1(\.0)?$/m);
+    expect(Number(/^lathe_model_load_seconds ([\d.e+-]+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    expect((await chat(ns, name, 'the red cat')).length).toBeGreaterThan(0);
   });
 
   it('rolls a change to a model that cannot load back to the model that served, which keeps answering', async () => {

@@ -106,18 +106,32 @@ export async function withPortForward<T>(namespace: string, target: string, remo
   }
 }
 
-/** POST /v1/completions of an InferenceService through a port-forward; the generated text. */
-export async function complete(namespace: string, service: string, prompt: string, maxTokens = 8): Promise<string> {
+/** POST `body` to `path` of an InferenceService through a port-forward to its Service; the JSON answer. */
+async function post<T>(namespace: string, service: string, path: string, body: unknown): Promise<T> {
   return withPortForward(namespace, `service/${service}`, 80, async (port) => {
-    const res = await fetch(`http://127.0.0.1:${port}/v1/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: service, prompt, max_tokens: maxTokens }),
-    });
-    const body = (await res.json()) as { choices?: { text?: string }[] };
-    if (!res.ok) throw new Error(`completion from ${service} failed: HTTP ${res.status} ${JSON.stringify(body)}`);
-    return body.choices?.[0]?.text ?? '';
+    const res = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const json = (await res.json()) as T;
+    if (!res.ok) throw new Error(`${path} of ${service} failed: HTTP ${res.status} ${JSON.stringify(json)}`);
+    return json;
   });
+}
+
+/** POST /v1/completions: the generated text. */
+export async function complete(namespace: string, service: string, prompt: string, maxTokens = 8): Promise<string> {
+  const body = await post<{ choices?: { text?: string }[] }>(namespace, service, '/v1/completions', { model: service, prompt, max_tokens: maxTokens });
+  return body.choices?.[0]?.text ?? '';
+}
+
+/** POST /v1/chat/completions with one user message: the assistant's reply. */
+export async function chat(namespace: string, service: string, message: string, maxTokens = 8): Promise<string> {
+  const body = await post<{ choices?: { message?: { role?: string; content?: string } }[] }>(namespace, service, '/v1/chat/completions', {
+    model: service,
+    messages: [{ role: 'user', content: message }],
+    max_tokens: maxTokens,
+  });
+  const reply = body.choices?.[0]?.message;
+  if (reply?.role !== 'assistant') throw new Error(`no assistant message in ${JSON.stringify(body)}`);
+  return reply.content ?? '';
 }
 
 /**
