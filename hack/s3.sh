@@ -19,7 +19,8 @@ S3_POD_HOST=${LATHE_S3_POD_HOST-}
 addrfile=$state/s3.address
 ARTIFACT_BUCKET=lathe-artifacts
 BUCKETS=${LATHE_S3_BUCKETS:-$ARTIFACT_BUCKET lathe-datasets}
-# Local-only credentials of a server bound to 127.0.0.1; nothing on EKS uses static keys.
+# Local-only credentials of a server only the loopback (and, with the real node, the pods' bridge)
+# can reach; nothing on EKS uses static keys.
 ACCESS_KEY=lathe-local
 SECRET_KEY=lathe-local-secret-key
 pidfile=$state/pids/minio.pid

@@ -88,6 +88,15 @@ export function describePod(pod: V1Pod): string {
   return `${pod.metadata?.name} on ${pod.spec?.nodeName ?? '-'}: ${pod.status?.phase} ${JSON.stringify(state ?? {})}`;
 }
 
+/** `kubectl logs -f` of a pod, collected while it runs: what a pod said before it was deleted. */
+export function followLogs(namespace: string, pod: string): { text: () => string; stop: () => void } {
+  const proc = spawn('kubectl', ['logs', '-f', '-n', namespace, pod], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
+  return { text: () => out, stop: () => proc.kill() };
+}
+
 /** Runs `fn` with `kubectl port-forward` from a free local port to `target` (e.g. service/x). */
 export async function withPortForward<T>(namespace: string, target: string, remotePort: number, fn: (port: number) => Promise<T>): Promise<T> {
   const forward = spawn('kubectl', ['port-forward', '-n', namespace, target, `:${remotePort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
