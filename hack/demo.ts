@@ -9,7 +9,7 @@ import { CoreV1Api, BatchV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes
 import { parseAllDocuments } from 'yaml';
 import { kubectl, waitFor } from '../test/e2e/support.js';
 import { s3, writeArtifact, writeProgress } from '../test/e2e/sim-trainer.js';
-import { complete, ON_REAL_NODE, requireRealNode, S3_SECRET, seedTinyModel } from '../test/real/support.js';
+import { complete, createS3Secret, ON_REAL_NODE, requireRealNode, seedTinyModel } from '../test/real/support.js';
 
 const NAMESPACE = 'ml';
 const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);
@@ -64,15 +64,7 @@ async function setUp(real: boolean): Promise<void> {
   if (real) {
     // The local S3 server's keys, which the operator hands to pods (LATHE_POD_ENV_SECRET); on EKS
     // pods get IRSA instead and no such Secret exists.
-    await ignoreExisting(() =>
-      core.createNamespacedSecret({
-        namespace: NAMESPACE,
-        body: {
-          metadata: { name: S3_SECRET },
-          stringData: { AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID!, AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY!, AWS_REGION: process.env.AWS_REGION! },
-        },
-      }),
-    );
+    await ignoreExisting(() => createS3Secret(core, NAMESPACE));
   }
 }
 

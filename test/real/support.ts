@@ -34,6 +34,22 @@ export async function requireRealNode(core: CoreV1Api): Promise<void> {
 /** The Secret the operator's LATHE_POD_ENV_SECRET names: the local S3 server's keys (never on EKS). */
 export const S3_SECRET = process.env.LATHE_POD_ENV_SECRET ?? 'lathe-s3-credentials';
 
+/** The Secret named S3_SECRET in `namespace`, with the local S3 server's keys from .cluster/s3.env. */
+export async function createS3Secret(core: CoreV1Api, namespace: string): Promise<void> {
+  const env = (k: string) => {
+    const v = process.env[k];
+    if (!v) throw new Error(`${k} is not set: run with .cluster/s3.env exported (make test-real, make demo)`);
+    return v;
+  };
+  await core.createNamespacedSecret({
+    namespace,
+    body: {
+      metadata: { name: S3_SECRET },
+      stringData: { AWS_ACCESS_KEY_ID: env('AWS_ACCESS_KEY_ID'), AWS_SECRET_ACCESS_KEY: env('AWS_SECRET_ACCESS_KEY'), AWS_REGION: env('AWS_REGION') },
+    },
+  });
+}
+
 /**
  * A namespace enforcing "restricted", with the local S3 keys and the workload ServiceAccounts (as
  * the Helm chart creates them; pass [] where the chart itself will).
@@ -44,22 +60,7 @@ export async function restrictedNamespace(core: CoreV1Api, prefix: string, servi
     'pod-security.kubernetes.io/enforce-version': 'latest',
   };
   const ns = await createNamespace(core, prefix, labels, serviceAccounts);
-  const env = (k: string) => {
-    const v = process.env[k];
-    if (!v) throw new Error(`${k} is not set: run the suite with .cluster/s3.env exported (make test-real)`);
-    return v;
-  };
-  await core.createNamespacedSecret({
-    namespace: ns,
-    body: {
-      metadata: { name: S3_SECRET },
-      stringData: {
-        AWS_ACCESS_KEY_ID: env('AWS_ACCESS_KEY_ID'),
-        AWS_SECRET_ACCESS_KEY: env('AWS_SECRET_ACCESS_KEY'),
-        AWS_REGION: env('AWS_REGION'),
-      },
-    },
-  });
+  await createS3Secret(core, ns);
   return ns;
 }
 
