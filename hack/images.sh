@@ -216,6 +216,9 @@ build() {
     b images --format '{{.Name}}:{{.Tag}}' | grep -E "^lathe\.local/lathe-$img:[0-9a-f]{12}\$" | grep -vx "$name" |
       xargs -r buildah --root "$IMG/storage" --runroot "$IMG/run" --storage-driver overlay rmi >/dev/null 2>&1 || true
   done
+  # containers/storage bind-mounts its overlay directory onto itself while it works, and leaves it:
+  # nothing uses it between builds, so the machine is left without a mount of ours.
+  umount "$IMG/storage/overlay" 2>/dev/null || true
   log "images up to date: ${imgs[*]}"
 }
 
