@@ -2,7 +2,7 @@
 # `make images`: Lathe's three images built here from the project's own Dockerfiles, without a
 # Docker engine or an image registry, and loaded into the real node's containerd (hack/node.sh).
 #
-#   hack/images.sh build [image...]   build what is missing (operator trainer inference), then load
+#   hack/images.sh build [image...]   build what is missing (default: operator trainer inference)
 #   hack/images.sh load [image...]    import built images into the node's containerd
 #   hack/images.sh ref IMAGE          print the name pods use (lathe.local/lathe-IMAGE:local)
 #   hack/images.sh pause-archive OUT  the sandbox image as an OCI archive (used by hack/node.sh)

@@ -87,7 +87,7 @@ suite crds-fresh npx tsx operator/src/api/generate-crds.ts --check
 suite unit npx vitest run --project unit
 suite chart-static charts/test.sh static
 
-banner "waiting for tool and image builds and the Python venv"
+banner "waiting for tool builds and the Python venv"
 t_wait=$SECONDS
 wait "$tools_pid" || { cat "$logs/tools.log"; echo "tool builds failed"; failed+=(tools); cleanup; exit 1; }
 cat "$logs/tools.log"
