@@ -2,7 +2,7 @@
 
 No weights or datasets can be downloaded here, so they are made from code the trainer suite already
 tests with: a causal LM built from a config (build_tiny_lm: a 2-layer Llama with a word-level
-tokenizer) saved as a save_pretrained directory, which is what a TrainingRun's `model: s3://...`
+tokenizer, plus a chat template) saved as a save_pretrained directory, which is what a TrainingRun's `model: s3://...`
 names; a JSON-lines text dataset with a "text" field (the layout of
 examples/trainingrun-smol-llama.yaml); an ImageFolder of two classes of striped images for
 image-classification; and a "model" whose config is garbage, which no server can load.
@@ -26,12 +26,26 @@ from conftest import build_tiny_lm, story_text, upload_dir  # noqa: E402
 from test_image_classification import make_image_folder  # noqa: E402
 
 
+# Real chat models ship a template; this one renders the conversation as the plain sentences the
+# tiny model was trained on, so a chat turn gets a continuation instead of words it never saw.
+CHAT_TEMPLATE = "{% for m in messages %}{{ m['content'] }} {% endfor %}"
+
+
+def add_chat_template(model_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.save_pretrained(str(model_dir))
+
+
 def main(prefix: str) -> None:
     bucket = os.environ.get("LATHE_S3_DATASET_BUCKET", "lathe-datasets")
     prefix = prefix.strip("/") + "/"
     s3 = boto3.client("s3")
     with tempfile.TemporaryDirectory() as tmp:
         local = build_tiny_lm(Path(tmp) / "tiny-llama")
+        add_chat_template(local)
         upload_dir(s3, local, bucket, prefix + "tiny-llama/")
         images = make_image_folder(Path(tmp) / "stripes")
         upload_dir(s3, images, bucket, prefix + "stripes/")

@@ -204,7 +204,9 @@ describe('the whole loop in real pods', () => {
     const metrics = await withPortForward(ns, `pod/${pod!.metadata!.name!}`, 8080, async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
     expect(metrics).toMatch(/^lathe_model_ready 1(\.0)?$/m);
     expect(Number(/^lathe_model_load_seconds ([\d.e+-]+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
-    expect((await chat(ns, name, 'the red cat')).length).toBeGreaterThan(0);
+    const reply = await chat(ns, name, 'the red cat');
+    process.stdout.write(`[real] chat: "the red cat" -> "${reply}"\n`);
+    expect(reply.length).toBeGreaterThan(0);
   });
 
   it('rolls a change to a model that cannot load back to the model that served, which keeps answering', async () => {

@@ -126,18 +126,19 @@ async function post<T>(namespace: string, service: string, path: string, body: u
   });
 }
 
-/** POST /v1/completions: the generated text. */
+/** POST /v1/completions, greedy: the generated text. */
 export async function complete(namespace: string, service: string, prompt: string, maxTokens = 8): Promise<string> {
-  const body = await post<{ choices?: { text?: string }[] }>(namespace, service, '/v1/completions', { model: service, prompt, max_tokens: maxTokens });
+  const body = await post<{ choices?: { text?: string }[] }>(namespace, service, '/v1/completions', { model: service, prompt, max_tokens: maxTokens, temperature: 0 });
   return body.choices?.[0]?.text ?? '';
 }
 
-/** POST /v1/chat/completions with one user message: the assistant's reply. */
+/** POST /v1/chat/completions with one user message, greedy: the assistant's reply. */
 export async function chat(namespace: string, service: string, message: string, maxTokens = 8): Promise<string> {
   const body = await post<{ choices?: { message?: { role?: string; content?: string } }[] }>(namespace, service, '/v1/chat/completions', {
     model: service,
     messages: [{ role: 'user', content: message }],
     max_tokens: maxTokens,
+    temperature: 0,
   });
   const reply = body.choices?.[0]?.message;
   if (reply?.role !== 'assistant') throw new Error(`no assistant message in ${JSON.stringify(body)}`);
