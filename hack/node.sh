@@ -7,6 +7,8 @@
 #   hack/node.sh network    the bridge, sysctls and iptables guard (before the API server starts)
 #   hack/node.sh pki        the node's certificates, signed by the cluster CA
 #   hack/node.sh up         containerd, kubelet, kube-proxy, CoreDNS; waits for the node to be Ready
+#                           (after network and pki, which hack/cluster.sh runs before the API server
+#                           so that the guard is in place before anything listens on the bridge)
 #   hack/node.sh down       stop it all and remove what it made (pods, mounts, cgroups, chains, links)
 #   hack/node.sh leaks      print anything a stopped node left behind; exit 1 if there is any
 #
@@ -311,9 +313,6 @@ up() {
   local why t0=$SECONDS
   if ! why=$(why_not); then log "real node unavailable: $why; pods run on the kwok nodes only"; return 0; fi
   mkdir -p "$node_state" "$state/pids" "$state/logs"
-  "$tools" ensure node
-  network
-  node_pki
   write_configs
   rbac
   local bin
@@ -396,8 +395,8 @@ leaks() {
   report "processes" "$out"
   out=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep -E "^($BRIDGE|veth)" || true)
   report "network interfaces" "$out"
-  out=$( { iptables -w -S 2>/dev/null; iptables -w -t nat -S 2>/dev/null; iptables -w -t mangle -S 2>/dev/null; } |
-    grep -E '^-N (KUBE|LATHE)-' || true)
+  # Every table of both families, as ipt_clean cleans them.
+  out=$( { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -E '^:(KUBE|LATHE)-' || true)
   report "iptables chains" "$out"
   out=$(findmnt -rn -o TARGET | grep -E "^($state|$CONTAINERD_ROOT)(/|$)|/var/lib/kubelet" || true)
   report "mounts" "$out"

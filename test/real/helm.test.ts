@@ -73,11 +73,12 @@ describe('the operator installed with Helm, on the real node', () => {
       ...ON_REAL_NODE,
     });
     await custom.createNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: training, plural: 'trainingruns', body: run });
-    await waitFor('via-helm to be Succeeded', async () => {
+    // waitFor retries a check that throws, so the end is returned and judged after the wait.
+    const done = await waitFor('via-helm to finish', async () => {
       const r = (await custom.getNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: training, plural: 'trainingruns', name: 'via-helm' })) as { status?: { phase?: string; message?: string } };
-      if (r.status?.phase === 'Failed') throw new Error(`Failed: ${r.status.message}`);
-      return r.status?.phase === 'Succeeded';
+      return r.status?.phase === 'Succeeded' || r.status?.phase === 'Failed' ? r.status : undefined;
     }, 240_000, 1000);
+    expect(done.phase, done.message).toBe('Succeeded');
 
     const leader = (await holder())!;
     const t0 = Date.now();

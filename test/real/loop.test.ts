@@ -49,18 +49,30 @@ async function s3Json(uri: string): Promise<Record<string, unknown>> {
   return JSON.parse(await res.Body!.transformToString()) as Record<string, unknown>;
 }
 
-/** Waits for a phase, failing early (with the pods' states) when the run ends in another one. */
-async function waitRun(name: string, phase: 'Succeeded' | 'Failed', timeoutMs: number): Promise<Status> {
+/** `wait`, with the states of the pods `selector` picks added to its error: what a failure needs. */
+async function withPodStates<T>(selector: string, wait: Promise<T>): Promise<T> {
   try {
-    return await waitFor(`TrainingRun ${name} to be ${phase}`, async () => {
-      const s = await status('trainingruns', name);
-      if (s.phase && ['Succeeded', 'Failed'].includes(s.phase) && s.phase !== phase) throw new Error(`run ended ${s.phase}: ${s.message}`);
-      return s.phase === phase ? s : undefined;
-    }, timeoutMs, 1000);
+    return await wait;
   } catch (err) {
-    const states = (await pods(`lathe.dev/training-run=${name}`)).map(describePod).join('\n');
+    const states = (await pods(selector)).map(describePod).join('\n');
     throw new Error(`${(err as Error).message}\npods:\n${states}`, { cause: err });
   }
+}
+
+/**
+ * Waits until the run has finished and fails at once when it ended in the other phase (waitFor
+ * retries a check that throws, so the end is returned and judged after the wait).
+ */
+async function waitRun(name: string, phase: 'Succeeded' | 'Failed', timeoutMs: number): Promise<Status> {
+  const s = await withPodStates(
+    `lathe.dev/training-run=${name}`,
+    waitFor(`TrainingRun ${name} to finish`, async () => {
+      const st = await status('trainingruns', name);
+      return st.phase === 'Succeeded' || st.phase === 'Failed' ? st : undefined;
+    }, timeoutMs, 1000),
+  );
+  if (s.phase !== phase) throw new Error(`TrainingRun ${name} ended ${s.phase}, not ${phase}: ${s.message}`);
+  return s;
 }
 
 const tiny = (name: string, spec: Record<string, unknown> = {}) =>
@@ -186,13 +198,13 @@ describe('the whole loop in real pods', () => {
         spec: { model: { trainingRun: run }, task: 'text-generation', replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE },
       },
     });
-    await waitFor(`InferenceService ${name} to be Ready`, async () => {
-      const s = await status('inferenceservices', name);
-      return s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    }, 240_000, 1000).catch(async (err: unknown) => {
-      const states = (await pods(`lathe.dev/inference-service=${name}`)).map(describePod).join('\n');
-      throw new Error(`${(err as Error).message}\npods:\n${states}`, { cause: err });
-    });
+    await withPodStates(
+      `lathe.dev/inference-service=${name}`,
+      waitFor(`InferenceService ${name} to be Ready`, async () => {
+        const s = await status('inferenceservices', name);
+        return s.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      }, 240_000, 1000),
+    );
 
     const [pod] = (await pods(`lathe.dev/inference-service=${name}`)).filter((p) => p.status?.phase === 'Running');
     expect(pod?.spec?.nodeName).toBe(REAL_NODE);
