@@ -103,13 +103,15 @@ class _Collector:
         if self.stopped:
             return
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
-        cut = min((i for i in (text.find(s) for s in self.stops) if i >= 0), default=-1)
+        # Trailing U+FFFD may be a multi-byte character whose last bytes are still to come: until a
+        # later token settles it, it is neither matched against the stops nor sent. (Matching it
+        # early once cut a reply at a stop that the finished text did not hold there.)
+        settled = text if final else text.rstrip("\ufffd")
+        cut = min((i for i in (settled.find(s) for s in self.stops) if i >= 0), default=-1)
         if cut >= 0:
-            text, self.stopped, final = text[:cut], True, True
-        self.text = text
-        safe = len(text) if final else max(self.emitted, len(text) - self.hold)
-        if not final and text[self.emitted : safe].endswith("\ufffd"):
-            safe -= 1  # an incomplete multi-byte character: wait for the next token
+            settled, self.stopped, final = settled[:cut], True, True
+        self.text = settled if final else text
+        safe = len(settled) if final else max(self.emitted, len(settled) - self.hold)
         if safe > self.emitted:
             piece = text[self.emitted : safe]
             self.emitted = safe
