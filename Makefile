@@ -67,7 +67,8 @@ crds-check: deps ## fail when crds/ is stale
 	@npx tsx operator/src/api/generate-crds.ts --check
 
 .PHONY: operator
-operator: build ## run the operator in the foreground against $KUBECONFIG (AWS settings from the environment)
+operator: build ## run the operator in the foreground against $KUBECONFIG (CRDs applied; AWS settings from the environment)
+	@hack/crds-apply.sh
 	@if [ -f $(STATE)/s3.env ] && [ -z "$${AWS_ENDPOINT_URL_S3:-}" ]; then $(S3ENV); fi; \
 	  exec hack/operator-node.sh
 

@@ -176,6 +176,9 @@ up() {
   # The default ServiceAccount must exist before pods can be created in "default".
   wait_for "default service account" kube-controller-manager 300 \
     "$kubectl" get serviceaccount default -n default
+  # The operator's default Lease namespace, so that `make cluster && make operator` leads at once
+  # (the chart creates it on a real cluster; without it the operator refuses to start, by design).
+  "$kubectl" create namespace lathe-system --dry-run=client -o yaml | "$kubectl" apply -f - >/dev/null
   if $real_node; then "$node" up; fi
   log "up in $((SECONDS - t0))s"
   cat >&2 <<EOF

@@ -7,10 +7,8 @@ state=$root/.cluster
 port=${LATHE_DEMO_METRICS_PORT:-18080}
 pidfile=$state/pids/operator.pid
 export KUBECONFIG=$state/kubeconfig
-kubectl=$("$root/hack/tools.sh" path kubectl)
 
-"$kubectl" apply --server-side --force-conflicts --field-manager=lathe-demo -f "$root/crds" >/dev/null
-"$kubectl" wait --for=condition=Established --timeout=60s crd/trainingruns.lathe.dev crd/inferenceservices.lathe.dev >/dev/null
+"$root/hack/crds-apply.sh"
 if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
   echo "[operator] already running (pid $(cat "$pidfile"))"
   exit 0

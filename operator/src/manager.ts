@@ -1,7 +1,7 @@
 // Wires the operator together: informers (shared between the two controllers), the controllers,
 // leader election, the health and metrics server and the AWS access check. `main.ts` runs it as a
 // process; the integration tests and the benchmark run it in-process the same way.
-import type { KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { InferenceService } from './api/inferenceservice.js';
 import type { TrainingRun } from './api/trainingrun.js';
@@ -14,7 +14,8 @@ import { KubeWriter } from './k8s/kube-writer.js';
 import { LABELS, MANAGED_BY } from './k8s/labels.js';
 import { RESOURCES } from './k8s/resources.js';
 import { StringPool } from './k8s/shared-strings.js';
-import { slimCustomResource, slimDeployment, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
+import { JOB_FAILED_CREATE_EVENTS } from './k8s/pod-create-failure.js';
+import { slimCustomResource, slimDeployment, slimEvent, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
 import { HealthServer } from './runtime/health-server.js';
@@ -62,7 +63,7 @@ export class Manager {
     this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
   }
 
-  private informer<T extends KubernetesObject>(name: string, resource: Resource, labelSelector?: string, transform: (obj: T) => T = slimCustomResource): ResilientInformer<T> {
+  private informer<T extends KubernetesObject>(name: string, resource: Resource, labelSelector?: string, transform: (obj: T) => T = slimCustomResource, fieldSelector?: string): ResilientInformer<T> {
     const timings = this.o.timings ?? { ...DEFAULT_INFORMER_TIMINGS, resyncMs: this.o.config.resyncMs };
     const namespaces = this.o.config.watchNamespaces;
     if (namespaces.length > 1) {
@@ -70,7 +71,7 @@ export class Manager {
     }
     const inf = new ResilientInformer<T>({
       name,
-      listWatch: apiListWatch<T>(this.o.client, { resource, ...(namespaces[0] ? { namespace: namespaces[0] } : {}), ...(labelSelector ? { labelSelector } : {}) }),
+      listWatch: apiListWatch<T>(this.o.client, { resource, ...(namespaces[0] ? { namespace: namespaces[0] } : {}), ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }),
       logger: this.o.logger,
       registry: this.registry,
       metrics: this.registry,
@@ -91,13 +92,15 @@ export class Manager {
     // Children are cached slim (k8s/slim.ts): the reconcilers re-render them and read only status.
     const jobs = this.informer<V1Job>('jobs', RESOURCES.jobs, managed, slimJob);
     const pods = this.informer<V1Pod>('pods', RESOURCES.pods, LABELS.trainingRun, slimPod);
+    // A Job that cannot create pods says why only in its Events (pod-create-failure.ts).
+    const jobEvents = this.informer<CoreV1Event>('job-events', RESOURCES.events, undefined, slimEvent, JOB_FAILED_CREATE_EVENTS);
     const deployments = this.informer<V1Deployment>('deployments', RESOURCES.deployments, managed, slimDeployment);
     const kubeServices = this.informer<V1Service>('services', RESOURCES.services, managed, slimToMetadata);
     const hpas = this.informer<V2HorizontalPodAutoscaler>('hpas', RESOURCES.horizontalPodAutoscalers, managed, slimToMetadata);
 
     const trQueue = new WorkQueue({ name: 'trainingrun', registry: this.registry });
     const isQueue = new WorkQueue({ name: 'inferenceservice', registry: this.registry });
-    const tr = new TrainingRunReconciler({ config, writer: this.writer, store: this.store, events: this.events, logger: logger.child({ controller: 'trainingrun' }), runs, jobs, pods, burst: this.burst });
+    const tr = new TrainingRunReconciler({ config, writer: this.writer, store: this.store, events: this.events, logger: logger.child({ controller: 'trainingrun' }), runs, jobs, pods, jobEvents, burst: this.burst });
     const is = new InferenceServiceReconciler({
       config,
       writer: this.writer,
@@ -147,6 +150,12 @@ export class Manager {
       inf.on('update', (_o, obj) => enqueueOwnerRun(obj));
       inf.on('delete', enqueueOwnerRun);
     }
+    const enqueueEventJobRun = (e: CoreV1Event) => {
+      const job = jobs.get(e.involvedObject.namespace ?? e.metadata?.namespace, e.involvedObject.name ?? '');
+      if (job) enqueueOwnerRun(job);
+    };
+    jobEvents.on('add', enqueueEventJobRun);
+    jobEvents.on('update', (_o, e) => enqueueEventJobRun(e));
     const enqueueService = (obj: InferenceService) => {
       is.observeService(obj);
       isQueue.add(objectKey(obj));
@@ -178,7 +187,7 @@ export class Manager {
     // Caches fill before leadership is won, so a standby takes over with warm caches.
     await Promise.all(this.informers.map((i) => i.start()));
     if (config.leaderElection) {
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         this.elector = new LeaderElector({
           lock: kubeLeaseLock(this.o.client, config.leaseNamespace, config.leaseName),
           name: config.leaseName,
@@ -189,6 +198,7 @@ export class Manager {
             this.leading = true;
             resolve();
           },
+          onFatal: reject,
           onStoppedLeading: (reason) => {
             if (reason === 'lost') {
               // Another replica may already lead: stop at once, as controller-runtime does.

@@ -249,6 +249,8 @@ describe('helm template', () => {
       'core/events:create',
       'core/events:patch',
       'core/events:get',
+      'core/events:list',
+      'core/events:watch',
       'events.k8s.io/events:create',
       'events.k8s.io/events:patch',
     ];
@@ -592,6 +594,7 @@ describe.runIf(clusterEnabled)('on the cluster', () => {
       ['list', 'replicasets.apps', '-n', trainNs],
       ['delete', 'horizontalpodautoscalers.autoscaling', '-n', trainNs],
       ['create', 'events', '-n', trainNs],
+      ['watch', 'events', '--all-namespaces'],
       ['patch', 'events', '-n', trainNs],
       ['create', 'events.events.k8s.io', '-n', trainNs],
       ['create', 'leases.coordination.k8s.io', '-n', releaseNs],

@@ -150,6 +150,38 @@ describe('InferenceService', () => {
     await expect(autoscaling.readNamespacedHorizontalPodAutoscaler({ name: 'direct', namespace: ns })).rejects.toThrow();
   });
 
+  it('says when its pods cannot be created (no inference ServiceAccount), and serves once the account exists', async () => {
+    const bare = await createNamespace(core, 'e2e-no-sa', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    try {
+      const ref = { ...api, namespace: bare, plural: 'inferenceservices' };
+      await custom.createNamespacedCustomObject({
+        ...ref,
+        body: { apiVersion: 'lathe.dev/v1alpha1', kind: 'InferenceService', metadata: { name: 'no-sa' }, spec: { task: 'text-generation', replicas: { min: 1 }, model: { uri: 's3://lathe-artifacts/models/external/v1/checkpoint/' }, resources: { cpu: '100m', memory: '256Mi' } } },
+      });
+      const read = async () => (await custom.getNamespacedCustomObject({ ...ref, name: 'no-sa' })) as Isvc;
+      const blocked = await waitFor('FailedCreate in the service\'s status', async () => {
+        const s = await read();
+        return condition(s, 'Ready')?.reason === 'FailedCreate' ? s : undefined;
+      });
+      expect(blocked.status!.message).toContain('Deployment no-sa cannot create pods');
+      expect(blocked.status!.message).toContain('serviceaccount "lathe-inference" not found');
+      expect(condition(blocked, 'Stalled')).toMatchObject({ status: 'True', reason: 'FailedCreate' });
+      expect(condition(blocked, 'Reconciling')?.status).toBe('False');
+      await waitFor('a FailedCreate Warning on the service', async () => {
+        const events = await core.listNamespacedEvent({ namespace: bare, fieldSelector: 'involvedObject.kind=InferenceService,involvedObject.name=no-sa' });
+        return events.items.find((e) => e.reason === 'FailedCreate' && e.type === 'Warning');
+      });
+
+      await core.createNamespacedServiceAccount({ namespace: bare, body: { metadata: { name: 'lathe-inference' } } });
+      await waitFor('the service to be Ready once the ServiceAccount exists', async () => {
+        const s = await read();
+        return condition(s, 'Ready')?.status === 'True' ? s : undefined;
+      }, 120_000);
+    } finally {
+      await deleteNamespace(core, bare);
+    }
+  });
+
   it('adds a HorizontalPodAutoscaler when replicas.max > replicas.min', async () => {
     await createService('scaled', { model: { uri: 'hf://BEE-spoke-data/smol_llama-101M-GQA' }, replicas: { min: 1, max: 4 } });
     const hpa = await waitFor('the HPA', () => autoscaling.readNamespacedHorizontalPodAutoscaler({ name: 'scaled', namespace: ns }));

@@ -233,15 +233,64 @@ describe('TrainingRun', () => {
     expect(events.items.some((e) => e.reason === 'JobDeleted')).toBe(true);
   });
 
-  it('suspends and resumes a run', async () => {
+  it('suspends and resumes a run: its pods go, it rests (kstatus Current), and a new pod starts', async () => {
     await create('pausable');
-    await runningPods('pausable-1');
+    const [before] = await runningPods('pausable-1');
     kubectl(['patch', 'trainingrun', 'pausable', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":true}}']);
-    await waitPhase('pausable', 'Suspended');
+    const suspended = await waitPhase('pausable', 'Suspended');
     expect((await batch.readNamespacedJob({ name: 'pausable-1', namespace: ns })).spec!.suspend).toBe(true);
+    // At rest: `kubectl wait`/Flux/kpt read Reconciling=False and Stalled=False as done.
+    expect(suspended.status!.conditions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'Suspended', status: 'True' }),
+        expect.objectContaining({ type: 'Reconciling', status: 'False' }),
+        expect.objectContaining({ type: 'Stalled', status: 'False' }),
+      ]),
+    );
+    await waitFor('the pods of the suspended Job to be gone', async () => ((await podsOf('pausable-1')).length === 0 ? true : undefined));
     kubectl(['patch', 'trainingrun', 'pausable', '-n', ns, '--type=merge', '-p', '{"spec":{"suspend":false}}']);
-    await runningPods('pausable-1');
-    await waitPhase('pausable', 'Running');
+    const [after] = await runningPods('pausable-1');
+    expect(after!.metadata!.uid).not.toBe(before!.metadata!.uid);
+    const resumed = await waitPhase('pausable', 'Running');
+    expect(resumed.status!.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Reconciling', status: 'True' })]));
+  });
+
+  it('says when its Job cannot create pods (no trainer ServiceAccount), and starts once the account exists', async () => {
+    const bare = await createNamespace(core, 'e2e-no-sa', { 'pod-security.kubernetes.io/enforce': 'restricted' });
+    try {
+      const ref = { group: 'lathe.dev', version: 'v1alpha1', namespace: bare, plural: 'trainingruns' };
+      await custom.createNamespacedCustomObject({ ...ref, body: trainingRun('no-sa') });
+      const ready = (r: Run) => r.status?.conditions?.find((c) => c.type === 'Ready');
+      const blocked = await waitFor('FailedCreate in the run\'s status', async () => {
+        const r = (await custom.getNamespacedCustomObject({ ...ref, name: 'no-sa' })) as Run;
+        return ready(r)?.reason === 'FailedCreate' ? r : undefined;
+      });
+      expect(blocked.status!.phase).toBe('Pending');
+      expect(blocked.status!.message).toContain('Job no-sa-1 cannot create pods');
+      expect(blocked.status!.message).toContain('serviceaccount "lathe-trainer" not found');
+      expect(blocked.status!.message).toContain("add it to the chart's trainingNamespaces");
+      expect(blocked.status!.conditions).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'Stalled', status: 'True', reason: 'FailedCreate' }),
+          expect.objectContaining({ type: 'Reconciling', status: 'False' }),
+        ]),
+      );
+      const warning = await waitFor('a FailedCreate Warning on the run', async () => {
+        const events = await core.listNamespacedEvent({ namespace: bare, fieldSelector: 'involvedObject.kind=TrainingRun,involvedObject.name=no-sa' });
+        return events.items.find((e) => e.reason === 'FailedCreate' && e.type === 'Warning');
+      });
+      expect(warning.message).toContain('serviceaccount "lathe-trainer" not found');
+
+      await core.createNamespacedServiceAccount({ namespace: bare, body: { metadata: { name: 'lathe-trainer' } } });
+      const running = await waitFor('the run to start once the ServiceAccount exists', async () => {
+        const r = (await custom.getNamespacedCustomObject({ ...ref, name: 'no-sa' })) as Run;
+        return r.status?.phase === 'Running' ? r : undefined;
+      }, 120_000);
+      expect(ready(running)?.reason).toBe('Training');
+      expect(running.status!.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Stalled', status: 'False' })]));
+    } finally {
+      await deleteNamespace(core, bare);
+    }
   });
 
   it('creates a queued run suspended for Kueue and shows it Queued', async () => {

@@ -12,6 +12,7 @@ import { findCondition, setCondition, type Condition } from '../k8s/conditions.j
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
 import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
+import { FAILED_CREATE, deploymentCreateFailure } from '../k8s/pod-create-failure.js';
 import { RESOURCES } from '../k8s/resources.js';
 import { statusEqual } from '../k8s/status-equal.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
@@ -143,6 +144,7 @@ export class InferenceServiceReconciler {
 
     this.fillFromDeployment(status, deployment);
     const rolledBackNow = findCondition(conds, CONDITION_TYPES.RolledBack);
+    const createFailure = deploymentCreateFailure(deployment);
     const onTarget = deployment !== undefined && deployedModel === target && rolloutComplete(deployment, isvc);
     if (onTarget && target === wanted) {
       status.servingModelUri = wanted;
@@ -166,6 +168,14 @@ export class InferenceServiceReconciler {
       set(CONDITION_TYPES.Progressing, 'False', 'ProgressDeadlineExceeded', status.message);
       set(CONDITION_TYPES.Reconciling, 'False', 'ProgressDeadlineExceeded', status.message);
       set(CONDITION_TYPES.Stalled, 'True', 'ProgressDeadlineExceeded', status.message);
+    } else if (createFailure) {
+      // Its ReplicaSet cannot create pods (no ServiceAccount, quota, Pod Security): a person must act.
+      status.message = createFailure.message;
+      if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
+      set(CONDITION_TYPES.Ready, 'False', FAILED_CREATE, status.message);
+      set(CONDITION_TYPES.Progressing, 'True', FAILED_CREATE, status.message);
+      set(CONDITION_TYPES.Reconciling, 'False', FAILED_CREATE, status.message);
+      set(CONDITION_TYPES.Stalled, 'True', FAILED_CREATE, status.message);
     } else {
       const ready = status.readyReplicas ?? 0;
       status.message = `rolling out ${wanted}: ${ready} replica(s) ready`;

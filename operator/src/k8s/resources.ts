@@ -9,6 +9,7 @@ export const RESOURCES = {
   inferenceServices: { group: GROUP, version: VERSION, plural: PLURALS.InferenceService },
   jobs: { group: 'batch', version: 'v1', plural: 'jobs' },
   pods: { version: 'v1', plural: 'pods' },
+  events: { version: 'v1', plural: 'events' },
   services: { version: 'v1', plural: 'services' },
   deployments: { group: 'apps', version: 'v1', plural: 'deployments' },
   replicaSets: { group: 'apps', version: 'v1', plural: 'replicasets' },

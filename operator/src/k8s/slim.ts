@@ -2,7 +2,7 @@
 // or pod's full spec (the pod template, env, volumes, probes) is most of its size and is never
 // read back, since the desired object is always re-rendered from the parent; dropping it is what
 // keeps thousands of cached runs within the operator's memory budget (see `make bench`).
-import type { KubernetesObject, V1Deployment, V1Job, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Deployment, V1Job, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 
 function slimMeta(m: V1ObjectMeta | undefined): V1ObjectMeta {
   if (!m) return {};
@@ -59,6 +59,19 @@ export function slimDeployment(d: V1Deployment): V1Deployment {
       : undefined,
     status: d.status,
   };
+}
+
+/** Events (only Jobs' FailedCreate are watched): whose they are, what they say, and when. */
+export function slimEvent(e: CoreV1Event): CoreV1Event {
+  const o = e.involvedObject;
+  const out: CoreV1Event = {
+    metadata: slimMeta(e.metadata),
+    involvedObject: { kind: o.kind, namespace: o.namespace, name: o.name, uid: o.uid },
+  };
+  for (const k of ['reason', 'message', 'firstTimestamp', 'lastTimestamp', 'eventTime', 'series', 'count'] as const) {
+    if (e[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = e[k];
+  }
+  return out;
 }
 
 /** Services and HPAs: only the metadata (the applied-hash annotation and owner labels). */

@@ -93,7 +93,13 @@ export function kubeLeaseLock(client: KubeClient, namespace: string, name: strin
       }
     },
     async create(record) {
-      return fromLease(await client.create<V1Lease>(leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: toLeaseSpec(record) }));
+      try {
+        return fromLease(await client.create<V1Lease>(leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace }, spec: toLeaseSpec(record) }));
+      } catch (err) {
+        // A create into a collection is 404 only when the namespace is missing: no retry mends that.
+        if (statusCode(err) === 404) throw new LeaseNamespaceMissing(namespace);
+        throw err;
+      }
     },
     async update(record, resourceVersion) {
       return fromLease(
@@ -105,6 +111,21 @@ export function kubeLeaseLock(client: KubeClient, namespace: string, name: strin
 }
 
 export type StoppedReason = 'lost' | 'released';
+
+/**
+ * The Lease's namespace does not exist. Retrying would log a warning every retry period forever
+ * (an operator started out of a cluster before its namespace exists); controller-runtime refuses
+ * to start without a leader-election namespace, and so does this: the elector stops and reports it.
+ */
+export class LeaseNamespaceMissing extends Error {
+  constructor(readonly namespace: string) {
+    super(
+      `leader election: the Lease namespace "${namespace}" does not exist; create it (kubectl create namespace ${namespace}), ` +
+        'set LATHE_LEASE_NAMESPACE to one that exists, or set LATHE_LEADER_ELECTION=false to run a single replica without a Lease',
+    );
+    this.name = 'LeaseNamespaceMissing';
+  }
+}
 
 export interface LeaderElectorOptions {
   lock: LeaseLock;
@@ -126,6 +147,8 @@ export interface LeaderElectorOptions {
    */
   onStoppedLeading?: (reason: StoppedReason) => void;
   onNewLeader?: (identity: string) => void;
+  /** Campaigning stopped for good (LeaseNamespaceMissing): the caller should stop starting up. */
+  onFatal?: (err: Error) => void;
 }
 
 export class LeaderElector {
@@ -139,7 +162,7 @@ export class LeaderElector {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly status: Gauge<'name'> | undefined;
-  private readonly callbacks: Pick<LeaderElectorOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onNewLeader'>;
+  private readonly callbacks: Pick<LeaderElectorOptions, 'onStartedLeading' | 'onStoppedLeading' | 'onNewLeader' | 'onFatal'>;
 
   private observed: ObservedLease | undefined;
   private observedAt = 0;
@@ -184,7 +207,10 @@ export class LeaderElector {
   /** Starts campaigning in the background; callbacks report the outcome. */
   start(): void {
     if (this.loop) throw new Error('leader elector already started');
-    this.loop = this.run().catch((err: unknown) => this.log.error('leader election loop crashed', { err }));
+    this.loop = this.run().catch((err: unknown) => {
+      if (err instanceof LeaseNamespaceMissing && this.callbacks.onFatal) this.callbacks.onFatal(err);
+      else this.log.error('leader election loop crashed', { err });
+    });
   }
 
   /** Stops campaigning/renewing and, if leading, releases the Lease so a standby takes over now. */
@@ -291,6 +317,7 @@ export class LeaderElector {
       this.reportLeader(this.identity);
       return true;
     } catch (err) {
+      if (err instanceof LeaseNamespaceMissing) throw err;
       if (statusCode(err) === 409) this.log.debug('lost a lease write race', {});
       else this.log.warn('lease read/write failed', { err });
       return false;

@@ -74,6 +74,13 @@ describe('phaseOf', () => {
     expect(phaseOf(obs({ run: run({ suspend: true }), job: job({}, true) })).phase).toBe('Suspended');
   });
 
+  it('says a Job cannot create pods, before any pod-based reason, and stays Running once started', () => {
+    const createFailure = { reason: 'FailedCreate' as const, message: 'Job r-1 cannot create pods: no ServiceAccount' };
+    expect(phaseOf(obs({ createFailure }))).toEqual({ phase: 'Pending', ...createFailure });
+    expect(phaseOf(obs({ createFailure, pods: [pod('Running')] }))).toEqual({ phase: 'Running', ...createFailure });
+    expect(phaseOf(obs({ createFailure, started: true }))).toMatchObject({ phase: 'Running', reason: 'FailedCreate' });
+  });
+
   it('waits for a referenced model before anything else', () => {
     expect(phaseOf(obs({ job: undefined, waitingFor: { reason: 'WaitingForModel', message: 'waiting' } }))).toMatchObject({ phase: 'Pending', reason: 'WaitingForModel' });
   });
@@ -105,5 +112,17 @@ describe('desiredStatus', () => {
     expect(done.conditions!.find((c) => c.type === 'Succeeded')).toMatchObject({ status: 'True' });
     expect(done.completionTime).toBe('2026-11-22T12:01:00.000Z');
     expect(done.artifact).toEqual({ uri: 'u', metadataUri: 'm', recordUri: 'r' });
+  });
+
+  it('is at rest while suspended, and stalled (not reconciling) while pods cannot be created', () => {
+    const cond = (st: ReturnType<typeof desiredStatus>, type: string) => st.conditions!.find((c) => c.type === type)?.status;
+    const suspended = desiredStatus(obs({ run: run({ suspend: true }), job: job({}, true) }), undefined);
+    expect([suspended.phase, cond(suspended, 'Reconciling'), cond(suspended, 'Stalled'), cond(suspended, 'Suspended')]).toEqual(['Suspended', 'False', 'False', 'True']);
+    // Queued waits on Kueue: still in progress.
+    const queued = desiredStatus(obs({ run: run({ queue: 'team-a' }), job: job({}, true) }), undefined);
+    expect(cond(queued, 'Reconciling')).toBe('True');
+    const blocked = desiredStatus(obs({ createFailure: { reason: 'FailedCreate', message: 'Job r-1 cannot create pods: quota' } }), undefined);
+    expect([blocked.phase, cond(blocked, 'Reconciling'), cond(blocked, 'Stalled'), cond(blocked, 'Ready')]).toEqual(['Pending', 'False', 'True', 'False']);
+    expect(blocked.message).toBe('Job r-1 cannot create pods: quota');
   });
 });

@@ -5,6 +5,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { CONDITION_TYPES } from '../api/constants.js';
 import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/trainingrun.js';
 import { setCondition, type Condition } from '../k8s/conditions.js';
+import { FAILED_CREATE, type CreateFailure } from '../k8s/pod-create-failure.js';
 import { TRAINER_CONTAINER } from './render.js';
 
 export type Phase = NonNullable<TrainingRunStatus['phase']>;
@@ -32,6 +33,8 @@ export interface Observation {
   artifact?: ArtifactState;
   /** The run has been Running before (a later Pending pod is a replacement, not a new start). */
   started?: boolean;
+  /** The Job's controller cannot create its pods (a FailedCreate Event newer than every pod). */
+  createFailure?: CreateFailure;
   /** Set while the referenced `run://` model is not ready; the run waits. */
   waitingFor?: { reason: string; message: string };
   now: Date;
@@ -71,6 +74,11 @@ export function phaseOf(o: Observation): { phase: Phase; reason: string; message
     return { phase: 'Suspended', reason: 'Suspended', message: 'the run is suspended (spec.suspend)' };
   }
   const active = o.pods.filter((p) => !p.metadata?.deletionTimestamp);
+  if (o.createFailure) {
+    // Before "Training": one worker running while another cannot be created still trains nothing.
+    const running = o.started || active.some((p) => p.status?.phase === 'Running');
+    return { phase: running ? 'Running' : 'Pending', ...o.createFailure };
+  }
   if (active.some((p) => p.status?.phase === 'Running')) {
     return { phase: 'Running', reason: 'Training', message: `training (attempt ${o.attempt})` };
   }
@@ -165,8 +173,11 @@ export function desiredStatus(o: Observation, current: TrainingRunStatus | undef
   };
   const terminal = isTerminal(phase);
   set(CONDITION_TYPES.Ready, phase === 'Succeeded' ? 'True' : 'False', reason, message);
-  set(CONDITION_TYPES.Reconciling, terminal ? 'False' : 'True', reason, message);
-  set(CONDITION_TYPES.Stalled, phase === 'Failed' ? 'True' : 'False', reason, message);
+  // kstatus: a suspended run is at rest ("Current"), so Flux and `kpt live status` do not wait on
+  // it; pods that cannot be created need a person ("Failed" until fixed; the Job keeps trying).
+  const blocked = reason === FAILED_CREATE;
+  set(CONDITION_TYPES.Reconciling, terminal || blocked || phase === 'Suspended' ? 'False' : 'True', reason, message);
+  set(CONDITION_TYPES.Stalled, phase === 'Failed' || blocked ? 'True' : 'False', reason, message);
   if (terminal) {
     set(CONDITION_TYPES.Succeeded, phase === 'Succeeded' ? 'True' : 'False', reason, message);
     set(CONDITION_TYPES.Failed, phase === 'Failed' ? 'True' : 'False', reason, message);

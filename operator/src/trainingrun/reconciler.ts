@@ -1,7 +1,7 @@
 // The thin, effectful half of the TrainingRun controller. One pass: read the caches, make the one
 // child that is missing, look at S3 when the phase calls for it, then write status once, and only
 // if it changed. Level-triggered: any pass can be repeated after a crash without harm.
-import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { KINDS, PLURALS } from '../api/constants.js';
 import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/trainingrun.js';
 import type { ObjectStore } from '../aws/s3-store.js';
@@ -11,6 +11,7 @@ import type { KubeWriter } from '../k8s/kube-writer.js';
 import { statusCode } from '../client/errors.js';
 import { resourcePath } from '../client/kube-client.js';
 import { LABELS } from '../k8s/labels.js';
+import { FAILED_CREATE, jobCreateFailure } from '../k8s/pod-create-failure.js';
 import { RESOURCES } from '../k8s/resources.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import { keyOf, objectKey, type ResilientInformer } from '../runtime/informer.js';
@@ -33,6 +34,8 @@ export interface TrainingRunReconcilerDeps {
   runs: ResilientInformer<TrainingRun>;
   jobs: ResilientInformer<V1Job>;
   pods: ResilientInformer<V1Pod>;
+  /** Jobs' FailedCreate Events (the only way a Job says it cannot create pods). */
+  jobEvents: ResilientInformer<CoreV1Event>;
   /** Shared with the Event recorder: both hold their writes while a burst's Jobs are created. */
   burst: BurstTracker;
   now?: () => Date;
@@ -152,6 +155,9 @@ export class TrainingRunReconciler {
         await this.syncSuspend(run, job);
       }
       obs.pods = this.podsOf(namespace, obs.jobName);
+      if (job.metadata?.uid) {
+        obs.createFailure = jobCreateFailure({ name: obs.jobName, uid: job.metadata.uid }, this.d.jobEvents.list(namespace), obs.pods);
+      }
       const preempted = this.countPreemptions(k, obs.pods, current?.preemptions ?? 0);
       obs.preemptions = preempted.count;
       newPreemptions = preempted.uids;
@@ -323,8 +329,13 @@ export class TrainingRunReconciler {
     const rv = (updated.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     this.overlay.wrote(k, desired, rv);
     // Every phase change is an Event, except a run's first, uneventful Pending: JobCreated said it.
-    const quietStart = !current?.phase && desired.phase === 'Pending' && ['CreatingJob', 'PodsPending'].includes(String(conditionReason(desired)));
-    if (current?.phase !== desired.phase && !quietStart) {
+    // Pods that cannot be created are a Warning of their own, whatever the phase.
+    const reason = conditionReason(desired);
+    const quietStart = !current?.phase && desired.phase === 'Pending' && ['CreatingJob', 'PodsPending'].includes(String(reason));
+    if (reason === FAILED_CREATE && conditionReason(current) !== FAILED_CREATE) {
+      this.d.events.record(run, 'Warning', FAILED_CREATE, desired.message ?? '');
+      log.warn('pods cannot be created', { message: desired.message });
+    } else if (current?.phase !== desired.phase && !quietStart) {
       const type = desired.phase === 'Failed' ? 'Warning' : 'Normal';
       this.d.events.record(run, type, desired.phase ?? 'Unknown', desired.message ?? '');
       log.info('phase', { from: current?.phase ?? '', to: desired.phase, message: desired.message });
@@ -332,8 +343,8 @@ export class TrainingRunReconciler {
   }
 }
 
-function conditionReason(status: TrainingRunStatus): string | undefined {
-  return status.conditions?.find((c) => c.type === 'Ready')?.reason;
+function conditionReason(status: TrainingRunStatus | undefined): string | undefined {
+  return status?.conditions?.find((c) => c.type === 'Ready')?.reason;
 }
 
 /** Keys of the runs a child belongs to, for the informers' enqueue-only handlers. */

@@ -2,7 +2,7 @@
 // over at once after release(), and after expiry when the leader stops renewing.
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LeaderElector, kubeLeaseLock, type LeaseLock, type StoppedReason } from '../../src/runtime/leader-election.js';
+import { LeaderElector, LeaseNamespaceMissing, kubeLeaseLock, type LeaseLock, type StoppedReason } from '../../src/runtime/leader-election.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { createTestNamespace, sleep, waitFor, type TestNamespace } from '../support/cluster.js';
 
@@ -100,5 +100,29 @@ describe('LeaderElector against the API server', () => {
       'replica-b2 stopped:lost',
       'replica-c started',
     ]);
+  });
+
+  it('stops campaigning with one clear error when the Lease namespace does not exist', async () => {
+    const missing = `${ns.name}-missing`;
+    const errors: Error[] = [];
+    const lines: string[] = [];
+    const e = new LeaderElector({
+      lock: kubeLeaseLock(ns.client, missing, LEASE),
+      name: LEASE,
+      identity: 'replica-a',
+      logger: createLogger({ level: 'warn', stream: { write: (line: string) => lines.push(line) } }),
+      ...timings,
+      onFatal: (err) => errors.push(err),
+    });
+    electors.push(e);
+    e.start();
+    await waitFor('the elector to give up', () => errors.length > 0, 5_000, 20);
+    await sleep(4 * timings.retryPeriodMs);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(LeaseNamespaceMissing);
+    expect(errors[0]!.message).toContain(`the Lease namespace "${missing}" does not exist`);
+    expect(errors[0]!.message).toContain('LATHE_LEASE_NAMESPACE');
+    expect(lines).toEqual([]); // not the old "lease read/write failed" warning every retry period
+    expect(e.isLeader()).toBe(false);
   });
 });
