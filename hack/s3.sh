@@ -18,7 +18,7 @@ S3_ADDRESS=${LATHE_S3_ADDRESS:-}
 S3_POD_HOST=${LATHE_S3_POD_HOST-}
 addrfile=$state/s3.address
 ARTIFACT_BUCKET=lathe-artifacts
-BUCKETS=${LATHE_S3_BUCKETS:-$ARTIFACT_BUCKET lathe-datasets}
+BUCKETS=${LATHE_LOCAL_S3_BUCKETS:-$ARTIFACT_BUCKET lathe-datasets}
 # Local-only credentials of a server only the loopback (and, with the real node, the pods' bridge)
 # can reach; nothing on EKS uses static keys.
 ACCESS_KEY=lathe-local

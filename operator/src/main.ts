@@ -12,6 +12,8 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { component: 'lathe-operator' } });
   const access = loadClusterAccess();
   logger.info('cluster', { server: access.server, from: access.source });
+  const proxy = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'].find((v) => process.env[v]);
+  if (proxy) logger.warn(`${proxy} is set, but the operator does not use proxies: it connects to the API server and S3 directly`, {});
   const manager = new Manager({ client: new KubeClient(access), config, logger });
 
   let stopping = false;

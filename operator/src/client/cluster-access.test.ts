@@ -87,6 +87,18 @@ describe('fromKubeconfigFiles', () => {
     expect(() => fromKubeconfigFiles([write('ap', kubeconfig({ 'auth-provider': { name: 'oidc' } }))])).toThrow(/auth-provider.*exec credential plugin/);
     expect(() => fromKubeconfigFiles([write('half', kubeconfig({ 'client-certificate-data': b64('CERT') }))])).toThrow(/without a key/);
   });
+
+  it('refuses settings it does not implement instead of ignoring them: impersonation, proxy-url, an interactive plugin', () => {
+    expect(() => fromKubeconfigFiles([write('as', kubeconfig({ token: 't', as: 'admin', 'as-groups': ['system:masters'] }))])).toThrow(
+      /user "u" impersonates \(as, as-groups\), which Lathe does not support/,
+    );
+    expect(() => fromKubeconfigFiles([write('proxy', kubeconfig({ token: 't' }, { server: 'https://api.example:6443', 'proxy-url': 'http://proxy:3128' }))])).toThrow(
+      /cluster "c" has a proxy-url, which Lathe does not support/,
+    );
+    expect(() => fromKubeconfigFiles([write('tty', kubeconfig({ exec: { command: 'login', interactiveMode: 'Always' } }))])).toThrow(/interactiveMode Always; the operator has no terminal/);
+    // Harmless extras stay accepted.
+    expect(fromKubeconfigFiles([write('ok', kubeconfig({ token: 't' }, { server: 'https://api.example:6443', 'disable-compression': true }))]).server).toBe('https://api.example:6443');
+  });
 });
 
 describe('exec credential plugins', () => {
@@ -100,13 +112,16 @@ describe('exec credential plugins', () => {
       'plugin.mjs',
       `import { appendFileSync } from 'node:fs';
        const info = JSON.parse(process.env.KUBERNETES_EXEC_INFO);
-       appendFileSync(${JSON.stringify(calls)}, info.spec.cluster.server + ' ' + process.env.PLUGIN_ARG + '\\n');
+       appendFileSync(${JSON.stringify(calls)}, (info.spec.cluster ? info.spec.cluster.server : '(no cluster info)') + ' ' + process.env.PLUGIN_ARG + '\\n');
+       if (process.env.PLUGIN_ARG === 'info') appendFileSync(${JSON.stringify(calls)}, JSON.stringify(info.spec) + '\\n');
        if (process.env.PLUGIN_ARG === 'fail') { console.error('no credentials for you'); process.exit(3); }
        const expires = process.env.PLUGIN_ARG === 'expired' ? new Date(Date.now() - 1000) : new Date(Date.now() + 3600e3);
        console.log(JSON.stringify({ apiVersion: info.apiVersion, kind: 'ExecCredential', status: { token: 'tok-' + process.argv[2], expirationTimestamp: expires.toISOString() } }));`,
     );
   });
-  const execUser = (arg: string) => ({ exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [plugin, 'x'], env: [{ name: 'PLUGIN_ARG', value: arg }] } });
+  const execUser = (arg: string, more: object = { provideClusterInfo: true }) => ({
+    exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: process.execPath, args: [plugin, 'x'], env: [{ name: 'PLUGIN_ARG', value: arg }], ...more },
+  });
   const runs = () => readFileSync(calls, 'utf8').split('\n').filter(Boolean);
 
   it('runs the plugin once for concurrent requests and caches the token until it expires', async () => {
@@ -124,6 +139,28 @@ describe('exec credential plugins', () => {
     await access.token();
     await access.token();
     expect(runs()).toHaveLength(2);
+  });
+
+  it('gives the plugin the cluster (CA and exec config included) only when it asks (provideClusterInfo)', async () => {
+    const cluster = {
+      server: 'https://api.example:6443',
+      'certificate-authority-data': b64('CA'),
+      'tls-server-name': 'api.internal',
+      extensions: [{ name: 'client.authentication.k8s.io/exec', extension: { region: 'eu-west-1' } }],
+    };
+    await fromKubeconfigFiles([write('with', kubeconfig(execUser('info'), cluster))]).token();
+    expect(JSON.parse(runs()[1]!)).toEqual({
+      interactive: false,
+      cluster: { server: 'https://api.example:6443', 'tls-server-name': 'api.internal', 'certificate-authority-data': b64('CA'), config: { region: 'eu-west-1' } },
+    });
+    await fromKubeconfigFiles([write('without', kubeconfig(execUser('info', {}), cluster))]).token();
+    expect(runs()[2]).toBe('(no cluster info) info');
+    expect(JSON.parse(runs()[3]!)).toEqual({ interactive: false });
+  });
+
+  it('says how to install a plugin that is not there (installHint)', async () => {
+    const access = fromKubeconfigFiles([write('missing', kubeconfig({ exec: { command: path.join(dir, 'no-such-plugin'), installHint: 'install the AWS CLI v2' } }))]);
+    await expect(access.token()).rejects.toThrow(/exec credential plugin .*no-such-plugin failed: .*ENOENT.* \(install the AWS CLI v2\)/);
   });
 
   it("reports the plugin's own error", async () => {

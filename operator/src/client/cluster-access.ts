@@ -5,7 +5,10 @@
 //
 // Supported, as kubectl reads them: certificate-authority(-data), insecure-skip-tls-verify,
 // tls-server-name, client-certificate(-data) with client-key(-data), token, tokenFile, and exec
-// credential plugins (e.g. `aws eks get-token`). Relative paths are relative to the kubeconfig file.
+// credential plugins (e.g. `aws eks get-token`, with provideClusterInfo). Relative paths are
+// relative to the kubeconfig file. Settings that would change where requests go or who makes them
+// (proxy-url, impersonation) are refused with one line rather than ignored: quietly dropping them
+// would talk to the cluster directly, or as someone else.
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -48,6 +51,8 @@ interface KubeconfigCluster {
   'certificate-authority-data'?: string;
   'insecure-skip-tls-verify'?: boolean;
   'tls-server-name'?: string;
+  'proxy-url'?: string;
+  extensions?: { name: string; extension?: unknown }[];
 }
 
 interface ExecConfig {
@@ -55,6 +60,9 @@ interface ExecConfig {
   command: string;
   args?: string[];
   env?: { name: string; value: string }[] | null;
+  provideClusterInfo?: boolean;
+  interactiveMode?: 'Never' | 'IfAvailable' | 'Always';
+  installHint?: string;
 }
 
 interface KubeconfigUser {
@@ -67,6 +75,10 @@ interface KubeconfigUser {
   exec?: ExecConfig;
   username?: string;
   'auth-provider'?: unknown;
+  as?: string;
+  'as-uid'?: string;
+  'as-groups'?: string[];
+  'as-user-extra'?: Record<string, string[]>;
 }
 
 interface KubeconfigContext {
@@ -148,6 +160,16 @@ export function fromKubeconfigFiles(files: string[], env: NodeJS.ProcessEnv = pr
 
   if (user['auth-provider']) throw new Error(`${source}: user "${ctx.user ?? ''}" uses an auth-provider, which Lathe does not support; use an exec credential plugin`);
   if (user.username) throw new Error(`${source}: user "${ctx.user ?? ''}" uses basic auth, which Kubernetes removed in 1.19`);
+  const impersonation = (['as', 'as-uid', 'as-groups', 'as-user-extra'] as const).filter((k) => user[k] !== undefined);
+  if (impersonation.length > 0) {
+    throw new Error(`${source}: user "${ctx.user ?? ''}" impersonates (${impersonation.join(', ')}), which Lathe does not support; give the operator a kubeconfig of the identity itself`);
+  }
+  if (cluster['proxy-url']) {
+    throw new Error(`${source}: cluster "${ctx.cluster ?? ''}" has a proxy-url, which Lathe does not support; the operator must reach the API server directly`);
+  }
+  if (user.exec?.interactiveMode === 'Always') {
+    throw new Error(`${source}: user "${ctx.user ?? ''}" has an exec plugin with interactiveMode Always; the operator has no terminal, so the plugin must work without one`);
+  }
 
   const tls: TlsSettings = { rejectUnauthorized: !cluster['insecure-skip-tls-verify'] };
   const ca = dataOrFile(cluster['certificate-authority-data'], cluster['certificate-authority'], clusterDir);
@@ -169,7 +191,7 @@ export function fromKubeconfigFiles(files: string[], env: NodeJS.ProcessEnv = pr
   } else if (user.tokenFile) {
     tokens = fileToken(path.resolve(userDir, user.tokenFile));
   } else if (user.exec) {
-    tokens = execToken(user.exec, cluster.server, env);
+    tokens = execToken(user.exec, user.exec.provideClusterInfo ? execClusterInfo(cluster, clusterDir) : undefined, env);
   }
   return {
     server: cluster.server.replace(/\/+$/, ''),
@@ -177,6 +199,19 @@ export function fromKubeconfigFiles(files: string[], env: NodeJS.ProcessEnv = pr
     ...tokens,
     source: `${source} (context ${contextName})`,
     ...(ctx.namespace ? { namespace: ctx.namespace } : {}),
+  };
+}
+
+/** The ExecCredential's spec.cluster, for plugins that ask for it (provideClusterInfo: true). */
+function execClusterInfo(cluster: KubeconfigCluster, dir: string): Record<string, unknown> {
+  const ca = dataOrFile(cluster['certificate-authority-data'], cluster['certificate-authority'], dir);
+  const config = cluster.extensions?.find((e) => e.name === 'client.authentication.k8s.io/exec')?.extension;
+  return {
+    server: cluster.server,
+    ...(cluster['tls-server-name'] ? { 'tls-server-name': cluster['tls-server-name'] } : {}),
+    ...(cluster['insecure-skip-tls-verify'] ? { 'insecure-skip-tls-verify': true } : {}),
+    ...(ca ? { 'certificate-authority-data': ca.toString('base64') } : {}),
+    ...(config !== undefined ? { config } : {}),
   };
 }
 
@@ -208,18 +243,19 @@ interface ExecCredential {
  * A client.authentication.k8s.io exec plugin (`aws eks get-token` on EKS). Its token is cached
  * until shortly before it expires; concurrent requests share one run of the plugin.
  */
-function execToken(exec: ExecConfig, server: string, env: NodeJS.ProcessEnv): Pick<ClusterAccess, 'token' | 'invalidate'> {
+function execToken(exec: ExecConfig, cluster: Record<string, unknown> | undefined, env: NodeJS.ProcessEnv): Pick<ClusterAccess, 'token' | 'invalidate'> {
   const apiVersion = exec.apiVersion ?? 'client.authentication.k8s.io/v1';
   let cached: { value: string; expiresAt: number } | undefined;
   let pending: Promise<string> | undefined;
   const runPlugin = (): Promise<string> =>
     new Promise((resolve, reject) => {
-      const info = { apiVersion, kind: 'ExecCredential', spec: { interactive: false, cluster: { server } } };
+      const info = { apiVersion, kind: 'ExecCredential', spec: { interactive: false, ...(cluster ? { cluster } : {}) } };
       const childEnv: NodeJS.ProcessEnv = { ...env, KUBERNETES_EXEC_INFO: JSON.stringify(info) };
       for (const { name, value } of exec.env ?? []) childEnv[name] = value;
       execFile(exec.command, exec.args ?? [], { env: childEnv, timeout: 60_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
         if (err) {
-          reject(new Error(`exec credential plugin ${exec.command} failed: ${stderr.trim() || err.message}`));
+          const hint = exec.installHint && (err as NodeJS.ErrnoException).code === 'ENOENT' ? ` (${exec.installHint.trim()})` : '';
+          reject(new Error(`exec credential plugin ${exec.command} failed: ${stderr.trim() || err.message}${hint}`));
           return;
         }
         let cred: ExecCredential;

@@ -42,6 +42,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses what would otherwise be silently taken: a non-boolean, bad names, a misspelled setting', () => {
+    expect(() => loadConfig({ LATHE_LEADER_ELECTION: 'flase' })).toThrow('LATHE_LEADER_ELECTION: expected true or false, got "flase"');
+    expect(() => loadConfig({ LATHE_LEASE_NAMESPACE: 'Lathe_System', LATHE_TRAINER_SERVICE_ACCOUNT: 'trainer sa', LATHE_S3_BUCKET: 'My_Bucket' })).toThrow(
+      'invalid operator configuration: LATHE_TRAINER_SERVICE_ACCOUNT: expected a lower-case DNS subdomain',
+    );
+    expect(() => loadConfig({ LATHE_LEASE_NAMESPACE: 'Lathe_System' })).toThrow('LATHE_LEASE_NAMESPACE: expected a namespace name (a-z, 0-9 and \'-\', at most 63), got "Lathe_System"');
+    expect(() => loadConfig({ LATHE_S3_BUCKET: 'My_Bucket' })).toThrow('LATHE_S3_BUCKET: expected an S3 bucket name');
+    expect(() => loadConfig({ LATHE_WATCH_NAMESPACES: 'ml,Research' })).toThrow('LATHE_WATCH_NAMESPACES: expected a namespace name');
+    expect(() => loadConfig({ LATHE_TRAINER_IMAGE: 'registry/lathe-trainer: 1.0' })).toThrow('LATHE_TRAINER_IMAGE: expected an image reference without spaces');
+    expect(() => loadConfig({ LATHE_WOKRERS: '8' })).toThrow('invalid operator configuration: LATHE_WOKRERS: not a setting; did you mean LATHE_WORKERS?');
+    // Variables of the tools and tests around the operator are not settings and not typos of one.
+    expect(loadConfig({ LATHE_CACHE: '/tmp', LATHE_REAL_NODE: 'false', LATHE_E2E_OPERATOR: 'external', LATHE_DEMO_METRICS_PORT: '1' }).workers).toBe(32);
+  });
+
   it('maps every setting to one variable (the chart sets each of them)', () => {
     const names = Object.values(CONFIG_ENV);
     expect(new Set(names).size).toBe(names.length);

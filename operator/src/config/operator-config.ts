@@ -22,13 +22,25 @@ const positive: Parse<number> = (s) => {
   return n;
 };
 
-const boolean: Parse<boolean> = (s) => !['false', '0', 'no'].includes(s.toLowerCase());
+/** true/false, as the chart writes them (and 1/0, yes/no); anything else is a typo, not "true". */
+const boolean: Parse<boolean> = (s) => {
+  const v = s.trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(v)) return true;
+  if (['false', '0', 'no'].includes(v)) return false;
+  throw new Error(`expected true or false, got "${s}"`);
+};
 
-const list: Parse<string[]> = (s) =>
-  s
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean);
+/** An image reference: no spaces (a pod with one fails at pull time, long after start-up). */
+const image: Parse<string> = (s) => {
+  if (/\s/.test(s)) throw new Error(`expected an image reference without spaces, got "${s}"`);
+  return s;
+};
+
+/** An S3 bucket name (3-63 lower-case letters, digits, '.' and '-'), as AWS names them. */
+const bucket: Parse<string> = (s) => {
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s)) throw new Error(`expected an S3 bucket name (3-63 characters: a-z, 0-9, '.' and '-'), got "${s}"`);
+  return s;
+};
 
 /** An http(s) URL, as the AWS SDKs take for an endpoint. */
 const httpUrl: Parse<string> = (s) => {
@@ -43,6 +55,19 @@ const objectName: Parse<string> = (s) => {
   }
   return s;
 };
+
+/** A namespace name (RFC 1123 label). */
+const namespaceName: Parse<string> = (s) => {
+  if (s.length > 63 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(s)) throw new Error(`expected a namespace name (a-z, 0-9 and '-', at most 63), got "${s}"`);
+  return s;
+};
+
+const namespaces: Parse<string[]> = (s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map(namespaceName);
 
 function oneOf<const T extends string>(...values: T[]): Parse<T> {
   return (s) => {
@@ -61,15 +86,15 @@ const setting = <T>(env: string, parse: Parse<T>, dflt: T): Setting<T> => ({ env
 
 const SETTINGS = {
   /** Image that runs `python -m lathe_trainer` (trainer-image/). */
-  trainerImage: setting('LATHE_TRAINER_IMAGE', text, 'ghcr.io/lathe-dev/lathe-trainer:0.1.0'),
+  trainerImage: setting('LATHE_TRAINER_IMAGE', image, 'ghcr.io/lathe-dev/lathe-trainer:0.1.0'),
   /** Image that runs `python -m lathe_inference` (inference-image/). */
-  inferenceImage: setting('LATHE_INFERENCE_IMAGE', text, 'ghcr.io/lathe-dev/lathe-inference:0.1.0'),
+  inferenceImage: setting('LATHE_INFERENCE_IMAGE', image, 'ghcr.io/lathe-dev/lathe-inference:0.1.0'),
   /** ServiceAccount of training pods, in the run's namespace (IRSA: read datasets, read/write models/). */
-  trainerServiceAccount: setting('LATHE_TRAINER_SERVICE_ACCOUNT', text, 'lathe-trainer'),
+  trainerServiceAccount: setting('LATHE_TRAINER_SERVICE_ACCOUNT', objectName, 'lathe-trainer'),
   /** ServiceAccount of serving pods, in the service's namespace (IRSA: read-only models/). */
-  inferenceServiceAccount: setting('LATHE_INFERENCE_SERVICE_ACCOUNT', text, 'lathe-inference'),
+  inferenceServiceAccount: setting('LATHE_INFERENCE_SERVICE_ACCOUNT', objectName, 'lathe-inference'),
   /** Artifact bucket: run prefixes live under s3://<bucket>/models/. */
-  s3Bucket: setting('LATHE_S3_BUCKET', text, 'lathe-artifacts'),
+  s3Bucket: setting('LATHE_S3_BUCKET', bucket, 'lathe-artifacts'),
   /**
    * S3 endpoint of trainer and server pods, given to them as AWS_ENDPOINT_URL_S3, for S3-compatible
    * stores (MinIO locally, on-prem). Empty on EKS: the pods reach AWS S3 with their IRSA roles.
@@ -85,7 +110,7 @@ const SETTINGS = {
    */
   podEnvSecret: setting('LATHE_POD_ENV_SECRET', objectName, ''),
   /** Namespaces to watch; empty means all (the chart's default is cluster-wide). */
-  watchNamespaces: setting<string[]>('LATHE_WATCH_NAMESPACES', list, []),
+  watchNamespaces: setting<string[]>('LATHE_WATCH_NAMESPACES', namespaces, []),
   /**
    * Parallel reconciles per controller. A reconcile mostly waits on the API server or S3, and in
    * Node a worker is only a pending promise, so 32 (Argo Workflows' default too) lets a burst of
@@ -103,8 +128,8 @@ const SETTINGS = {
   /** Port of /metrics, /healthz, /readyz. */
   metricsPort: setting('LATHE_METRICS_PORT', integer(0, 65535), 8080),
   leaderElection: setting('LATHE_LEADER_ELECTION', boolean, true),
-  leaseNamespace: setting('LATHE_LEASE_NAMESPACE', text, 'lathe-system'),
-  leaseName: setting('LATHE_LEASE_NAME', text, 'lathe-operator'),
+  leaseNamespace: setting('LATHE_LEASE_NAMESPACE', namespaceName, 'lathe-system'),
+  leaseName: setting('LATHE_LEASE_NAME', objectName, 'lathe-operator'),
   /** Identity in the Lease; the pod name on Kubernetes. */
   identity: setting('POD_NAME', text, `lathe-${process.pid}`),
   logLevel: setting('LATHE_LOG_LEVEL', oneOf('debug', 'info', 'warn', 'error'), 'info'),
@@ -132,8 +157,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
       problems.push(`${s.env}: ${(err as Error).message}`);
     }
   }
+  problems.push(...misspelled(env));
   if (problems.length > 0) throw new Error(`invalid operator configuration: ${problems.join('; ')}`);
   return config as OperatorConfig;
+}
+
+/**
+ * LATHE_* variables that are one or two letters away from a setting: a typo (LATHE_WOKRERS) would
+ * otherwise leave the default in force without a word. Others are left alone: the test harness and
+ * the local tools set LATHE_* variables of their own, which the operator inherits.
+ */
+function misspelled(env: NodeJS.ProcessEnv): string[] {
+  const known = Object.values(SETTINGS).map((s) => s.env);
+  const out: string[] = [];
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('LATHE_') || known.includes(name)) continue;
+    const near = known.find((k) => editDistance(name, k) <= 2);
+    if (near) out.push(`${name}: not a setting; did you mean ${near}?`);
+  }
+  return out;
+}
+
+/** Levenshtein distance (two short ASCII names). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** The defaults with some settings replaced (tests, tools). */

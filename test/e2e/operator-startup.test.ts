@@ -1,0 +1,60 @@
+// Start-up mistakes a platform team makes, each met with one clear line and exit code 1 rather than
+// an operator that runs and never acts: a Lease namespace that does not exist, a setting with a
+// typo, a kubeconfig setting the operator's client does not implement.
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { startOperator } from './operator-process.js';
+
+const external = process.env.LATHE_E2E_OPERATOR === 'external';
+
+/** Starts the operator, expects it to exit, and returns its lines. */
+async function refused(env: Record<string, string>): Promise<string[]> {
+  let message = '';
+  try {
+    const op = await startOperator({ env });
+    await op.stop();
+  } catch (err) {
+    message = (err as Error).message;
+  }
+  expect(message).toMatch(/^operator exited with 1:/);
+  return message.split('\n').slice(1).filter(Boolean);
+}
+
+describe.skipIf(external)('operator start-up', () => {
+  it('stops with one line when the Lease namespace does not exist, instead of a warning every 3 s', async () => {
+    const lines = await refused({ KUBECONFIG: process.env.KUBECONFIG!, LATHE_LEASE_NAMESPACE: 'lathe-no-such-namespace' });
+    const fatal = lines.filter((l) => l.startsWith('lathe-operator: '));
+    expect(fatal).toEqual([
+      'lathe-operator: leader election: the Lease namespace "lathe-no-such-namespace" does not exist; create it (kubectl create namespace lathe-no-such-namespace), set LATHE_LEASE_NAMESPACE to one that exists, or set LATHE_LEADER_ELECTION=false to run a single replica without a Lease',
+    ]);
+    expect(lines.some((l) => l.includes('lease read/write failed'))).toBe(false);
+  });
+
+  it('names a bad setting and a misspelled one', async () => {
+    const lines = await refused({ LATHE_LEADER_ELECTION: 'ture', LATHE_WOKRERS: '4' });
+    expect(lines).toEqual([
+      'lathe-operator: invalid operator configuration: LATHE_LEADER_ELECTION: expected true or false, got "ture"; LATHE_WOKRERS: not a setting; did you mean LATHE_WORKERS?',
+    ]);
+  });
+
+  it('refuses a kubeconfig whose proxy-url it would otherwise ignore', async () => {
+    const file = path.join(tmpdir(), `lathe-proxy-${process.pid}.kubeconfig`);
+    writeFileSync(
+      file,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'c',
+        clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1', 'proxy-url': 'http://proxy.example:3128' } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      }),
+    );
+    const lines = await refused({ KUBECONFIG: file });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^lathe-operator: kubeconfig .*: cluster "c" has a proxy-url, which Lathe does not support/);
+  });
+});
