@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import ServerProcess, sse_events
+from conftest import TEXT_SERVER_ENV, ServerProcess, sse_events
 
 GREEDY = {"temperature": 0}
 
@@ -253,3 +253,86 @@ def test_overload_is_shed_with_429(text_server: ServerProcess) -> None:
     assert m["lathe_requests_in_flight"] == 0 and m["lathe_generations_running"] == 0
     assert complete(text_server, prompt="after", max_tokens=2, **GREEDY)["usage"]["completion_tokens"] == 2
 
+
+
+def _post_raw(server: ServerProcess, path: str, body: bytes) -> tuple[httpx.Response, str]:
+    """POST ``body`` as it is (json= would refuse a lone surrogate); returns the response and what the
+    server logged while answering it (it logs before it answers)."""
+    before = len(server.logs())
+    r = server.client.post(path, content=body, headers={"content-type": "application/json"})
+    return r, server.logs()[before:]
+
+
+def _logged_once_without_traceback(logged: str, needle: str) -> None:
+    assert "Traceback" not in logged and "Exception in ASGI application" not in logged, logged
+    assert [line for line in logged.splitlines() if needle in line] == [logged.strip()], logged
+
+
+LONE_SURROGATES: list[tuple[str, str, bytes, str]] = [
+    # (id, path, raw body, the field the error names)
+    ("completion-prompt", "/v1/completions", b'{"prompt": "x\\ud800y", "max_tokens": 1}', "prompt"),
+    ("completion-prompt-list", "/v1/completions", b'{"prompt": ["ok", "\\udfff"], "max_tokens": 1}', "prompt[1]"),
+    ("chat-content", "/v1/chat/completions", b'{"messages": [{"role": "user", "content": "\\ud800"}]}',
+     "messages[0].content"),
+    ("chat-content-part", "/v1/chat/completions",
+     b'{"messages": [{"role": "system", "content": "hi"}, '
+     b'{"role": "user", "content": [{"type": "text", "text": "\\udc00"}]}]}', "messages[1].content[0].text"),
+    ("chat-stream", "/v1/chat/completions",
+     b'{"stream": true, "messages": [{"role": "user", "content": "a\\ud83d"}]}', "messages[0].content"),
+    ("simple-api", "/generate/text", b'{"prompt": "\\ud800"}', "prompt"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), [b[1:] for b in LONE_SURROGATES],
+                         ids=[b[0] for b in LONE_SURROGATES])
+def test_lone_surrogate_is_a_400_naming_the_field(text_server: ServerProcess, path: str, body: bytes,
+                                                  field: str) -> None:
+    """JSON's \\uXXXX escapes can spell half a UTF-16 pair, which no tokenizer can encode."""
+    r, logged = _post_raw(text_server, path, body)
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["code"] == "invalid_value" and err["param"] == field, err
+    assert err["message"] == f"{field} is not valid Unicode (lone surrogate)", err
+    _logged_once_without_traceback(logged, err["message"])
+    assert complete(text_server, prompt="ok", max_tokens=1, **GREEDY)["usage"]["completion_tokens"] == 1
+
+
+def test_surrogate_pair_is_an_ordinary_character(text_server: ServerProcess) -> None:
+    r, _ = _post_raw(text_server, "/v1/completions", b'{"prompt": "\\ud83d\\ude00", "max_tokens": 1}')
+    assert r.status_code == 200, r.text
+    assert r.json()["usage"]["prompt_tokens"] == len("\U0001f600".encode())
+
+
+@pytest.mark.parametrize("body", [b"[" * 60000, b'{"prompt": ' + b"[" * 60000, b'{"a": ' * 10000],
+                         ids=["arrays", "in-a-field", "objects"])
+def test_deeply_nested_json_is_a_400(text_server: ServerProcess, body: bytes) -> None:
+    """Within the body limit, yet deeper than the JSON parser's recursion limit."""
+    assert len(body) < int(TEXT_SERVER_ENV["LATHE_MAX_BODY_BYTES"])
+    r, logged = _post_raw(text_server, "/v1/completions", body)
+    assert r.status_code == 400, r.text
+    err = r.json()["error"]
+    assert err["code"] == "invalid_json" and "nested too deeply" in err["message"], err
+    _logged_once_without_traceback(logged, err["message"])
+    assert text_server.client.get("/readyz").status_code == 200
+
+
+def test_usage_counts_the_prompt_once_whatever_n(text_server: ServerProcess) -> None:
+    """OpenAI's usage: each prompt once, completion tokens summed over the choices."""
+    body = complete(text_server, prompt="abc", max_tokens=2, n=3, **GREEDY)
+    assert body["usage"] == {"prompt_tokens": 3, "completion_tokens": 6, "total_tokens": 9}
+    body = complete(text_server, prompt=["ab", "cde"], max_tokens=2, n=1, **GREEDY)
+    assert body["usage"] == {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9}
+    events = stream(text_server, "/v1/completions", {"prompt": "abc", "max_tokens": 2, "n": 3,
+                                                     "stream_options": {"include_usage": True}, **GREEDY})
+    assert events[-2]["usage"] == {"prompt_tokens": 3, "completion_tokens": 6, "total_tokens": 9}
+
+    chat = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2, "n": 2, **GREEDY}
+    prompt_tokens = len("<|user|>hi\n<|assistant|>".encode())
+    r = text_server.client.post("/v1/chat/completions", json=chat)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["choices"]) == 2
+    assert r.json()["usage"] == {"prompt_tokens": prompt_tokens, "completion_tokens": 4,
+                                 "total_tokens": prompt_tokens + 4}
+    events = stream(text_server, "/v1/chat/completions", {**chat, "stream_options": {"include_usage": True}})
+    assert events[-2]["usage"] == {"prompt_tokens": prompt_tokens, "completion_tokens": 4,
+                                   "total_tokens": prompt_tokens + 4}
