@@ -24,6 +24,7 @@ import { loadConfig } from '../operator/src/config/operator-config.js';
 import { RESOURCES } from '../operator/src/k8s/resources.js';
 import type { TrainingRun } from '../operator/src/api/trainingrun.js';
 import { render } from '../operator/src/trainingrun/render.js';
+import { planRun } from '../operator/src/trainingrun/plan.js';
 import { isGone } from '../operator/src/runtime/list-watch.js';
 import { startOperator, metricSum, type OperatorProcess, type StartOptions } from '../test/e2e/operator-process.js';
 import { createNamespace, deleteNamespace, ensureCrds, trainingRunManifest, waitFor } from '../test/e2e/support.js';
@@ -81,7 +82,8 @@ async function runPhases(ns: string): Promise<string[]> {
 function plainJob(ns: string, name: string): V1Job {
   const tr = run(name, { suspend: true });
   tr.metadata = { ...tr.metadata, namespace: ns, uid: randomUUID(), creationTimestamp: new Date().toISOString() as unknown as Date };
-  const { job } = render({ run: tr, attempt: 1, config: loadConfig(), modelUri: tr.spec.model! });
+  const config = loadConfig();
+  const { job } = render({ plan: planRun(tr, config.s3Bucket, 1), config, modelUri: tr.spec.model! });
   job.metadata = { name, namespace: ns, labels: { 'lathe.dev/bench': 'plain' } };
   return job;
 }

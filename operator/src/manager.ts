@@ -1,33 +1,28 @@
-// Wires the operator together: informers (shared between the two controllers), the controllers,
-// leader election, the health and metrics server and the AWS access check. `main.ts` runs it as a
-// process; the integration tests and the benchmark run it in-process the same way.
-import type { CoreV1Event, KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+// The process around the controllers: informers (shared between controllers by name), leader
+// election, the health and metrics server and the AWS access check. Each controller declares its
+// own watches in its folder (trainingrun/controller.ts, inferenceservice/controller.ts). `main.ts`
+// runs it as a process; the integration tests and the benchmark run it in-process the same way.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import type { InferenceService } from './api/inferenceservice.js';
-import type { TrainingRun } from './api/trainingrun.js';
-import type { KubeClient, Resource } from './client/kube-client.js';
+import type { KubeClient } from './client/kube-client.js';
 import { checkAwsAccess, type AwsAccess } from './aws/identity.js';
 import { S3ObjectStore, type ObjectStore } from './aws/s3-store.js';
 import type { OperatorConfig } from './config/operator-config.js';
-import { InferenceServiceReconciler } from './inferenceservice/reconciler.js';
+import type { ControllerContext, InformerSpec } from './controller-context.js';
+import { setupInferenceServiceController } from './inferenceservice/controller.js';
 import { KubeWriter } from './k8s/kube-writer.js';
-import { LABELS, MANAGED_BY } from './k8s/labels.js';
-import { RESOURCES } from './k8s/resources.js';
 import { StringPool } from './k8s/shared-strings.js';
-import { JOB_FAILED_CREATE_EVENTS } from './k8s/pod-create-failure.js';
-import { slimCustomResource, slimDeployment, slimEvent, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
+import { slimCustomResource } from './k8s/slim.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
 import { HealthServer } from './runtime/health-server.js';
-import { DEFAULT_INFORMER_TIMINGS, ResilientInformer, keyOf, objectKey } from './runtime/informer.js';
+import { DEFAULT_INFORMER_TIMINGS, ResilientInformer } from './runtime/informer.js';
 import { LeaderElector, kubeLeaseLock } from './runtime/leader-election.js';
 import { apiListWatch } from './runtime/list-watch.js';
 import type { Logger } from './runtime/logger.js';
 import { createRegistry, getOrCreateGauge } from './runtime/metrics.js';
-import { WorkQueue } from './runtime/workqueue.js';
 import { BurstTracker } from './trainingrun/burst.js';
-import { ModelDependents } from './trainingrun/dependents.js';
-import { TrainingRunReconciler, ownerRunKey } from './trainingrun/reconciler.js';
+import { setupTrainingRunController } from './trainingrun/controller.js';
 
 export interface ManagerOptions {
   client: KubeClient;
@@ -43,7 +38,7 @@ export class Manager {
   readonly registry: Registry;
   readonly health: HealthServer;
   readonly writer: KubeWriter;
-  private readonly informers: ResilientInformer<KubernetesObject>[] = [];
+  private readonly informersByName = new Map<string, ResilientInformer<KubernetesObject>>();
   private readonly controllers: Controller[] = [];
   private elector?: LeaderElector;
   private aws: AwsAccess | undefined;
@@ -63,15 +58,25 @@ export class Manager {
     this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
   }
 
-  private informer<T extends KubernetesObject>(name: string, resource: Resource, labelSelector?: string, transform: (obj: T) => T = slimCustomResource, fieldSelector?: string): ResilientInformer<T> {
+  /** The process's informer for `spec`: one per name, shared by every controller that asks. */
+  private informer<T extends KubernetesObject>(spec: InformerSpec<T>): ResilientInformer<T> {
+    const existing = this.informersByName.get(spec.name);
+    if (existing) return existing as unknown as ResilientInformer<T>;
     const timings = this.o.timings ?? { ...DEFAULT_INFORMER_TIMINGS, resyncMs: this.o.config.resyncMs };
     const namespaces = this.o.config.watchNamespaces;
     if (namespaces.length > 1) {
       throw new Error('LATHE_WATCH_NAMESPACES: watching several namespaces is not supported yet; give one namespace or none (all)');
     }
+    const { resource, labelSelector, fieldSelector } = spec;
+    const transform = spec.transform ?? slimCustomResource;
     const inf = new ResilientInformer<T>({
-      name,
-      listWatch: apiListWatch<T>(this.o.client, { resource, ...(namespaces[0] ? { namespace: namespaces[0] } : {}), ...(labelSelector ? { labelSelector } : {}), ...(fieldSelector ? { fieldSelector } : {}) }),
+      name: spec.name,
+      listWatch: apiListWatch<T>(this.o.client, {
+        resource,
+        ...(namespaces[0] ? { namespace: namespaces[0] } : {}),
+        ...(labelSelector ? { labelSelector } : {}),
+        ...(fieldSelector ? { fieldSelector } : {}),
+      }),
       logger: this.o.logger,
       registry: this.registry,
       metrics: this.registry,
@@ -79,113 +84,35 @@ export class Manager {
       transform: (obj) => this.strings.shareIn(transform(obj)),
       ...timings,
     });
-    this.informers.push(inf as unknown as ResilientInformer<KubernetesObject>);
+    this.informersByName.set(spec.name, inf as unknown as ResilientInformer<KubernetesObject>);
     return inf;
   }
 
-  /** Builds informers and controllers; `start` runs them. */
+  /** Builds informers and controllers (each declares its own watches); `start` runs them. */
   async start(): Promise<void> {
     const { config, logger } = this.o;
-    const managed = `${LABELS.managedBy}=${MANAGED_BY}`;
-    const runs = this.informer<TrainingRun>('trainingruns', RESOURCES.trainingRuns);
-    const services = this.informer<InferenceService>('inferenceservices', RESOURCES.inferenceServices);
-    // Children are cached slim (k8s/slim.ts): the reconcilers re-render them and read only status.
-    const jobs = this.informer<V1Job>('jobs', RESOURCES.jobs, managed, slimJob);
-    const pods = this.informer<V1Pod>('pods', RESOURCES.pods, LABELS.trainingRun, slimPod);
-    // A Job that cannot create pods says why only in its Events (pod-create-failure.ts).
-    const jobEvents = this.informer<CoreV1Event>('job-events', RESOURCES.events, undefined, slimEvent, JOB_FAILED_CREATE_EVENTS);
-    const deployments = this.informer<V1Deployment>('deployments', RESOURCES.deployments, managed, slimDeployment);
-    const kubeServices = this.informer<V1Service>('services', RESOURCES.services, managed, slimToMetadata);
-    const hpas = this.informer<V2HorizontalPodAutoscaler>('hpas', RESOURCES.horizontalPodAutoscalers, managed, slimToMetadata);
-
-    const trQueue = new WorkQueue({ name: 'trainingrun', registry: this.registry });
-    const isQueue = new WorkQueue({ name: 'inferenceservice', registry: this.registry });
-    const tr = new TrainingRunReconciler({ config, writer: this.writer, store: this.store, events: this.events, logger: logger.child({ controller: 'trainingrun' }), runs, jobs, pods, jobEvents, burst: this.burst });
-    const is = new InferenceServiceReconciler({
+    const ctx: ControllerContext = {
       config,
+      logger,
+      registry: this.registry,
       writer: this.writer,
       events: this.events,
-      logger: logger.child({ controller: 'inferenceservice' }),
-      services,
-      runs,
-      deployments,
-      kubeServices,
-      hpas,
-    });
-
-    // Handlers only enqueue keys; all the work happens in reconcile.
-    const enqueueRun = (obj: TrainingRun) => {
-      tr.observeRun(obj);
-      trQueue.add(objectKey(obj));
+      store: this.store,
+      burst: this.burst,
+      informer: (spec) => this.informer(spec),
     };
-    // Services serving a run, and runs starting from its model, wait on its phase: they are
-    // re-queued when that phase changes (or a run appears after the first list), not on every
-    // status write or resync.
-    const dependents = new ModelDependents();
-    const enqueueDependents = (obj: TrainingRun) => {
-      for (const k of is.servicesReferencing(obj.metadata.namespace!, obj.metadata.name!)) isQueue.add(k);
-      for (const k of dependents.of(obj.metadata.namespace!, obj.metadata.name!)) trQueue.add(k);
-    };
-    runs.on('add', (obj) => {
-      dependents.set(obj);
-      enqueueRun(obj);
-      if (runs.hasSynced()) enqueueDependents(obj);
-    });
-    runs.on('update', (old, obj) => {
-      dependents.set(obj);
-      enqueueRun(obj);
-      if (old.status?.phase !== obj.status?.phase) enqueueDependents(obj);
-    });
-    runs.on('delete', (obj) => {
-      dependents.delete(obj);
-      trQueue.add(objectKey(obj));
-      enqueueDependents(obj);
-    });
-    const enqueueOwnerRun = (obj: KubernetesObject) => {
-      const k = ownerRunKey(obj);
-      if (k) trQueue.add(k);
-    };
-    for (const inf of [jobs, pods] as ResilientInformer<KubernetesObject>[]) {
-      inf.on('add', enqueueOwnerRun);
-      inf.on('update', (_o, obj) => enqueueOwnerRun(obj));
-      inf.on('delete', enqueueOwnerRun);
-    }
-    const enqueueEventJobRun = (e: CoreV1Event) => {
-      const job = jobs.get(e.involvedObject.namespace ?? e.metadata?.namespace, e.involvedObject.name ?? '');
-      if (job) enqueueOwnerRun(job);
-    };
-    jobEvents.on('add', enqueueEventJobRun);
-    jobEvents.on('update', (_o, e) => enqueueEventJobRun(e));
-    const enqueueService = (obj: InferenceService) => {
-      is.observeService(obj);
-      isQueue.add(objectKey(obj));
-    };
-    services.on('add', enqueueService);
-    services.on('update', (_old, obj) => enqueueService(obj));
-    services.on('delete', (obj) => isQueue.add(objectKey(obj)));
-    const enqueueOwnerService = (obj: KubernetesObject) => {
-      const name = obj.metadata?.labels?.[LABELS.inferenceService];
-      if (name && obj.metadata?.namespace) isQueue.add(keyOf(obj.metadata.namespace, name));
-    };
-    for (const inf of [deployments, kubeServices, hpas] as ResilientInformer<KubernetesObject>[]) {
-      inf.on('add', enqueueOwnerService);
-      inf.on('update', (_o, obj) => enqueueOwnerService(obj));
-      inf.on('delete', enqueueOwnerService);
+    for (const setup of [setupTrainingRunController(ctx), setupInferenceServiceController(ctx)]) {
+      this.controllers.push(new Controller({ name: setup.name, queue: setup.queue, reconcile: setup.reconcile, logger, workers: config.workers, registry: this.registry }));
     }
 
-    this.controllers.push(
-      new Controller({ name: 'trainingrun', queue: trQueue, reconcile: (k) => tr.reconcile(k), logger, workers: config.workers, registry: this.registry }),
-      new Controller({ name: 'inferenceservice', queue: isQueue, reconcile: (k) => is.reconcile(k), logger, workers: config.workers, registry: this.registry }),
-    );
-
-    this.health.addReadinessCheck({ name: 'informers-synced', check: () => this.informers.every((i) => i.hasSynced()) });
+    this.health.addReadinessCheck({ name: 'informers-synced', check: () => [...this.informersByName.values()].every((i) => i.hasSynced()) });
     this.health.addReadinessCheck({ name: 'aws-access', informational: true, check: () => this.aws?.bucketReachable ?? false });
     this.health.addLivenessCheck({ name: 'informers', check: () => true });
     await this.health.start();
     void this.checkAws();
 
     // Caches fill before leadership is won, so a standby takes over with warm caches.
-    await Promise.all(this.informers.map((i) => i.start()));
+    await Promise.all([...this.informersByName.values()].map((i) => i.start()));
     if (config.leaderElection) {
       await new Promise<void>((resolve, reject) => {
         this.elector = new LeaderElector({
@@ -234,7 +161,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     await Promise.all(this.controllers.map((c) => c.stop()));
-    await Promise.all(this.informers.map((i) => i.stop()));
+    await Promise.all([...this.informersByName.values()].map((i) => i.stop()));
     // Runs still queued will not be reconciled by this process, so their burst never ends here.
     this.events.release();
     await this.events.flush();

@@ -101,6 +101,9 @@ function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
   return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
 
+/** What a reconciler reads of an informer: its cache, never the API (in-memory fakes in unit tests). */
+export type ObjectCache<T extends KubernetesObject> = Pick<ResilientInformer<T>, 'get' | 'list'>;
+
 export class ResilientInformer<T extends KubernetesObject> {
   readonly name: string;
   private readonly listWatch: ListWatch<T>;

@@ -6,7 +6,8 @@ import { CONDITION_TYPES } from '../api/constants.js';
 import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/trainingrun.js';
 import { setCondition, type Condition } from '../k8s/conditions.js';
 import { FAILED_CREATE, type CreateFailure } from '../k8s/pod-create-failure.js';
-import { TRAINER_CONTAINER } from './render.js';
+import { REASONS } from './reasons.js';
+import { TRAINER_CONTAINER } from './trainer-contract.js';
 
 export type Phase = NonNullable<TrainingRunStatus['phase']>;
 
@@ -52,26 +53,26 @@ export function jobCondition(job: V1Job | undefined, type: string) {
 export function phaseOf(o: Observation): { phase: Phase; reason: string; message: string } {
   const { job, run } = o;
   if (o.waitingFor) return { phase: 'Pending', ...o.waitingFor };
-  if (!job) return { phase: 'Pending', reason: 'CreatingJob', message: `creating Job ${o.jobName}` };
+  if (!job) return { phase: 'Pending', reason: REASONS.CreatingJob, message: `creating Job ${o.jobName}` };
 
   const failed = jobCondition(job, 'Failed');
   if (failed) {
     const trainerMessage = terminationMessage(o.pods);
-    const reason = failed.reason ?? 'JobFailed';
+    const reason = failed.reason ?? REASONS.JobFailed;
     const base = failureText(reason, failed.message);
     return { phase: 'Failed', reason, message: trainerMessage ? `${base}: ${trainerMessage}` : base };
   }
   if (jobCondition(job, 'Complete')) {
-    if (o.artifact?.recorded) return { phase: 'Succeeded', reason: 'Succeeded', message: `model written to ${o.artifact.recorded.uri}` };
+    if (o.artifact?.recorded) return { phase: 'Succeeded', reason: REASONS.Succeeded, message: `model written to ${o.artifact.recorded.uri}` };
     if (o.artifact?.final && o.artifact.problem) return { phase: 'Failed', ...o.artifact.problem };
-    const problem = o.artifact?.problem ?? { reason: 'RecordingArtifact', message: 'training finished; reading metadata.json' };
+    const problem = o.artifact?.problem ?? { reason: REASONS.RecordingArtifact, message: 'training finished; reading metadata.json' };
     return { phase: 'Running', ...problem };
   }
   if (job.spec?.suspend) {
     if (run.spec.queue && !run.spec.suspend) {
-      return { phase: 'Queued', reason: 'WaitingForAdmission', message: `waiting for Kueue to admit the Job from LocalQueue ${run.spec.queue}` };
+      return { phase: 'Queued', reason: REASONS.WaitingForAdmission, message: `waiting for Kueue to admit the Job from LocalQueue ${run.spec.queue}` };
     }
-    return { phase: 'Suspended', reason: 'Suspended', message: 'the run is suspended (spec.suspend)' };
+    return { phase: 'Suspended', reason: REASONS.Suspended, message: 'the run is suspended (spec.suspend)' };
   }
   const active = o.pods.filter((p) => !p.metadata?.deletionTimestamp);
   if (o.createFailure) {
@@ -80,13 +81,13 @@ export function phaseOf(o: Observation): { phase: Phase; reason: string; message
     return { phase: running ? 'Running' : 'Pending', ...o.createFailure };
   }
   if (active.some((p) => p.status?.phase === 'Running')) {
-    return { phase: 'Running', reason: 'Training', message: `training (attempt ${o.attempt})` };
+    return { phase: 'Running', reason: REASONS.Training, message: `training (attempt ${o.attempt})` };
   }
   const pending = pendingReason(active);
   // Once training has started, a pod that finished before the Job noticed, or a replacement pod
   // after a preemption, is still part of a running run: the phase never goes back to Pending.
   if (o.started || o.pods.some((p) => p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed')) {
-    return { phase: 'Running', reason: pending.reason === 'PodsPending' ? 'Training' : pending.reason, message: pending.reason === 'PodsPending' ? `training (attempt ${o.attempt})` : pending.message };
+    return { phase: 'Running', reason: pending.reason === REASONS.PodsPending ? REASONS.Training : pending.reason, message: pending.reason === REASONS.PodsPending ? `training (attempt ${o.attempt})` : pending.message };
   }
   return { phase: 'Pending', ...pending };
 }
@@ -107,7 +108,7 @@ export function pendingReason(pods: V1Pod[]): { reason: string; message: string 
       }
     }
   }
-  return { reason: 'PodsPending', message: pods.length ? 'waiting for pods to start' : 'waiting for the Job to create pods' };
+  return { reason: REASONS.PodsPending, message: pods.length ? 'waiting for pods to start' : 'waiting for the Job to create pods' };
 }
 
 function failureText(reason: string, message: string | undefined): string {
@@ -134,11 +135,6 @@ export function terminationMessage(pods: V1Pod[]): string | undefined {
     if (msg) return msg.split('\n').filter(Boolean).slice(-1)[0]!.slice(0, 1024);
   }
   return undefined;
-}
-
-/** A pod ended by a spot interruption, drain or preemption (the Job ignores it; we count it). */
-export function isDisrupted(pod: V1Pod): boolean {
-  return Boolean(pod.status?.conditions?.some((c) => c.type === 'DisruptionTarget' && c.status === 'True'));
 }
 
 /** The status the run should have now. `current` supplies condition transition times. */

@@ -4,8 +4,10 @@
 import { parseMetadata, parseProgress } from '../api/metadata.js';
 import type { TrainingRun, TrainingRunProgress } from '../api/trainingrun.js';
 import type { ObjectStore } from '../aws/s3-store.js';
-import type { ArtifactState } from './observe.js';
+import type { ArtifactState, Observation } from './observe.js';
 import { RUN_FILES, type RunLocation } from './names.js';
+import type { RunPlan } from './plan.js';
+import { REASONS } from './reasons.js';
 
 export const RUN_RECORD_SCHEMA_VERSION = 1;
 
@@ -25,6 +27,34 @@ export interface RunRecord {
   message?: string;
   artifact?: { uri: string; metadataUri: string };
   recordedAt: string;
+}
+
+/** The record of `plan` in `phase`, from what the pass observed (run.json, less recordedAt). */
+export function buildRecord(
+  plan: RunPlan,
+  obs: Pick<Observation, 'attempt' | 'jobName' | 'preemptions' | 'job'>,
+  phase: string,
+  message: string | undefined,
+  now: Date,
+): Omit<RunRecord, 'recordedAt'> {
+  const { run } = plan;
+  const record: Omit<RunRecord, 'recordedAt'> = {
+    schemaVersion: RUN_RECORD_SCHEMA_VERSION,
+    runId: plan.runId,
+    trainingRun: { name: run.metadata.name!, namespace: run.metadata.namespace!, uid: run.metadata.uid!, generation: run.metadata.generation ?? 0 },
+    spec: run.spec,
+    phase,
+    attempts: obs.attempt,
+    preemptions: obs.preemptions,
+    failures: obs.job?.status?.failed ?? 0,
+    jobName: obs.jobName,
+    createdAt: new Date(run.metadata.creationTimestamp ?? 0).toISOString(),
+  };
+  const start = run.status?.startTime ?? obs.job?.status?.startTime;
+  if (start) record.startTime = new Date(start).toISOString();
+  if (phase === 'Succeeded' || phase === 'Failed') record.completionTime = new Date(obs.job?.status?.completionTime ?? now).toISOString();
+  if (message) record.message = message;
+  return record;
 }
 
 export async function readProgress(store: ObjectStore, loc: RunLocation): Promise<TrainingRunProgress | undefined> {
@@ -65,14 +95,14 @@ export async function recordSuccess(store: ObjectStore, loc: RunLocation, record
     return { problem: problemOf(err, `reading ${metadataUri}`) };
   }
   if (raw === undefined) {
-    return { problem: { reason: 'MetadataMissing', message: `the Job completed but ${metadataUri} does not exist` } };
+    return { problem: { reason: REASONS.MetadataMissing, message: `the Job completed but ${metadataUri} does not exist` } };
   }
   const parsed = parseMetadata(raw);
   if (!parsed.ok) {
-    return { problem: { reason: 'MetadataInvalid', message: `${metadataUri} is invalid: ${parsed.errors.slice(0, 5).join('; ')}` } };
+    return { problem: { reason: REASONS.MetadataInvalid, message: `${metadataUri} is invalid: ${parsed.errors.slice(0, 5).join('; ')}` } };
   }
   if (parsed.value.runId !== record.runId) {
-    return { problem: { reason: 'MetadataInvalid', message: `${metadataUri} belongs to run ${parsed.value.runId}, not ${record.runId}` } };
+    return { problem: { reason: REASONS.MetadataInvalid, message: `${metadataUri} belongs to run ${parsed.value.runId}, not ${record.runId}` } };
   }
   const artifact = { uri: parsed.value.artifact.uri, metadataUri };
   try {
@@ -90,6 +120,6 @@ export async function writeRecord(store: ObjectStore, loc: RunLocation, record: 
 
 function problemOf(err: unknown, doing: string): { reason: string; message: string } {
   const e = err as { name?: string; message?: string };
-  if (e?.name === 'MalformedObjectError') return { reason: 'MetadataInvalid', message: e.message ?? String(err) };
-  return { reason: 'S3Unavailable', message: `${doing}: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` };
+  if (e?.name === 'MalformedObjectError') return { reason: REASONS.MetadataInvalid, message: e.message ?? String(err) };
+  return { reason: REASONS.S3Unavailable, message: `${doing}: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}` };
 }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
 import type { TrainingRun } from '../api/trainingrun.js';
 import { configWith } from '../config/operator-config.js';
-import { hyperparametersJson, render } from './render.js';
+import { hyperparametersJson, render as renderPlan, type RenderInput } from './render.js';
+import { planRun } from './plan.js';
 import { jobName, runId } from './names.js';
 
 const config = configWith({ trainerImage: 'registry.example/lathe-trainer:1.0', s3Bucket: 'artifacts' });
@@ -20,6 +21,12 @@ function run(spec: Partial<TrainingRun['spec']> = {}, name = 'smol'): TrainingRu
       ...spec,
     },
   };
+}
+
+/** render() of `run` at `attempt`, planned as the reconciler plans it. */
+function render(input: Omit<RenderInput, 'plan'> & { run: TrainingRun; attempt: number }) {
+  const { run, attempt, ...rest } = input;
+  return renderPlan({ ...rest, plan: planRun(run, rest.config.s3Bucket, attempt) });
 }
 
 function trainer(r: ReturnType<typeof render>): V1Container {

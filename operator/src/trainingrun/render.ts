@@ -2,7 +2,7 @@
 // the objects that should exist. No I/O, no clock, no randomness: the same input renders the same
 // bytes, which is what makes create-once-and-409 safe and what the unit tests pin down.
 import type { V1EnvVar, V1Job, V1PodSpec, V1Service, V1OwnerReference } from '@kubernetes/client-node';
-import { API_VERSION, DEFAULTS, KINDS } from '../api/constants.js';
+import { API_VERSION, KINDS } from '../api/constants.js';
 import type { TrainingRun } from '../api/trainingrun.js';
 import { parseDurationSeconds } from '../api/duration.js';
 import type { OperatorConfig } from '../config/operator-config.js';
@@ -10,22 +10,13 @@ import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
 import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
 import { placement } from '../k8s/scheduling.js';
 import { podS3Access } from '../k8s/pod-s3.js';
-import { jobName, runId, runLocation, workerServiceName } from './names.js';
-
-export const TRAINER_CONTAINER = 'trainer';
-export const MASTER_PORT = 29500;
-/** Exit code of the trainer for bad input (docs/contracts.md): retrying cannot help. */
-export const TRAINER_BAD_INPUT_EXIT_CODE = 2;
-
-const TASK_RESOURCES: Record<string, { cpu: string; memory: string }> = {
-  'text-generation': { cpu: '4', memory: '16Gi' },
-  'image-classification': { cpu: '2', memory: '8Gi' },
-  custom: { cpu: '2', memory: '8Gi' },
-};
+import { workerServiceName } from './names.js';
+import type { RunPlan } from './plan.js';
+import { MASTER_PORT, TRAINER_BAD_INPUT_EXIT_CODE, TRAINER_CONTAINER } from './trainer-contract.js';
 
 export interface RenderInput {
-  run: TrainingRun;
-  attempt: number;
+  /** The run, its defaults, id, S3 prefix and attempt (plan.ts). */
+  plan: RunPlan;
   config: Pick<OperatorConfig, 'trainerImage' | 'trainerServiceAccount' | 's3Bucket' | 'trainerGracePeriodSeconds' | 'podS3Endpoint' | 'podEnvSecret'>;
   /** spec.model with `run://` references resolved to the referenced run's artifact URI. */
   modelUri: string;
@@ -35,24 +26,6 @@ export interface RenderedRun {
   job: V1Job;
   /** Headless Service for worker DNS; only when workers > 1. */
   service?: V1Service;
-}
-
-/** The spec with the operator's defaults applied: what the Job is rendered from. */
-export function effectiveSpec(run: TrainingRun) {
-  const spec = run.spec;
-  const task = spec.task;
-  const base = TASK_RESOURCES[task] ?? TASK_RESOURCES.custom!;
-  return {
-    task,
-    workers: spec.workers ?? DEFAULTS.workers,
-    gpus: spec.resources?.gpus ?? DEFAULTS.gpus,
-    cpu: String(spec.resources?.cpu ?? base.cpu),
-    memory: String(spec.resources?.memory ?? base.memory),
-    spot: spec.spot ?? DEFAULTS.spot,
-    retries: spec.retries ?? DEFAULTS.retries,
-    suspend: spec.suspend ?? DEFAULTS.suspend,
-    modelSlug: spec.outputModel ?? run.metadata.name!,
-  };
 }
 
 export function ownerReference(run: TrainingRun): V1OwnerReference {
@@ -77,13 +50,12 @@ export function runLabels(run: TrainingRun): Record<string, string> {
 }
 
 export function render(input: RenderInput): RenderedRun {
-  const { run, attempt, config, modelUri } = input;
+  const { plan, config, modelUri } = input;
+  const { run, spec, attempt, location } = plan;
   const name = run.metadata.name!;
   const namespace = run.metadata.namespace!;
-  const spec = effectiveSpec(run);
-  const id = runId(run.metadata);
-  const location = runLocation(config.s3Bucket, spec.modelSlug, id);
-  const job = jobName(name, attempt);
+  const id = plan.runId;
+  const job = plan.jobName;
   const distributed = spec.workers > 1;
   const labels = { ...runLabels(run), [LABELS.runId]: id, [LABELS.attempt]: String(attempt) };
   const jobLabels = { ...labels, ...(run.spec.queue ? { [LABELS.kueueQueue]: run.spec.queue } : {}) };

@@ -1,0 +1,66 @@
+// The InferenceService controller's watches (its SetupWithManager): a service is reconciled when it
+// changes, when its Deployment, Service or autoscaler changes, and when the TrainingRun it serves
+// changes phase. Handlers only enqueue keys; all the work happens in reconcile.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { TrainingRun } from '../api/trainingrun.js';
+import type { ControllerContext, ControllerSetup } from '../controller-context.js';
+import { INFORMERS } from '../informers.js';
+import { LABELS } from '../k8s/labels.js';
+import { keyOf, objectKey, type ResilientInformer } from '../runtime/informer.js';
+import { WorkQueue } from '../runtime/workqueue.js';
+import { InferenceServiceReconciler } from './reconciler.js';
+
+export function setupInferenceServiceController(ctx: ControllerContext): ControllerSetup {
+  const services = ctx.informer(INFORMERS.inferenceServices);
+  const runs = ctx.informer(INFORMERS.trainingRuns);
+  const deployments = ctx.informer(INFORMERS.deployments);
+  const kubeServices = ctx.informer(INFORMERS.services);
+  const hpas = ctx.informer(INFORMERS.hpas);
+  const queue = new WorkQueue({ name: 'inferenceservice', registry: ctx.registry });
+  const reconciler = new InferenceServiceReconciler({
+    config: ctx.config,
+    writer: ctx.writer,
+    events: ctx.events,
+    logger: ctx.logger.child({ controller: 'inferenceservice' }),
+    services,
+    runs,
+    deployments,
+    kubeServices,
+    hpas,
+  });
+
+  services.on('add', (s) => {
+    reconciler.observeService(s);
+    queue.add(objectKey(s));
+  });
+  services.on('update', (_old, s) => {
+    reconciler.observeService(s);
+    queue.add(objectKey(s));
+  });
+  services.on('delete', (s) => queue.add(objectKey(s)));
+
+  // A service serving a run waits on its phase: re-queued when that phase changes (or the run
+  // appears after the first list), not on every status write or resync of the run.
+  const enqueueServing = (run: TrainingRun) => {
+    for (const k of reconciler.servicesReferencing(run.metadata.namespace!, run.metadata.name!)) queue.add(k);
+  };
+  runs.on('add', (run) => {
+    if (runs.hasSynced()) enqueueServing(run);
+  });
+  runs.on('update', (old, run) => {
+    if (old.status?.phase !== run.status?.phase) enqueueServing(run);
+  });
+  runs.on('delete', enqueueServing);
+
+  const enqueueOwner = (obj: KubernetesObject) => {
+    const name = obj.metadata?.labels?.[LABELS.inferenceService];
+    if (name && obj.metadata?.namespace) queue.add(keyOf(obj.metadata.namespace, name));
+  };
+  for (const inf of [deployments, kubeServices, hpas] as ResilientInformer<KubernetesObject>[]) {
+    inf.on('add', enqueueOwner);
+    inf.on('update', (_old, obj) => enqueueOwner(obj));
+    inf.on('delete', enqueueOwner);
+  }
+
+  return { name: 'inferenceservice', queue, reconcile: (k) => reconciler.reconcile(k) };
+}

@@ -1,0 +1,26 @@
+// The kinds the operator watches, each spelled once: the controllers ask the manager for these by
+// name, so the TrainingRun cache both controllers read is one informer. Children are cached slim
+// (k8s/slim.ts): the reconcilers re-render them and read only status.
+import type { CoreV1Event, KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { InferenceService } from './api/inferenceservice.js';
+import type { TrainingRun } from './api/trainingrun.js';
+import type { InformerSpec } from './controller-context.js';
+import { LABELS, MANAGED_BY } from './k8s/labels.js';
+import { JOB_FAILED_CREATE_EVENTS } from './k8s/pod-create-failure.js';
+import { RESOURCES } from './k8s/resources.js';
+import { slimDeployment, slimEvent, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
+
+const managed = `${LABELS.managedBy}=${MANAGED_BY}`;
+const spec = <T extends KubernetesObject>(s: InformerSpec<T>): InformerSpec<T> => s;
+
+export const INFORMERS = {
+  trainingRuns: spec<TrainingRun>({ name: 'trainingruns', resource: RESOURCES.trainingRuns }),
+  inferenceServices: spec<InferenceService>({ name: 'inferenceservices', resource: RESOURCES.inferenceServices }),
+  jobs: spec<V1Job>({ name: 'jobs', resource: RESOURCES.jobs, labelSelector: managed, transform: slimJob }),
+  pods: spec<V1Pod>({ name: 'pods', resource: RESOURCES.pods, labelSelector: LABELS.trainingRun, transform: slimPod }),
+  /** A Job that cannot create pods says why only in its Events (pod-create-failure.ts). */
+  jobEvents: spec<CoreV1Event>({ name: 'job-events', resource: RESOURCES.events, fieldSelector: JOB_FAILED_CREATE_EVENTS, transform: slimEvent }),
+  deployments: spec<V1Deployment>({ name: 'deployments', resource: RESOURCES.deployments, labelSelector: managed, transform: slimDeployment }),
+  services: spec<V1Service>({ name: 'services', resource: RESOURCES.services, labelSelector: managed, transform: slimToMetadata }),
+  hpas: spec<V2HorizontalPodAutoscaler>({ name: 'hpas', resource: RESOURCES.horizontalPodAutoscalers, labelSelector: managed, transform: slimToMetadata }),
+};

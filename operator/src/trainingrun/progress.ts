@@ -1,0 +1,39 @@
+// Progress polling: a running run's progress.json, read at most every progressPollMs per run and
+// within a global read budget (progressQps), so thousands of running runs cost a bounded S3 rate.
+import type { TrainingRunProgress } from '../api/trainingrun.js';
+import type { ObjectStore } from '../aws/s3-store.js';
+import type { Logger } from '../runtime/logger.js';
+import { TokenBucket } from '../runtime/rate-limiter.js';
+import type { RunLocation } from './names.js';
+import { readProgress } from './records.js';
+
+export class ProgressPoller {
+  private readonly lastPoll = new Map<string, number>();
+  private readonly bucket: TokenBucket;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly o: { pollMs: number; qps: number; now: () => Date; logger: Logger },
+  ) {
+    this.bucket = new TokenBucket(o.qps, Math.max(1, Math.ceil(o.qps)));
+  }
+
+  /** The newest progress, or undefined when not due, over budget, or unreadable. `final` reads regardless. */
+  async poll(k: string, loc: RunLocation, final: boolean): Promise<TrainingRunProgress | undefined> {
+    const last = this.lastPoll.get(k) ?? 0;
+    const nowMs = this.o.now().getTime();
+    if (!final && nowMs - last < this.o.pollMs * 0.9) return undefined;
+    if (!final && this.bucket.reserve() > 0) return undefined; // Over the global S3 read budget.
+    this.lastPoll.set(k, nowMs);
+    try {
+      return await readProgress(this.store, loc);
+    } catch (err) {
+      this.o.logger.debug('progress not readable', { trainingRun: k, err });
+      return undefined;
+    }
+  }
+
+  forget(k: string): void {
+    this.lastPoll.delete(k);
+  }
+}
