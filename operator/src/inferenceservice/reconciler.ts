@@ -17,7 +17,7 @@ import { RESOURCES } from '../k8s/resources.js';
 import { statusEqual } from '../k8s/status-equal.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ReconcileResult } from '../runtime/controller.js';
-import { objectKey, type ResilientInformer } from '../runtime/informer.js';
+import { objectKey, type ObjectCache } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
 import { childName, render, replicaBounds, selectorString, serviceUrl } from './render.js';
 
@@ -26,14 +26,14 @@ export const APPLIED_HASH = 'lathe.dev/applied-hash';
 
 export interface InferenceServiceReconcilerDeps {
   config: OperatorConfig;
-  writer: KubeWriter;
+  writer: Pick<KubeWriter, 'client' | 'applyService' | 'applyDeployment' | 'applyHpa' | 'deleteHpa' | 'applyStatus'>;
   events: Pick<EventRecorder, 'record'>;
   logger: Logger;
-  services: ResilientInformer<InferenceService>;
-  runs: ResilientInformer<TrainingRun>;
-  deployments: ResilientInformer<V1Deployment>;
-  kubeServices: ResilientInformer<V1Service>;
-  hpas: ResilientInformer<V2HorizontalPodAutoscaler>;
+  services: ObjectCache<InferenceService>;
+  runs: ObjectCache<TrainingRun>;
+  deployments: ObjectCache<V1Deployment>;
+  kubeServices: ObjectCache<V1Service>;
+  hpas: ObjectCache<V2HorizontalPodAutoscaler>;
   now?: () => Date;
 }
 

@@ -1,0 +1,92 @@
+// The InferenceService reconciler without a cluster: the rollback of a stalled model change to the
+// template that last served, the hold that keeps it rolled back for that generation, and an edit of
+// the spec trying again.
+import type { V1Deployment, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { FakeWriter, MemoryCache, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
+import { T0, makeInferenceService } from '../../../test/support/builders.js';
+import type { InferenceService, InferenceServiceStatus } from '../api/inferenceservice.js';
+import type { TrainingRun } from '../api/trainingrun.js';
+import { configWith } from '../config/operator-config.js';
+import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
+import { silentLogger } from '../runtime/logger.js';
+import { InferenceServiceReconciler } from './reconciler.js';
+
+const V1 = 's3://lathe-artifacts/models/m/v1/checkpoint/';
+const V2 = 's3://lathe-artifacts/models/m/v2/checkpoint/';
+const KEY = 'ml/chat';
+
+function deploymentServing(model: string, status: NonNullable<V1Deployment['status']>): V1Deployment {
+  return {
+    metadata: { name: 'chat', namespace: 'ml', generation: 4, labels: { [LABELS.inferenceService]: 'chat' } },
+    spec: { replicas: 1, selector: {}, template: { metadata: { annotations: { [ANNOTATIONS.modelUri]: model } } } },
+    status: { observedGeneration: 4, ...status },
+  };
+}
+
+const stalled = { replicas: 1, updatedReplicas: 1, readyReplicas: 0, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] };
+
+function harness(isvc: InferenceService, deployment: V1Deployment) {
+  const clock = new TestClock(T0.getTime());
+  const services = new MemoryCache<InferenceService>([isvc]);
+  const deployments = new MemoryCache<V1Deployment>([deployment]);
+  const writer = new FakeWriter(clock.now);
+  // The ReplicaSet that served v1: what a rollback restores (as `kubectl rollout undo`).
+  const v1Set: V1ReplicaSet = {
+    metadata: { name: 'chat-v1', annotations: { 'deployment.kubernetes.io/revision': '3' } },
+    spec: { selector: {}, template: { metadata: { labels: { app: 'chat', 'pod-template-hash': 'abc' }, annotations: { [ANNOTATIONS.modelUri]: V1, marker: 'v1-template' } }, spec: { containers: [] } } },
+  };
+  writer.server.set('/apis/apps/v1/namespaces/ml/replicasets', { items: [v1Set] });
+  const events = new RecordingEvents();
+  const reconciler = new InferenceServiceReconciler({
+    config: configWith(),
+    writer,
+    events,
+    logger: silentLogger(),
+    services,
+    runs: new MemoryCache<TrainingRun>(),
+    deployments,
+    kubeServices: new MemoryCache<V1Service>(),
+    hpas: new MemoryCache<V2HorizontalPodAutoscaler>(),
+    now: clock.now,
+  });
+  const deploymentWrites = () => writer.writesOf('apply', 'Deployment').map((w) => w.body as V1Deployment);
+  const last = () => writer.writesOf('apply', 'InferenceService/status').at(-1)?.body as InferenceServiceStatus | undefined;
+  const cond = (type: string) => last()?.conditions?.find((c) => c.type === type);
+  return { services, deployments, writer, events, reconciler, deploymentWrites, last, cond };
+}
+
+describe('InferenceServiceReconciler', () => {
+  it('rolls a stalled model change back to the template that last served, and says so', async () => {
+    const isvc = makeInferenceService('chat').model(V2).generation(2).status({ lastReadyModelUri: V1, observedGeneration: 1 }).obj();
+    const h = harness(isvc, deploymentServing(V2, stalled));
+    await h.reconciler.reconcile(KEY);
+    const [applied] = h.deploymentWrites();
+    expect(applied!.spec!.template.metadata!.annotations).toMatchObject({ [ANNOTATIONS.modelUri]: V1, marker: 'v1-template' });
+    expect(applied!.spec!.template.metadata!.labels!['pod-template-hash']).toBeUndefined();
+    expect(h.cond('RolledBack')).toMatchObject({ status: 'True', reason: 'ProgressDeadlineExceeded', observedGeneration: 2 });
+    expect(h.cond('Ready')).toMatchObject({ status: 'False', reason: 'RolledBack' });
+    expect(h.last()).toMatchObject({ servingModelUri: V1, modelUri: V2 });
+    expect(h.events.events.find((e) => e.reason === 'RolledBack')).toMatchObject({ type: 'Warning', message: expect.stringContaining(`rolled back to ${V1}`) });
+  });
+
+  it('holds the rollback for that generation (no re-apply of the broken model), and an edit tries again', async () => {
+    const rolledBack = {
+      lastReadyModelUri: V1,
+      observedGeneration: 2,
+      conditions: [{ type: 'RolledBack', status: 'True' as const, reason: 'ProgressDeadlineExceeded', message: 'rolled back', observedGeneration: 2, lastTransitionTime: T0.toISOString() }],
+    };
+    const serving = { replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 };
+    const h = harness(makeInferenceService('chat').model(V2).generation(2).status(rolledBack).obj(), deploymentServing(V1, serving));
+    await h.reconciler.reconcile(KEY);
+    await h.reconciler.reconcile(KEY);
+    expect(h.deploymentWrites()).toEqual([]);
+    expect(h.cond('Ready')).toMatchObject({ status: 'False', reason: 'RolledBack' });
+
+    // The user edits the spec (a new generation): the new model is applied again.
+    h.services.set(makeInferenceService('chat').model(V2).generation(3).status(rolledBack).obj());
+    await h.reconciler.reconcile(KEY);
+    expect(h.deploymentWrites().map((d) => d.spec!.template.metadata!.annotations![ANNOTATIONS.modelUri])).toEqual([V2]);
+    expect(h.cond('RolledBack')).toMatchObject({ status: 'False', reason: 'NewGeneration' });
+  });
+});

@@ -1,0 +1,164 @@
+// The TrainingRun reconciler without a cluster: in-memory caches, a recording writer and an object
+// store that can go down, so the branches e2e reaches only by luck of timing are pinned here (the
+// S3 outage, the metadata grace period, the first-status and burst deferrals, a deleted Job, a
+// repeated create after a crash, and "no write when nothing changed").
+import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { FakeWriter, MemoryCache, MemoryStore, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
+import { T0, makeJob, makePod, makeTrainingRun } from '../../../test/support/builders.js';
+import { trainerMetadata } from '../../../test/support/metadata.js';
+import type { TrainingRun, TrainingRunStatus } from '../api/trainingrun.js';
+import { configWith } from '../config/operator-config.js';
+import { silentLogger } from '../runtime/logger.js';
+import { METADATA_GRACE_MS, S3_RETRY_MS } from './artifacts.js';
+import { BurstTracker } from './burst.js';
+import { FIRST_STATUS_DELAY_MS } from './first-status.js';
+import { runId, runLocation } from './names.js';
+import { TrainingRunReconciler } from './reconciler.js';
+
+const KEY = 'ml/r';
+
+function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?: CoreV1Event[] } = {}) {
+  const clock = new TestClock(T0.getTime() + 60_000);
+  const runs = new MemoryCache<TrainingRun>(o.run ? [o.run] : [makeTrainingRun('r').obj()]);
+  const jobs = new MemoryCache<V1Job>(o.jobs);
+  const pods = new MemoryCache<V1Pod>(o.pods);
+  const jobEvents = new MemoryCache<CoreV1Event>(o.events);
+  const writer = new FakeWriter(clock.now);
+  for (const j of o.jobs ?? []) writer.server.set(`/apis/batch/v1/namespaces/ml/jobs/${j.metadata!.name}`, j);
+  const store = new MemoryStore();
+  const events = new RecordingEvents();
+  const burst = new BurstTracker(() => clock.now().getTime());
+  const config = configWith({ s3Bucket: 'lathe-artifacts', progressPollMs: 15_000 });
+  const reconciler = new TrainingRunReconciler({ config, writer, store, events, logger: silentLogger(), runs, jobs, pods, jobEvents, burst, now: clock.now });
+  const run = runs.get('ml', 'r')!;
+  const loc = runLocation('lathe-artifacts', 'r', runId(run.metadata));
+  const statuses = () => writer.writesOf('apply', 'TrainingRun/status').map((w) => w.body as TrainingRunStatus);
+  const last = () => statuses().at(-1);
+  const reason = () => last()?.conditions?.find((c) => c.type === 'Ready')?.reason;
+  return { clock, runs, jobs, pods, jobEvents, writer, store, events, burst, reconciler, loc, statuses, last, reason };
+}
+
+/** A run that has been Running on attempt 1. */
+function runningRun(extra: Partial<TrainingRunStatus> = {}): TrainingRun {
+  return makeTrainingRun('r')
+    .status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0, ...extra })
+    .obj();
+}
+
+describe('TrainingRunReconciler', () => {
+  it('creates the Job once, holds the first status a moment, and writes nothing when nothing changed', async () => {
+    const h = harness();
+    const first = await h.reconciler.reconcile(KEY);
+    expect(h.writer.writesOf('create', 'Job').map((w) => w.name)).toEqual(['r-1']);
+    expect(first).toEqual({ requeueAfterMs: FIRST_STATUS_DELAY_MS });
+    expect(h.statuses()).toEqual([]);
+    expect(h.events.reasons()).toEqual(['JobCreated']);
+
+    // The watch delivers the Job and its running pod; the first status says Running, not Pending.
+    const job = (await h.writer.client.get<V1Job>('/apis/batch/v1/namespaces/ml/jobs/r-1'));
+    h.jobs.set({ ...job, metadata: { ...job.metadata, labels: { ...job.metadata!.labels } } });
+    h.pods.set(makePod('r-1-0').of('r-1', 'r').phase('Running').obj());
+    h.clock.advance(FIRST_STATUS_DELAY_MS);
+    expect(await h.reconciler.reconcile(KEY)).toEqual({ requeueAfterMs: 15_000 });
+    expect(h.statuses().map((s) => s.phase)).toEqual(['Running']);
+    expect(h.last()).toMatchObject({ attempts: 1, jobName: 'r-1', runId: runId(h.runs.get('ml', 'r')!.metadata) });
+
+    const writes = h.writer.writes.length;
+    await h.reconciler.reconcile(KEY);
+    await h.reconciler.reconcile(KEY);
+    expect(h.writer.writes.length).toBe(writes);
+    expect(h.writer.writesOf('create', 'Job')).toHaveLength(1);
+  });
+
+  it('creates no second Job after a crash between the create and the status write (409)', async () => {
+    // The Job exists on the server but the restarted operator's cache has not shown it yet.
+    const h = harness();
+    h.writer.server.set('/apis/batch/v1/namespaces/ml/jobs/r-1', makeJob('r-1').run('r').obj());
+    await h.reconciler.reconcile(KEY);
+    expect(h.writer.writesOf('create', 'Job')).toHaveLength(1); // one attempt, answered 409
+    expect(h.events.reasons()).toEqual([]); // no JobCreated for a Job this process did not create
+  });
+
+  it('holds first statuses while other new runs wait for their Jobs (burst), then writes', async () => {
+    const job = makeJob('r-1').run('r').created(new Date(T0.getTime() + 55_000)).obj();
+    const h = harness({ jobs: [job] });
+    h.burst.arrived('ml/other');
+    expect(await h.reconciler.reconcile(KEY)).toEqual({ requeueAfterMs: FIRST_STATUS_DELAY_MS });
+    expect(h.statuses()).toEqual([]);
+    h.burst.reconciled('ml/other');
+    h.clock.advance(1_000);
+    await h.reconciler.reconcile(KEY);
+    expect(h.statuses().map((s) => s.phase)).toEqual(['Pending']);
+  });
+
+  it('keeps a completed run Running while S3 is down, retrying, and records it once S3 answers', async () => {
+    const h = harness({ run: runningRun(), jobs: [makeJob('r-1').run('r').complete(T0).obj()] });
+    h.store.down = true;
+    expect(await h.reconciler.reconcile(KEY)).toEqual({ requeueAfterMs: S3_RETRY_MS });
+    expect(h.last()).toMatchObject({ phase: 'Running' });
+    expect(h.reason()).toBe('S3Unavailable');
+    // However long the outage, it never ends the run.
+    h.clock.advance(2 * METADATA_GRACE_MS);
+    await h.reconciler.reconcile(KEY);
+    expect(h.last()?.phase).toBe('Running');
+
+    h.store.down = false;
+    const uri = `${h.loc.prefixUri}checkpoint/`;
+    await h.store.putJson(h.loc.bucket, `${h.loc.keyPrefix}metadata.json`, trainerMetadata(runId(h.runs.get('ml', 'r')!.metadata), uri));
+    expect(await h.reconciler.reconcile(KEY)).toBeUndefined();
+    expect(h.last()).toMatchObject({ phase: 'Succeeded', artifact: { uri, metadataUri: `${h.loc.prefixUri}metadata.json`, recordUri: `${h.loc.prefixUri}run.json` } });
+    expect(h.store.objects.get(`${h.loc.bucket}/${h.loc.keyPrefix}run.json`)).toMatchObject({ phase: 'Succeeded', artifact: { uri } });
+    expect(h.events.reasons()).toEqual(['Succeeded']);
+  });
+
+  it('gives a missing metadata.json the grace period, then fails the run and records why', async () => {
+    const h = harness({ run: runningRun(), jobs: [makeJob('r-1').run('r').complete(new Date(T0.getTime() + 60_000)).obj()] });
+    await h.reconciler.reconcile(KEY);
+    expect(h.last()?.phase).toBe('Running');
+    expect(h.reason()).toBe('MetadataMissing');
+    expect(h.store.objects.has(`${h.loc.bucket}/${h.loc.keyPrefix}run.json`)).toBe(false);
+
+    h.clock.advance(METADATA_GRACE_MS + 1);
+    await h.reconciler.reconcile(KEY);
+    expect(h.last()).toMatchObject({ phase: 'Failed', message: expect.stringContaining('metadata.json does not exist') });
+    expect(h.store.objects.get(`${h.loc.bucket}/${h.loc.keyPrefix}run.json`)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('metadata.json') });
+  });
+
+  it('is not Failed before its run.json is written', async () => {
+    const h = harness({ run: runningRun(), jobs: [makeJob('r-1').run('r').failed('BackoffLimitExceeded').obj()] });
+    h.store.down = true;
+    expect(await h.reconciler.reconcile(KEY)).toEqual({ requeueAfterMs: S3_RETRY_MS });
+    expect(h.last()).toMatchObject({ phase: 'Running', message: expect.stringContaining('(recording: writing run.json') });
+    h.store.down = false;
+    await h.reconciler.reconcile(KEY);
+    expect(h.last()).toMatchObject({ phase: 'Failed', message: 'the trainer failed more often than spec.retries allows' });
+    expect(h.store.objects.get(`${h.loc.bucket}/${h.loc.keyPrefix}run.json`)).toMatchObject({ phase: 'Failed' });
+  });
+
+  it('starts attempt 2, saying why, when the Job of a running run was deleted', async () => {
+    const h = harness({ run: runningRun() });
+    await h.reconciler.reconcile(KEY);
+    expect(h.writer.writesOf('create', 'Job').map((w) => w.name)).toEqual(['r-2']);
+    expect(h.events.events.find((e) => e.reason === 'JobDeleted')).toMatchObject({ type: 'Warning', message: 'Job r-1 was deleted while the run was Running; starting attempt 2' });
+    expect(h.last()).toMatchObject({ attempts: 2, jobName: 'r-2' });
+  });
+
+  it('counts a preempted pod once, across passes', async () => {
+    const h = harness({
+      run: runningRun(),
+      jobs: [makeJob('r-1').run('r').obj()],
+      pods: [makePod('r-1-0-a').of('r-1', 'r').disrupted().obj(), makePod('r-1-0-b').of('r-1', 'r').phase('Running').obj()],
+    });
+    await h.reconciler.reconcile(KEY);
+    await h.reconciler.reconcile(KEY);
+    expect(h.statuses().map((s) => s.preemptions)).toEqual([1]);
+  });
+
+  it('waits for a run:// model without creating anything, and says which run', async () => {
+    const h = harness({ run: makeTrainingRun('r').model('run://base').obj() });
+    expect(await h.reconciler.reconcile(KEY)).toBeUndefined();
+    expect(h.writer.writesOf('create')).toEqual([]);
+    expect(h.last()).toMatchObject({ phase: 'Pending', message: 'spec.model: TrainingRun base does not exist' });
+  });
+});

@@ -1,0 +1,164 @@
+// Builders of the objects tests make, as jobset's pkg/util/testing/wrappers.go: a readable chain
+// (`makeTrainingRun('r').workers(2).spot().obj()`) over an object that is valid by default, so a
+// test names only what it is about. Used by unit tests of the reconcilers and by the suites that
+// talk to a cluster.
+import type { V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { InferenceService } from '../../operator/src/api/inferenceservice.js';
+import type { TrainingRun, TrainingRunStatus } from '../../operator/src/api/trainingrun.js';
+import { LABELS } from '../../operator/src/k8s/labels.js';
+
+export const T0 = new Date('2026-11-22T12:00:00Z');
+
+export class TrainingRunBuilder {
+  private readonly run: TrainingRun;
+
+  constructor(name: string) {
+    this.run = {
+      apiVersion: 'lathe.dev/v1alpha1',
+      kind: 'TrainingRun',
+      metadata: { name, namespace: 'ml', uid: `uid-${name}`, generation: 1, resourceVersion: '1', creationTimestamp: T0 },
+      spec: { model: 'hf://BEE-spoke-data/smol_llama-101M-GQA', task: 'text-generation', dataset: { uri: 's3://lathe-datasets/tinystories.jsonl' } },
+    };
+  }
+
+  namespace(ns: string): this {
+    this.run.metadata.namespace = ns;
+    return this;
+  }
+  model(model: string): this {
+    this.run.spec.model = model;
+    return this;
+  }
+  workers(n: number): this {
+    this.run.spec.workers = n;
+    return this;
+  }
+  gpus(n: number): this {
+    this.run.spec.resources = { ...this.run.spec.resources, gpus: n };
+    return this;
+  }
+  spot(): this {
+    this.run.spec.spot = true;
+    return this;
+  }
+  suspend(on = true): this {
+    this.run.spec.suspend = on;
+    return this;
+  }
+  queue(name: string): this {
+    this.run.spec.queue = name;
+    return this;
+  }
+  status(status: TrainingRunStatus): this {
+    this.run.status = status;
+    return this;
+  }
+  obj(): TrainingRun {
+    return structuredClone(this.run);
+  }
+}
+
+export const makeTrainingRun = (name: string) => new TrainingRunBuilder(name);
+
+export class JobBuilder {
+  private readonly job: V1Job;
+
+  constructor(name: string) {
+    this.job = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: 'ml', uid: `uid-${name}`, creationTimestamp: T0, labels: {} }, spec: { template: {} }, status: {} };
+  }
+
+  /** Owned by (labelled for) TrainingRun `run`. */
+  run(run: string): this {
+    this.job.metadata!.labels![LABELS.trainingRun] = run;
+    return this;
+  }
+  created(at: Date): this {
+    this.job.metadata!.creationTimestamp = at;
+    return this;
+  }
+  suspended(on = true): this {
+    this.job.spec!.suspend = on;
+    return this;
+  }
+  complete(at: Date = T0): this {
+    this.job.status = { ...this.job.status, completionTime: at, conditions: [{ type: 'Complete', status: 'True' }] };
+    return this;
+  }
+  failed(reason = 'BackoffLimitExceeded'): this {
+    this.job.status = { ...this.job.status, failed: 1, conditions: [{ type: 'Failed', status: 'True', reason }] };
+    return this;
+  }
+  obj(): V1Job {
+    return structuredClone(this.job);
+  }
+}
+
+export const makeJob = (name: string) => new JobBuilder(name);
+
+export class PodBuilder {
+  private readonly pod: V1Pod;
+
+  constructor(name: string) {
+    this.pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'ml', uid: `uid-${name}`, creationTimestamp: T0, labels: {} }, status: { phase: 'Pending' } };
+  }
+
+  /** A pod of Job `job` of TrainingRun `run`, labelled as the Job controller and the operator label them. */
+  of(job: string, run: string): this {
+    Object.assign(this.pod.metadata!.labels!, { 'job-name': job, 'batch.kubernetes.io/job-name': job, [LABELS.trainingRun]: run });
+    return this;
+  }
+  phase(phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed'): this {
+    this.pod.status!.phase = phase;
+    return this;
+  }
+  created(at: Date): this {
+    this.pod.metadata!.creationTimestamp = at;
+    return this;
+  }
+  /** Ended by a spot interruption, drain or preemption. */
+  disrupted(): this {
+    this.pod.status = { ...this.pod.status, phase: 'Failed', conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'TerminationByKubelet' }] };
+    return this;
+  }
+  obj(): V1Pod {
+    return structuredClone(this.pod);
+  }
+}
+
+export const makePod = (name: string) => new PodBuilder(name);
+
+export class InferenceServiceBuilder {
+  private readonly isvc: InferenceService;
+
+  constructor(name: string) {
+    this.isvc = {
+      apiVersion: 'lathe.dev/v1alpha1',
+      kind: 'InferenceService',
+      metadata: { name, namespace: 'ml', uid: `uid-${name}`, generation: 1, resourceVersion: '1', creationTimestamp: T0 },
+      spec: { task: 'text-generation', model: { uri: 's3://lathe-artifacts/models/m/v1/checkpoint/' }, replicas: { min: 1 } },
+    };
+  }
+
+  model(uri: string): this {
+    this.isvc.spec.model = { uri };
+    return this;
+  }
+  generation(g: number): this {
+    this.isvc.metadata.generation = g;
+    return this;
+  }
+  status(status: NonNullable<InferenceService['status']>): this {
+    this.isvc.status = status;
+    return this;
+  }
+  obj(): InferenceService {
+    return structuredClone(this.isvc);
+  }
+}
+
+export const makeInferenceService = (name: string) => new InferenceServiceBuilder(name);
+
+/** A Deployment as the Deployment controller reports it. */
+export function deploymentStatus(d: V1Deployment, status: NonNullable<V1Deployment['status']>): V1Deployment {
+  return { ...d, status: { observedGeneration: d.metadata?.generation ?? 1, ...status } };
+}

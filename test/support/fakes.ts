@@ -1,0 +1,155 @@
+// In-memory stand-ins for what a reconciler talks to, for unit tests without a cluster: an informer
+// cache, the writer (recording every write and answering as the API server would), the object
+// store (with an outage switch) and the Event recorder. Each keeps only what the tests assert on.
+import type { KubernetesObject, V1Deployment, V1Job, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { ObjectStore } from '../../operator/src/aws/s3-store.js';
+import { KubeApiError } from '../../operator/src/client/errors.js';
+import type { KubeWriter } from '../../operator/src/k8s/kube-writer.js';
+import type { EventRecorder } from '../../operator/src/runtime/events.js';
+import { keyOf, type ObjectCache } from '../../operator/src/runtime/informer.js';
+
+export class MemoryCache<T extends KubernetesObject> implements ObjectCache<T> {
+  private readonly objects = new Map<string, T>();
+
+  constructor(objs: T[] = []) {
+    for (const o of objs) this.set(o);
+  }
+  set(obj: T): void {
+    this.objects.set(keyOf(obj.metadata?.namespace, obj.metadata?.name ?? ''), obj);
+  }
+  delete(namespace: string, name: string): void {
+    this.objects.delete(keyOf(namespace, name));
+  }
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.objects.get(keyOf(namespace, name));
+  }
+  list(namespace?: string): T[] {
+    return [...this.objects.values()].filter((o) => namespace === undefined || o.metadata?.namespace === namespace);
+  }
+}
+
+export interface Write {
+  verb: 'create' | 'patch' | 'apply' | 'delete';
+  kind: string;
+  name: string;
+  body?: unknown;
+}
+
+type WriterPart = Pick<KubeWriter, 'createJob' | 'createService' | 'patchJob' | 'applyStatus' | 'applyDeployment' | 'applyService' | 'applyHpa' | 'deleteHpa'>;
+
+/** The writer: every write recorded; creates answer 409 for a name that exists, as the API does. */
+export class FakeWriter implements WriterPart {
+  readonly writes: Write[] = [];
+  /** Objects that exist on the "server" (what a GET finds), by API path. */
+  readonly server = new Map<string, unknown>();
+  private rv = 100;
+
+  /** `now` stamps created objects' creationTimestamp, as the API server does. */
+  constructor(private readonly now: () => Date = () => new Date()) {}
+
+  readonly client = {
+    get: <T>(path: string, _query?: unknown): Promise<T> => {
+      const found = this.server.get(path);
+      if (found === undefined) return Promise.reject(new KubeApiError(404, { reason: 'NotFound', message: `${path} not found` }));
+      return Promise.resolve(found as T);
+    },
+  } as unknown as KubeWriter['client'];
+
+  writesOf(verb: Write['verb'], kind?: string): Write[] {
+    return this.writes.filter((w) => w.verb === verb && (kind === undefined || w.kind === kind));
+  }
+
+  createJob(job: V1Job): Promise<V1Job | undefined> {
+    const path = `/apis/batch/v1/namespaces/${job.metadata!.namespace}/jobs/${job.metadata!.name}`;
+    this.writes.push({ verb: 'create', kind: 'Job', name: job.metadata!.name!, body: job });
+    if (this.server.has(path)) return Promise.resolve(undefined); // 409, as KubeWriter reports it
+    const created = { ...job, metadata: { ...job.metadata, uid: `uid-${job.metadata!.name}`, resourceVersion: String(++this.rv), creationTimestamp: this.now() } };
+    this.server.set(path, created);
+    return Promise.resolve(created);
+  }
+  createService(svc: V1Service): Promise<V1Service | undefined> {
+    this.writes.push({ verb: 'create', kind: 'Service', name: svc.metadata!.name!, body: svc });
+    return Promise.resolve(svc);
+  }
+  patchJob(_namespace: string, name: string, patch: object): Promise<V1Job> {
+    this.writes.push({ verb: 'patch', kind: 'Job', name, body: patch });
+    return Promise.resolve({ metadata: { name } });
+  }
+  applyStatus(_plural: string, kind: string, _namespace: string, name: string, status: object): Promise<Record<string, unknown>> {
+    this.writes.push({ verb: 'apply', kind: `${kind}/status`, name, body: status });
+    return Promise.resolve({ metadata: { resourceVersion: String(++this.rv) }, status });
+  }
+  applyDeployment(d: V1Deployment): Promise<V1Deployment> {
+    this.writes.push({ verb: 'apply', kind: 'Deployment', name: d.metadata!.name!, body: d });
+    return Promise.resolve(d);
+  }
+  applyService(svc: V1Service): Promise<V1Service> {
+    this.writes.push({ verb: 'apply', kind: 'Service', name: svc.metadata!.name!, body: svc });
+    return Promise.resolve(svc);
+  }
+  applyHpa(hpa: V2HorizontalPodAutoscaler): Promise<V2HorizontalPodAutoscaler> {
+    this.writes.push({ verb: 'apply', kind: 'HorizontalPodAutoscaler', name: hpa.metadata!.name!, body: hpa });
+    return Promise.resolve(hpa);
+  }
+  deleteHpa(_namespace: string, name: string): Promise<void> {
+    this.writes.push({ verb: 'delete', kind: 'HorizontalPodAutoscaler', name });
+    return Promise.resolve();
+  }
+}
+
+/** An object store; `down` makes every call fail as an unreachable S3 endpoint does. */
+export class MemoryStore implements ObjectStore {
+  readonly objects = new Map<string, unknown>();
+  down = false;
+
+  private check(): void {
+    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:19000'), { name: 'Error' });
+  }
+  getJson(bucket: string, key: string): Promise<unknown> {
+    try {
+      this.check();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return Promise.resolve(structuredClone(this.objects.get(`${bucket}/${key}`)));
+  }
+  putJson(bucket: string, key: string, value: unknown): Promise<void> {
+    try {
+      this.check();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.objects.set(`${bucket}/${key}`, structuredClone(value));
+    return Promise.resolve();
+  }
+  headBucket(): Promise<void> {
+    return this.down ? Promise.reject(new Error('unreachable')) : Promise.resolve();
+  }
+}
+
+export interface RecordedEvent {
+  name: string;
+  type: string;
+  reason: string;
+  message: string;
+}
+
+export class RecordingEvents implements Pick<EventRecorder, 'record'> {
+  readonly events: RecordedEvent[] = [];
+  record(obj: KubernetesObject, type: 'Normal' | 'Warning', reason: string, message: string): boolean {
+    this.events.push({ name: obj.metadata?.name ?? '', type, reason, message });
+    return true;
+  }
+  reasons(): string[] {
+    return this.events.map((e) => e.reason);
+  }
+}
+
+/** A clock the test moves. */
+export class TestClock {
+  constructor(private t: number) {}
+  now = (): Date => new Date(this.t);
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
