@@ -44,6 +44,17 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // Fuzzed objects against the real API server and a real operator process (test/fuzz).
+        test: {
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 600_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

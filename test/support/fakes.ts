@@ -103,24 +103,17 @@ export class MemoryStore implements ObjectStore {
   down = false;
 
   private check(): void {
-    if (this.down) throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:19000'), { name: 'Error' });
+    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:19000');
   }
-  getJson(bucket: string, key: string): Promise<unknown> {
-    try {
-      this.check();
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return Promise.resolve(structuredClone(this.objects.get(`${bucket}/${key}`)));
+  async getJson(bucket: string, key: string): Promise<unknown> {
+    await Promise.resolve();
+    this.check();
+    return structuredClone(this.objects.get(`${bucket}/${key}`));
   }
-  putJson(bucket: string, key: string, value: unknown): Promise<void> {
-    try {
-      this.check();
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
+    await Promise.resolve();
+    this.check();
     this.objects.set(`${bucket}/${key}`, structuredClone(value));
-    return Promise.resolve();
   }
   headBucket(): Promise<void> {
     return this.down ? Promise.reject(new Error('unreachable')) : Promise.resolve();

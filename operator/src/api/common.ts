@@ -87,7 +87,19 @@ export const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** Label or annotation key: optional DNS-subdomain prefix, then a name of at most 63 characters. */
 export const LABEL_KEY_RE =
   /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** The prefix of a label key is a DNS subdomain, so at most 253 characters: what LABEL_KEY_RE cannot say. */
+export const LABEL_KEY_PREFIX_RE = /^([^/]{1,253}\/)?[^/]*$/;
 export const LABEL_VALUE_RE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+/** A label key as Kubernetes checks it: `[prefix/]name`, the prefix at most 253 characters, the name at most 63. */
+export function isLabelKey(s: string): boolean {
+  return s.length <= 317 && LABEL_KEY_RE.test(s) && LABEL_KEY_PREFIX_RE.test(s);
+}
+
+/** CEL twin of isLabelKey for the string expression `x`. */
+export function labelKeyCel(x: string): string {
+  return `size(${x}) <= 317 && ${x}.matches(${celRegex(LABEL_KEY_RE)}) && ${x}.matches(${celRegex(LABEL_KEY_PREFIX_RE)})`;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Reusable field schemas. `path` is the field's full path (`spec.queue`), used in messages so that
@@ -164,15 +176,15 @@ export function stringMap(path: string, description: string, valueMax: number) {
 
 /** Labels or annotations: keys (and, for labels, values) checked like Kubernetes does. */
 export function metadataMap(path: string, description: string, kind: 'labels' | 'annotations') {
-  const keyMessage = `${path} keys must be valid label keys ([prefix/]name, name at most 63 characters)`;
+  const keyMessage = `${path} keys must be valid label keys ([prefix/]name, prefix at most 253 characters, name at most 63)`;
   const valueMessage = `${path} values must be valid label values (at most 63 characters: a-z, A-Z, 0-9, '-', '_', '.')`;
-  const rules: CelRule[] = [{ rule: `self.all(k, size(k) <= 317 && k.matches(${celRegex(LABEL_KEY_RE)}))`, message: keyMessage }];
+  const rules: CelRule[] = [{ rule: `self.all(k, ${labelKeyCel('k')})`, message: keyMessage }];
   if (kind === 'labels') rules.push({ rule: `self.all(k, self[k].matches(${celRegex(LABEL_VALUE_RE)}))`, message: valueMessage });
   const valueMax = kind === 'labels' ? 63 : 4096;
   return z
     .record(z.string(), z.string().max(valueMax))
     .refine((m) => Object.keys(m).length <= 64, `${path} may hold at most 64 entries`)
-    .refine((m) => Object.keys(m).every((k) => k.length <= 317 && LABEL_KEY_RE.test(k)), keyMessage)
+    .refine((m) => Object.keys(m).every(isLabelKey), keyMessage)
     .refine((m) => kind !== 'labels' || Object.values(m).every((v) => LABEL_VALUE_RE.test(v)), valueMessage)
     .meta({ description, maxProperties: 64, ...cel(...rules) });
 }
@@ -222,10 +234,11 @@ export function resources(path: string, perWhat: string, suffix = '') {
 // the API server multiplies a CEL rule's cost by the number of times it can run and refuses a CRD
 // whose total is too high or unbounded.
 
-const LABEL_KEY_RULE = `self.matches(${celRegex(LABEL_KEY_RE)})`;
-const LABEL_KEY_PROBLEM = 'is not a valid label key ([prefix/]name, name at most 63 characters)';
+const LABEL_KEY_RULE = labelKeyCel('self');
+const LABEL_KEY_PROBLEM = 'is not a valid label key ([prefix/]name, prefix at most 253 characters, name at most 63)';
 const LABEL_VALUE_PROBLEM = 'is not a valid label value (at most 63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit)';
-const INTEGER_RE = /^-?[0-9]+$/;
+/** The value of a Gt or Lt requirement: an integer that is also a label value, so not negative. */
+const INTEGER_RE = /^[0-9]+$/;
 
 /** A label key (`[prefix/]name`): topology keys, selector keys, taint keys. */
 function labelKey(path: string, description: string) {
@@ -234,12 +247,27 @@ function labelKey(path: string, description: string) {
     .string()
     .min(1)
     .max(317)
-    .refine((s) => LABEL_KEY_RE.test(s), message)
+    .refine(isLabelKey, message)
     .meta({ description, ...cel({ rule: LABEL_KEY_RULE, message }) });
 }
 
-function stringList(max: number, itemMax: number, description: string) {
-  return z.array(z.string().max(itemMax)).max(max).meta({ description, 'x-kubernetes-list-type': 'atomic' });
+/**
+ * A list of strings each of which must match `re` (label values, node names): the API server checks
+ * the values of a pod's selectors, so a value it would refuse in the Job or Deployment is refused
+ * here, naming the field.
+ */
+function matchingList(path: string, re: RegExp, what: string, max: number, itemMax: number, description: string) {
+  const message = `${path} must be ${what}`;
+  return z
+    .array(
+      z
+        .string()
+        .max(itemMax)
+        .refine((s) => re.test(s), message)
+        .meta({ description: 'A value.', ...cel({ rule: `self.matches(${celRegex(re)})`, message }) }),
+    )
+    .max(max)
+    .meta({ description, 'x-kubernetes-list-type': 'atomic' });
 }
 
 /**
@@ -248,7 +276,7 @@ function stringList(max: number, itemMax: number, description: string) {
  * messageExpression (`spec.nodeSelector["bad key"] is not a valid label key ...`); zod says the same.
  */
 export function labelMatchMap(path: string, description: string) {
-  const validKey = `size(k) <= 317 && k.matches(${celRegex(LABEL_KEY_RE)})`;
+  const validKey = labelKeyCel('k');
   const validValue = `self[k].matches(${celRegex(LABEL_VALUE_RE)})`;
   const firstBad = (valid: string, problem: string) => {
     if (problem.includes("'")) throw new Error(`message ${problem} contains a quote`); // it goes into a CEL string literal
@@ -261,7 +289,7 @@ export function labelMatchMap(path: string, description: string) {
       const entries = Object.entries(m);
       if (entries.length > 64) ctx.addIssue({ code: 'custom', message: `${path} may hold at most 64 entries` });
       for (const [k, v] of entries) {
-        if (k.length > 317 || !LABEL_KEY_RE.test(k)) ctx.addIssue({ code: 'custom', message: `${named(k)} ${LABEL_KEY_PROBLEM}` });
+        if (!isLabelKey(k)) ctx.addIssue({ code: 'custom', message: `${named(k)} ${LABEL_KEY_PROBLEM}` });
         else if (!LABEL_VALUE_RE.test(v)) ctx.addIssue({ code: 'custom', message: `${named(k)} ${LABEL_VALUE_PROBLEM}` });
       }
     })
@@ -298,14 +326,14 @@ export function tolerations(path: string, suffix = '') {
       fieldPath: '.tolerationSeconds',
     },
   } satisfies Record<string, CelRule>;
-  const keyMessage = `${item}.key must be empty or a label key ([prefix/]name, name at most 63 characters)`;
+  const keyMessage = `${item}.key must be empty or a label key ([prefix/]name, prefix at most 253 characters, name at most 63)`;
   const valueMessage = `${item}.value must be a label value (at most 63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit)`;
   const toleration = z
     .strictObject({
       key: z
         .string()
         .max(317)
-        .refine((s) => s === '' || LABEL_KEY_RE.test(s), keyMessage)
+        .refine((s) => s === '' || isLabelKey(s), keyMessage)
         .meta({
           description: 'Taint key to tolerate. Empty, with operator Exists, tolerates every taint.',
           ...cel({ rule: `size(self) == 0 || ${LABEL_KEY_RULE}`, message: keyMessage }),
@@ -361,14 +389,21 @@ function selectorRequirement<const O extends readonly [string, ...string[]]>(pat
   const gtLt = operators.includes('Gt');
   const rule: CelRule = {
     rule: VALUES_FIT_OPERATOR,
-    message: `${path}.values must be non-empty for operator In or NotIn and empty for Exists or DoesNotExist${gtLt ? ', and one integer for Gt or Lt' : ''}`,
+    message: `${path}.values must be non-empty for operator In or NotIn and empty for Exists or DoesNotExist${gtLt ? ', and one non-negative integer for Gt or Lt' : ''}`,
     fieldPath: '.values',
   };
   return z
     .strictObject({
       key: labelKey(`${path}.key`, `The ${what} label key.`),
       operator: z.enum(operators).meta({ description: `How the label's value is compared: ${operators.join(', ')}.` }),
-      values: stringList(64, 63, `Values for In and NotIn${gtLt ? ', one integer for Gt and Lt' : ''}; none for Exists and DoesNotExist.`).optional(),
+      values: matchingList(
+        `${path}.values[]`,
+        LABEL_VALUE_RE,
+        'label values (at most 63 characters: letters, digits, -, _ and ., starting and ending with a letter or digit)',
+        64,
+        63,
+        `Values for In and NotIn${gtLt ? ', one non-negative integer for Gt and Lt' : ''}; none for Exists and DoesNotExist.`,
+      ).optional(),
     })
     .superRefine((r, ctx) => {
       if (!valuesFitOperator(r.operator, r.values)) ctx.addIssue({ code: 'custom', path: ['values'], message: rule.message });
@@ -382,7 +417,7 @@ function nodeSelectorTerm(path: string, description: string) {
     .strictObject({
       key: z.enum(['metadata.name']).meta({ description: 'The node field: metadata.name, the only one Kubernetes supports.' }),
       operator: z.enum(['In', 'NotIn']).meta({ description: 'In or NotIn.' }),
-      values: z.array(z.string().max(253)).min(1).max(1).meta({ description: 'Exactly one node name.', 'x-kubernetes-list-type': 'atomic' }),
+      values: matchingList(`${path}.matchFields[].values[]`, DNS_SUBDOMAIN_RE, 'node names (lower-case DNS subdomains)', 1, 253, 'Exactly one node name.').min(1),
     })
     .meta({ description: 'A requirement on a node field.' });
   return z
@@ -451,6 +486,21 @@ function labelSelector(path: string, description: string) {
 }
 
 function podAffinityTerm(path: string, description: string) {
+  // The API server's rules for a pod's affinity terms (the Job or Deployment would be refused).
+  const needsSelector = (field: string): CelRule => ({
+    rule: `!has(self.${field}) || size(self.${field}) == 0 || has(self.labelSelector)`,
+    message: `${path}.${field} may be set only with a labelSelector`,
+    fieldPath: `.${field}`,
+  });
+  const rules = {
+    matchLabelKeys: needsSelector('matchLabelKeys'),
+    mismatchLabelKeys: needsSelector('mismatchLabelKeys'),
+    both: {
+      rule: '!has(self.matchLabelKeys) || !has(self.mismatchLabelKeys) || !self.matchLabelKeys.exists(k, k in self.mismatchLabelKeys)',
+      message: `${path}.mismatchLabelKeys must not repeat a key of matchLabelKeys`,
+      fieldPath: '.mismatchLabelKeys',
+    },
+  } satisfies Record<string, CelRule>;
   const keys = (field: string, what: string) =>
     z
       .array(labelKey(`${path}.${field}[]`, 'A pod label key.'))
@@ -470,10 +520,16 @@ function podAffinityTerm(path: string, description: string) {
         .meta({ description: "Namespaces whose pods count. Default (with no namespaceSelector): the pod's own.", 'x-kubernetes-list-type': 'atomic' })
         .optional(),
       topologyKey: labelKey(`${path}.topologyKey`, 'Node label whose value defines the domain: kubernetes.io/hostname (a node), topology.kubernetes.io/zone, ...'),
-      matchLabelKeys: keys('matchLabelKeys', "Label keys whose values, taken from the incoming pod, are added to labelSelector as In requirements."),
-      mismatchLabelKeys: keys('mismatchLabelKeys', 'Label keys whose values, taken from the incoming pod, are added to labelSelector as NotIn requirements.'),
+      matchLabelKeys: keys('matchLabelKeys', 'Label keys whose values, taken from the incoming pod, are added to labelSelector as In requirements. Needs labelSelector.'),
+      mismatchLabelKeys: keys('mismatchLabelKeys', 'Label keys whose values, taken from the incoming pod, are added to labelSelector as NotIn requirements. Needs labelSelector; no key of matchLabelKeys.'),
     })
-    .meta({ description });
+    .superRefine((t, ctx) => {
+      for (const field of ['matchLabelKeys', 'mismatchLabelKeys'] as const) {
+        if ((t[field]?.length ?? 0) > 0 && t.labelSelector === undefined) ctx.addIssue({ code: 'custom', path: [field], message: rules[field].message });
+      }
+      if (t.matchLabelKeys?.some((k) => t.mismatchLabelKeys?.includes(k))) ctx.addIssue({ code: 'custom', path: ['mismatchLabelKeys'], message: rules.both.message });
+    })
+    .meta({ description, ...cel(rules.matchLabelKeys, rules.mismatchLabelKeys, rules.both) });
 }
 
 function podAffinity(path: string, toward: 'near' | 'away from') {
