@@ -17,6 +17,22 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
+  // The operator's layers (README, "Architecture"): runtime/ is controller machinery that knows
+  // nothing of Lathe; the reconcilers reach the API only through k8s/ (the writer and its reads).
+  {
+    files: ['operator/src/runtime/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../api/*', '../k8s/*', '../trainingrun/*', '../inferenceservice/*', '../aws/*', '../config/*', '../manager.js'], message: 'runtime/ knows nothing of Lathe: it may import only client/ and itself.' }] }],
+    },
+  },
+  {
+    files: ['operator/src/trainingrun/**/*.ts', 'operator/src/inferenceservice/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../client/*'], message: 'Reconcilers reach the API through k8s/kube-writer.ts (writes and reads), never client/.' }, { group: ['../manager.js', '../main.js'], message: 'Controllers are wired by the manager, not the other way round.' }] }],
+    },
+  },
   {
     files: ['**/*.test.ts', 'test/**/*.ts', 'operator/test/**/*.ts'],
     rules: {

@@ -4,6 +4,7 @@
 import type { KubernetesObject, V1Deployment, V1Job, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { ObjectStore } from '../../operator/src/aws/s3-store.js';
 import { KubeApiError } from '../../operator/src/client/errors.js';
+import { resourcePath, type Resource } from '../../operator/src/client/kube-client.js';
 import type { KubeWriter } from '../../operator/src/k8s/kube-writer.js';
 import type { EventRecorder } from '../../operator/src/runtime/events.js';
 import { keyOf, type ObjectCache } from '../../operator/src/runtime/informer.js';
@@ -35,7 +36,7 @@ export interface Write {
   body?: unknown;
 }
 
-type WriterPart = Pick<KubeWriter, 'createJob' | 'createService' | 'patchJob' | 'applyStatus' | 'applyDeployment' | 'applyService' | 'applyHpa' | 'deleteHpa'>;
+type WriterPart = Pick<KubeWriter, 'exists' | 'list' | 'createJob' | 'createService' | 'patchJob' | 'applyStatus' | 'applyDeployment' | 'applyService' | 'applyHpa' | 'deleteHpa'>;
 
 /** The writer: every write recorded; creates answer 409 for a name that exists, as the API does. */
 export class FakeWriter implements WriterPart {
@@ -47,13 +48,20 @@ export class FakeWriter implements WriterPart {
   /** `now` stamps created objects' creationTimestamp, as the API server does. */
   constructor(private readonly now: () => Date = () => new Date()) {}
 
-  readonly client = {
-    get: <T>(path: string, _query?: unknown): Promise<T> => {
-      const found = this.server.get(path);
-      if (found === undefined) return Promise.reject(new KubeApiError(404, { reason: 'NotFound', message: `${path} not found` }));
-      return Promise.resolve(found as T);
-    },
-  } as unknown as KubeWriter['client'];
+  /** What a GET of `path` answers; 404 when nothing is there. */
+  get<T>(path: string): Promise<T> {
+    const found = this.server.get(path);
+    if (found === undefined) return Promise.reject(new KubeApiError(404, { reason: 'NotFound', message: `${path} not found` }));
+    return Promise.resolve(found as T);
+  }
+
+  exists(resource: Resource, namespace: string, name: string): Promise<boolean> {
+    return Promise.resolve(this.server.has(resourcePath({ ...resource, namespace, name })));
+  }
+
+  list<T>(resource: Resource, namespace: string): Promise<T[]> {
+    return Promise.resolve((this.server.get(resourcePath({ ...resource, namespace })) as { items: T[] } | undefined)?.items ?? []);
+  }
 
   writesOf(verb: Write['verb'], kind?: string): Write[] {
     return this.writes.filter((w) => w.verb === verb && (kind === undefined || w.kind === kind));

@@ -1,8 +1,7 @@
 // The effectful half of the InferenceService controller: resolve the model, apply the children
 // when they differ from what was last applied, detect a stalled rollout and roll back to the last
 // model that was ready, and write status once per pass.
-import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSetList, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import { resourcePath } from '../client/kube-client.js';
+import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { CONDITION_TYPES, KINDS, PLURALS } from '../api/constants.js';
 import type { InferenceService, InferenceServiceStatus } from '../api/inferenceservice.js';
@@ -26,7 +25,7 @@ export const APPLIED_HASH = 'lathe.dev/applied-hash';
 
 export interface InferenceServiceReconcilerDeps {
   config: OperatorConfig;
-  writer: Pick<KubeWriter, 'client' | 'applyService' | 'applyDeployment' | 'applyHpa' | 'deleteHpa' | 'applyStatus'>;
+  writer: Pick<KubeWriter, 'list' | 'applyService' | 'applyDeployment' | 'applyHpa' | 'deleteHpa' | 'applyStatus'>;
   events: Pick<EventRecorder, 'record'>;
   logger: Logger;
   services: ObjectCache<InferenceService>;
@@ -205,8 +204,8 @@ export class InferenceServiceReconciler {
 
   /** The pod template of the newest ReplicaSet that served `modelUri`, as the Deployment had it. */
   private async lastReadyTemplate(namespace: string, name: string, modelUri: string): Promise<V1PodTemplateSpec | undefined> {
-    const sets = await this.d.writer.client.get<V1ReplicaSetList>(resourcePath({ ...RESOURCES.replicaSets, namespace }), { labelSelector: `${LABELS.inferenceService}=${name}` });
-    const candidates = sets.items
+    const sets = await this.d.writer.list<V1ReplicaSet>(RESOURCES.replicaSets, namespace, `${LABELS.inferenceService}=${name}`);
+    const candidates = sets
       .filter((rs) => rs.spec?.template?.metadata?.annotations?.[ANNOTATIONS.modelUri] === modelUri)
       .sort((a, b) => Number(b.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0) - Number(a.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? 0));
     const template = candidates[0]?.spec?.template;

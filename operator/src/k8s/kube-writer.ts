@@ -27,6 +27,25 @@ export class KubeWriter {
     });
   }
 
+  /**
+   * Whether the object exists on the API server (not the cache): a read, not counted. The
+   * reconcilers read through these two rather than the client, so they never import client/.
+   */
+  async exists(resource: Resource, namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.client.get(resourcePath({ ...resource, namespace, name }));
+      return true;
+    } catch (err) {
+      if (statusCode(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /** The objects of a kind in a namespace with a label selector, from the API server: a read, not counted. */
+  async list<T>(resource: Resource, namespace: string, labelSelector: string): Promise<T[]> {
+    return (await this.client.get<{ items: T[] }>(resourcePath({ ...resource, namespace }), { labelSelector })).items;
+  }
+
   /** Runs one write and counts it; also used for the writes the EventRecorder makes. */
   async count<T>(resource: string, verb: WriteVerb, call: () => Promise<T>): Promise<T> {
     try {

@@ -3,8 +3,7 @@
 // Silently succeeding or vanishing would lose the run; the new attempt resumes from the newest
 // checkpoint in S3 and says why.
 import type { TrainingRunStatus } from '../api/trainingrun.js';
-import { statusCode } from '../client/errors.js';
-import { resourcePath, type KubeClient } from '../client/kube-client.js';
+import type { KubeWriter } from '../k8s/kube-writer.js';
 import { RESOURCES } from '../k8s/resources.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { Logger } from '../runtime/logger.js';
@@ -12,7 +11,8 @@ import { withAttempt, type RunPlan } from './plan.js';
 import { REASONS } from './reasons.js';
 
 export interface AttemptDeps {
-  client: Pick<KubeClient, 'get'>;
+  /** Reads the API server, not the cache: the cache may lag behind our own create. */
+  reads: Pick<KubeWriter, 'exists'>;
   events: Pick<EventRecorder, 'record'>;
   log: Logger;
 }
@@ -21,20 +21,9 @@ export interface AttemptDeps {
 export async function attemptForMissingJob(d: AttemptDeps, plan: RunPlan, current: TrainingRunStatus | undefined): Promise<RunPlan> {
   // A run that never showed more than Pending may simply not have its Job yet (or the cache lags).
   if (current?.jobName !== plan.jobName || !current.phase || current.phase === 'Pending') return plan;
-  if (await jobExists(d.client, plan.run.metadata.namespace!, plan.jobName)) return plan;
+  if (await d.reads.exists(RESOURCES.jobs, plan.run.metadata.namespace!, plan.jobName)) return plan;
   const next = withAttempt(plan, plan.attempt + 1);
   d.events.record(plan.run, 'Warning', REASONS.JobDeleted, `Job ${plan.jobName} was deleted while the run was ${current.phase}; starting attempt ${next.attempt}`);
   d.log.warn('job deleted while active; new attempt', { attempt: next.attempt });
   return next;
-}
-
-async function jobExists(client: Pick<KubeClient, 'get'>, namespace: string, name: string): Promise<boolean> {
-  // The cache may lag behind our own create; only the API server can say a Job is really gone.
-  try {
-    await client.get(resourcePath({ ...RESOURCES.jobs, namespace, name }));
-    return true;
-  } catch (err) {
-    if (statusCode(err) === 404) return false;
-    throw err;
-  }
 }

@@ -56,7 +56,7 @@ describe('TrainingRunReconciler', () => {
     expect(h.events.reasons()).toEqual(['JobCreated']);
 
     // The watch delivers the Job and its running pod; the first status says Running, not Pending.
-    const job = (await h.writer.client.get<V1Job>('/apis/batch/v1/namespaces/ml/jobs/r-1'));
+    const job = await h.writer.get<V1Job>('/apis/batch/v1/namespaces/ml/jobs/r-1');
     h.jobs.set({ ...job, metadata: { ...job.metadata, labels: { ...job.metadata!.labels } } });
     h.pods.set(makePod('r-1-0').of('r-1', 'r').phase('Running').obj());
     h.clock.advance(FIRST_STATUS_DELAY_MS);

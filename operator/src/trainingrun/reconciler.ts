@@ -36,7 +36,7 @@ export { METADATA_GRACE_MS } from './artifacts.js';
 
 export interface TrainingRunReconcilerDeps {
   config: OperatorConfig;
-  writer: Pick<KubeWriter, 'client' | 'createJob' | 'createService' | 'patchJob' | 'applyStatus'>;
+  writer: Pick<KubeWriter, 'exists' | 'createJob' | 'createService' | 'patchJob' | 'applyStatus'>;
   store: ObjectStore;
   events: Pick<EventRecorder, 'record'>;
   logger: Logger;
@@ -128,7 +128,7 @@ export class TrainingRunReconciler {
       obs.waitingFor = model.waiting; // The referenced run's own status change re-queues this one.
     } else {
       if (!job) {
-        plan = await attemptForMissingJob({ client: this.d.writer.client, events: this.d.events, log }, plan, current);
+        plan = await attemptForMissingJob({ reads: this.d.writer, events: this.d.events, log }, plan, current);
         job = await this.createChildren(plan, model.uri, log);
         Object.assign(obs, { job, attempt: plan.attempt, jobName: plan.jobName });
       } else {
