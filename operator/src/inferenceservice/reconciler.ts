@@ -145,44 +145,37 @@ export class InferenceServiceReconciler {
     const rolledBackNow = findCondition(conds, CONDITION_TYPES.RolledBack);
     const createFailure = deploymentCreateFailure(deployment);
     const onTarget = deployment !== undefined && deployedModel === target && rolloutComplete(deployment, isvc);
+    // kstatus: Ready, Progressing, Reconciling and Stalled of one state, with one reason.
+    const state = (s: { ready: boolean; progressing: boolean; reconciling: boolean; stalled: boolean }, reason: string, message: string, reasons: { ready?: string; progressing?: string } = {}) => {
+      const b = (v: boolean) => (v ? 'True' : 'False');
+      set(CONDITION_TYPES.Ready, b(s.ready), reasons.ready ?? reason, message);
+      set(CONDITION_TYPES.Progressing, b(s.progressing), reasons.progressing ?? reason, message);
+      set(CONDITION_TYPES.Reconciling, b(s.reconciling), reason, message);
+      set(CONDITION_TYPES.Stalled, b(s.stalled), reason, message);
+    };
     if (onTarget && target === wanted) {
       status.servingModelUri = wanted;
       status.lastReadyModelUri = wanted;
       status.message = `${status.readyReplicas ?? 0} replica(s) ready, serving ${wanted}`;
-      set(CONDITION_TYPES.Ready, 'True', 'Ready', status.message);
-      set(CONDITION_TYPES.Progressing, 'False', 'RolloutComplete', status.message);
-      set(CONDITION_TYPES.Reconciling, 'False', 'Ready', status.message);
-      set(CONDITION_TYPES.Stalled, 'False', 'Ready', status.message);
+      state({ ready: true, progressing: false, reconciling: false, stalled: false }, 'Ready', status.message, { progressing: 'RolloutComplete' });
     } else if (rolledBackNow?.status === 'True' && rolledBackNow.observedGeneration === generation) {
       status.servingModelUri = target;
       status.message = rolledBackNow.message;
-      set(CONDITION_TYPES.Ready, 'False', 'RolledBack', rolledBackNow.message);
-      set(CONDITION_TYPES.Progressing, 'False', 'RolledBack', rolledBackNow.message);
-      set(CONDITION_TYPES.Reconciling, 'False', 'RolledBack', rolledBackNow.message);
-      set(CONDITION_TYPES.Stalled, 'True', 'RolledBack', rolledBackNow.message);
+      state({ ready: false, progressing: false, reconciling: false, stalled: true }, 'RolledBack', rolledBackNow.message);
     } else if (deployment && isStalled(deployment)) {
       status.message = `model ${wanted} did not become ready within the progress deadline and there is no earlier ready model to roll back to`;
       if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
-      set(CONDITION_TYPES.Ready, 'False', 'ProgressDeadlineExceeded', status.message);
-      set(CONDITION_TYPES.Progressing, 'False', 'ProgressDeadlineExceeded', status.message);
-      set(CONDITION_TYPES.Reconciling, 'False', 'ProgressDeadlineExceeded', status.message);
-      set(CONDITION_TYPES.Stalled, 'True', 'ProgressDeadlineExceeded', status.message);
+      state({ ready: false, progressing: false, reconciling: false, stalled: true }, 'ProgressDeadlineExceeded', status.message);
     } else if (createFailure) {
       // Its ReplicaSet cannot create pods (no ServiceAccount, quota, Pod Security): a person must act.
       status.message = createFailure.message;
       if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
-      set(CONDITION_TYPES.Ready, 'False', FAILED_CREATE, status.message);
-      set(CONDITION_TYPES.Progressing, 'True', FAILED_CREATE, status.message);
-      set(CONDITION_TYPES.Reconciling, 'False', FAILED_CREATE, status.message);
-      set(CONDITION_TYPES.Stalled, 'True', FAILED_CREATE, status.message);
+      state({ ready: false, progressing: true, reconciling: false, stalled: true }, FAILED_CREATE, status.message);
     } else {
       const ready = status.readyReplicas ?? 0;
       status.message = `rolling out ${wanted}: ${ready} replica(s) ready`;
       if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
-      set(CONDITION_TYPES.Ready, 'False', deployment ? 'RollingOut' : 'Creating', status.message);
-      set(CONDITION_TYPES.Progressing, 'True', 'RollingOut', status.message);
-      set(CONDITION_TYPES.Reconciling, 'True', 'RollingOut', status.message);
-      set(CONDITION_TYPES.Stalled, 'False', 'RollingOut', status.message);
+      state({ ready: false, progressing: true, reconciling: true, stalled: false }, 'RollingOut', status.message, { ready: deployment ? 'RollingOut' : 'Creating' });
     }
     await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
   }

@@ -2,9 +2,10 @@
 // the operator's settings to the Deployment, Service and (when autoscaling) HPA that should exist.
 import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Service, V2HorizontalPodAutoscaler, V2MetricSpec } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
-import { API_VERSION, DEFAULTS, KINDS } from '../api/constants.js';
+import { DEFAULTS, KINDS } from '../api/constants.js';
 import type { InferenceService } from '../api/inferenceservice.js';
 import type { OperatorConfig } from '../config/operator-config.js';
+import { containerResources, controllerReference } from '../k8s/children.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
 import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
 import { placement } from '../k8s/scheduling.js';
@@ -60,10 +61,6 @@ export function replicaBounds(isvc: InferenceService): { min: number; max: numbe
   return { min, max, autoscaling: max > min };
 }
 
-function ownerReference(isvc: InferenceService): V1OwnerReference {
-  return { apiVersion: API_VERSION, kind: KINDS.InferenceService, name: isvc.metadata.name!, uid: isvc.metadata.uid!, controller: true, blockOwnerDeletion: true };
-}
-
 export function render(input: RenderInput): RenderedService {
   const { isvc, modelUri, config } = input;
   const name = childName(isvc);
@@ -83,7 +80,7 @@ export function render(input: RenderInput): RenderedService {
     [LABELS.partOf]: 'lathe',
     ...selectorLabels(isvc),
   };
-  const owner = [ownerReference(isvc)];
+  const owner = [controllerReference(KINDS.InferenceService, isvc)];
 
   const userEnv = spec.runtime?.env ?? [];
   const s3 = podS3Access(config);
@@ -99,13 +96,6 @@ export function render(input: RenderInput): RenderedService {
     ...s3.env.filter((e) => !userEnv.some((u) => u.name === e.name)),
     ...userEnv.map((e) => ({ name: e.name, value: e.value })),
   ];
-  const requests: Record<string, string> = { cpu, memory };
-  const limits: Record<string, string> = { memory };
-  if (gpus > 0) {
-    requests['nvidia.com/gpu'] = String(gpus);
-    limits['nvidia.com/gpu'] = String(gpus);
-  }
-
   const deployment: V1Deployment = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -143,7 +133,7 @@ export function render(input: RenderInput): RenderedService {
               env,
               ...(s3.envFrom.length ? { envFrom: s3.envFrom } : {}),
               ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }],
-              resources: { requests, limits },
+              resources: containerResources({ cpu, memory, gpus }),
               securityContext: restrictedContainerSecurity(),
               // Startup allows a long model download (30 min) without liveness killing the pod;
               // readiness means "model loaded"; liveness only that the process answers.

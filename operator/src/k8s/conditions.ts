@@ -1,14 +1,11 @@
 // metav1.Condition bookkeeping: lastTransitionTime moves only when status flips, so conditions stay
 // stable across reconciles and a status write happens only when something a person sees changed.
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-  lastTransitionTime: string;
-}
+// The one Condition type: the API's (metav1.Condition as api/common.ts declares it; a type-only
+// import, so the operator does not load zod).
+import type { Condition } from '../api/common.js';
+
+export type { Condition };
 
 export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
 

@@ -2,7 +2,7 @@
 // pods, what the trainer wrote to S3) to the status the run should show. The reconciler compares
 // the result with the current status and writes only a difference.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
-import { CONDITION_TYPES } from '../api/constants.js';
+import { CONDITION_TYPES, TERMINAL_PHASES } from '../api/constants.js';
 import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/trainingrun.js';
 import { setCondition, type Condition } from '../k8s/conditions.js';
 import { FAILED_CREATE, type CreateFailure } from '../k8s/pod-create-failure.js';
@@ -42,7 +42,7 @@ export interface Observation {
 }
 
 export function isTerminal(phase: string | undefined): phase is 'Succeeded' | 'Failed' {
-  return phase === 'Succeeded' || phase === 'Failed';
+  return (TERMINAL_PHASES as readonly string[]).includes(phase ?? '');
 }
 
 export function jobCondition(job: V1Job | undefined, type: string) {

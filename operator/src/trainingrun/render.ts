@@ -1,11 +1,12 @@
 // The pure half of the TrainingRun controller: from a TrainingRun (and the operator's settings) to
 // the objects that should exist. No I/O, no clock, no randomness: the same input renders the same
 // bytes, which is what makes create-once-and-409 safe and what the unit tests pin down.
-import type { V1EnvVar, V1Job, V1PodSpec, V1Service, V1OwnerReference } from '@kubernetes/client-node';
-import { API_VERSION, KINDS } from '../api/constants.js';
+import type { V1EnvVar, V1Job, V1PodSpec, V1Service } from '@kubernetes/client-node';
+import { KINDS } from '../api/constants.js';
 import type { TrainingRun } from '../api/trainingrun.js';
 import { parseDurationSeconds } from '../api/duration.js';
 import type { OperatorConfig } from '../config/operator-config.js';
+import { containerResources, controllerReference } from '../k8s/children.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
 import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
 import { placement } from '../k8s/scheduling.js';
@@ -26,17 +27,6 @@ export interface RenderedRun {
   job: V1Job;
   /** Headless Service for worker DNS; only when workers > 1. */
   service?: V1Service;
-}
-
-export function ownerReference(run: TrainingRun): V1OwnerReference {
-  return {
-    apiVersion: API_VERSION,
-    kind: KINDS.TrainingRun,
-    name: run.metadata.name!,
-    uid: run.metadata.uid!,
-    controller: true,
-    blockOwnerDeletion: true,
-  };
 }
 
 export function runLabels(run: TrainingRun): Record<string, string> {
@@ -90,13 +80,6 @@ export function render(input: RenderInput): RenderedRun {
     );
   }
 
-  const limits: Record<string, string> = { memory: spec.memory };
-  const requests: Record<string, string> = { cpu: spec.cpu, memory: spec.memory };
-  if (spec.gpus > 0) {
-    limits['nvidia.com/gpu'] = String(spec.gpus);
-    requests['nvidia.com/gpu'] = String(spec.gpus);
-  }
-
   const podSpec: V1PodSpec = {
     restartPolicy: 'Never',
     serviceAccountName: config.trainerServiceAccount,
@@ -119,7 +102,7 @@ export function render(input: RenderInput): RenderedRun {
         env,
         ...(s3.envFrom.length ? { envFrom: s3.envFrom } : {}),
         ...(distributed ? { ports: [{ name: 'rendezvous', containerPort: MASTER_PORT }] } : {}),
-        resources: { requests, limits },
+        resources: containerResources(spec),
         securityContext: restrictedContainerSecurity(),
         // The trainer writes its one-line error here; the operator copies it into status.message.
         terminationMessagePath: '/dev/termination-log',
@@ -136,7 +119,7 @@ export function render(input: RenderInput): RenderedRun {
   const rendered: V1Job = {
     apiVersion: 'batch/v1',
     kind: 'Job',
-    metadata: { name: job, namespace, labels: jobLabels, ownerReferences: [ownerReference(run)] },
+    metadata: { name: job, namespace, labels: jobLabels, ownerReferences: [controllerReference(KINDS.TrainingRun, run)] },
     spec: {
       completions: spec.workers,
       parallelism: spec.workers,
@@ -173,7 +156,7 @@ export function render(input: RenderInput): RenderedRun {
     result.service = {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: workerServiceName(name), namespace, labels: runLabels(run), ownerReferences: [ownerReference(run)] },
+      metadata: { name: workerServiceName(name), namespace, labels: runLabels(run), ownerReferences: [controllerReference(KINDS.TrainingRun, run)] },
       spec: {
         clusterIP: 'None',
         // Rendezvous happens before any worker is Ready, so DNS must answer for unready pods too.
