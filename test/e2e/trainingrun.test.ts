@@ -5,6 +5,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from './support.js';
 import { startOperator, type OperatorProcess } from './operator-process.js';
+import { statusCode } from '../../operator/src/client/errors.js';
 import { jobEnv, s3, writeArtifact, writeProgress } from './sim-trainer.js';
 
 const { kc, core, batch } = clients();
@@ -303,16 +304,34 @@ describe('TrainingRun', () => {
 
   it('deletes the Job with the run, and keeps the S3 record', async () => {
     await create('deleted');
-    await jobOf('deleted');
+    const job = await jobOf('deleted');
+    const [pod] = await runningPods('deleted-1');
+    const { checkpointUri } = await writeArtifact(storage, job);
+    exitPods([pod!], 0);
+    const done = await waitPhase('deleted', 'Succeeded');
     await custom.deleteNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'trainingruns', name: 'deleted' });
-    await waitFor('the Job to be garbage-collected', async () => {
+    // Gone means 404, not any error (a timeout or a 500 is not "gone").
+    const gone = async (read: () => Promise<unknown>) => {
       try {
-        await batch.readNamespacedJob({ name: 'deleted-1', namespace: ns });
+        await read();
         return false;
-      } catch {
-        return true;
+      } catch (err) {
+        if (statusCode(err) === 404) return true;
+        throw err;
       }
-    });
+    };
+    await waitFor('the run to be deleted', () => gone(() => get('deleted')));
+    await waitFor('the Job to be garbage-collected', () => gone(() => batch.readNamespacedJob({ name: 'deleted-1', namespace: ns })));
+    // What the run left in S3 outlives it: its record, the trainer's metadata and the weights.
+    const read = async (uri: string) => {
+      const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri)!;
+      return (await storage.send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }))).Body!.transformToString();
+    };
+    const record = JSON.parse(await read(done.status!.artifact!.recordUri!)) as Record<string, unknown>;
+    expect(record).toMatchObject({ runId: done.status!.runId, phase: 'Succeeded', trainingRun: { name: 'deleted', namespace: ns } });
+    const metadata = JSON.parse(await read(done.status!.artifact!.metadataUri!)) as Record<string, unknown>;
+    expect(metadata).toMatchObject({ runId: done.status!.runId, artifact: { uri: checkpointUri } });
+    expect((await read(`${checkpointUri}model.safetensors`)).length).toBeGreaterThan(0);
   });
 
   it('creates no duplicate Job when the operator restarts mid-run, and finishes the run', async () => {
