@@ -4,7 +4,7 @@
 import type { V1Deployment, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { FakeWriter, MemoryCache, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
-import { T0, makeInferenceService } from '../../../test/support/builders.js';
+import { T0, makeInferenceService, makeTrainingRun } from '../../../test/support/builders.js';
 import type { InferenceService, InferenceServiceStatus } from '../api/inferenceservice.js';
 import type { TrainingRun } from '../api/trainingrun.js';
 import { configWith } from '../config/operator-config.js';
@@ -30,6 +30,8 @@ function harness(isvc: InferenceService, deployment: V1Deployment) {
   const clock = new TestClock(T0.getTime());
   const services = new MemoryCache<InferenceService>([isvc]);
   const deployments = new MemoryCache<V1Deployment>([deployment]);
+  const runs = new MemoryCache<TrainingRun>();
+  const hpas = new MemoryCache<V2HorizontalPodAutoscaler>();
   const writer = new FakeWriter(clock.now);
   // The ReplicaSet that served v1: what a rollback restores (as `kubectl rollout undo`).
   const v1Set: V1ReplicaSet = {
@@ -44,16 +46,16 @@ function harness(isvc: InferenceService, deployment: V1Deployment) {
     events,
     logger: silentLogger(),
     services,
-    runs: new MemoryCache<TrainingRun>(),
+    runs,
     deployments,
     kubeServices: new MemoryCache<V1Service>(),
-    hpas: new MemoryCache<V2HorizontalPodAutoscaler>(),
+    hpas,
     now: clock.now,
   });
   const deploymentWrites = () => writer.writesOf('apply', 'Deployment').map((w) => w.body as V1Deployment);
   const last = () => writer.writesOf('apply', 'InferenceService/status').at(-1)?.body as InferenceServiceStatus | undefined;
   const cond = (type: string) => last()?.conditions?.find((c) => c.type === type);
-  return { services, deployments, writer, events, reconciler, deploymentWrites, last, cond };
+  return { services, deployments, runs, hpas, writer, events, reconciler, deploymentWrites, last, cond };
 }
 
 describe('InferenceServiceReconciler', () => {
@@ -88,5 +90,25 @@ describe('InferenceServiceReconciler', () => {
     await h.reconciler.reconcile(KEY);
     expect(h.deploymentWrites().map((d) => d.spec!.template.metadata!.annotations![ANNOTATIONS.modelUri])).toEqual([V2]);
     expect(h.cond('RolledBack')).toMatchObject({ status: 'False', reason: 'NewGeneration' });
+  });
+
+  it('never serves a failed TrainingRun: no Deployment, Stalled, and the run\'s message', async () => {
+    const isvc = makeInferenceService('chat').obj();
+    isvc.spec.model = { trainingRun: 'broken' };
+    const h = harness(isvc, deploymentServing(V1, { replicas: 0 }));
+    h.deployments.delete('ml', 'chat');
+    h.runs.set(makeTrainingRun('broken').status({ phase: 'Failed', message: 'the trainer rejected its input (exit code 2)' }).obj());
+    await h.reconciler.reconcile(KEY);
+    expect(h.deploymentWrites()).toEqual([]);
+    expect(h.cond('Stalled')).toMatchObject({ status: 'True', reason: 'TrainingRunFailed' });
+    expect(h.last()?.message).toContain('TrainingRun broken failed (the trainer rejected its input (exit code 2)); there is no model to serve');
+  });
+
+  it('removes the autoscaler when replicas.max drops to replicas.min', async () => {
+    const isvc = makeInferenceService('chat').model(V1).obj();
+    const h = harness(isvc, deploymentServing(V1, { replicas: 1, updatedReplicas: 1, readyReplicas: 1 }));
+    h.hpas.set({ metadata: { name: 'chat', namespace: 'ml', labels: { [LABELS.inferenceService]: 'chat' } } });
+    await h.reconciler.reconcile(KEY);
+    expect(h.writer.writesOf('delete', 'HorizontalPodAutoscaler').map((w) => w.name)).toEqual(['chat']);
   });
 });

@@ -161,4 +161,25 @@ describe('TrainingRunReconciler', () => {
     expect(h.writer.writesOf('create')).toEqual([]);
     expect(h.last()).toMatchObject({ phase: 'Pending', message: 'spec.model: TrainingRun base does not exist' });
   });
+
+  it('cannot start from a failed run, and says so', async () => {
+    const h = harness({ run: makeTrainingRun('r').model('run://base').obj() });
+    h.runs.set(makeTrainingRun('base').status({ phase: 'Failed', observedGeneration: 1 }).obj());
+    await h.reconciler.reconcile(KEY);
+    expect(h.writer.writesOf('create')).toEqual([]);
+    expect(h.last()).toMatchObject({ phase: 'Pending', message: 'spec.model: TrainingRun base failed; it has no model to start from' });
+    expect(h.reason()).toBe('ModelFailed');
+  });
+
+  it('leaves a finished run alone once its Job is gone (ttlAfterFinished): no Job again, no write', async () => {
+    const done = makeTrainingRun('r').status({ phase: 'Succeeded', attempts: 1, jobName: 'r-1', observedGeneration: 1 }).obj();
+    const h = harness({ run: done });
+    await h.reconciler.reconcile(KEY);
+    expect(h.writer.writes).toEqual([]);
+    // A later edit (only spec.suspend may change) is acknowledged, and it stays Succeeded.
+    h.runs.set({ ...done, metadata: { ...done.metadata, generation: 2 }, spec: { ...done.spec, suspend: true } });
+    await h.reconciler.reconcile(KEY);
+    expect(h.writer.writesOf('create')).toEqual([]);
+    expect(h.statuses()).toEqual([expect.objectContaining({ phase: 'Succeeded', observedGeneration: 2 })]);
+  });
 });

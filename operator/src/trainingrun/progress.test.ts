@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryStore, TestClock } from '../../../test/support/fakes.js';
+import { silentLogger } from '../runtime/logger.js';
+import { runLocation } from './names.js';
+import { ProgressPoller } from './progress.js';
+
+const loc = (id: string) => runLocation('b', 'm', id);
+
+describe('ProgressPoller', () => {
+  function poller(qps: number) {
+    const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
+    const store = new MemoryStore();
+    let reads = 0;
+    const counting = { ...store, getJson: (b: string, k: string) => (reads++, store.getJson(b, k)), putJson: store.putJson.bind(store), headBucket: store.headBucket.bind(store) };
+    return { clock, p: new ProgressPoller(counting, { pollMs: 15_000, qps, now: clock.now, logger: silentLogger() }), reads: () => reads };
+  }
+
+  it('reads each run at most once per poll interval', async () => {
+    const { clock, p, reads } = poller(100);
+    await p.poll('ml/a', loc('a'), false);
+    await p.poll('ml/a', loc('a'), false);
+    expect(reads()).toBe(1);
+    clock.advance(15_000);
+    await p.poll('ml/a', loc('a'), false);
+    expect(reads()).toBe(2);
+  });
+
+  it('caps reads across runs at the QPS budget, but a final read always happens', async () => {
+    const { p, reads } = poller(2);
+    for (const r of ['a', 'b', 'c', 'd', 'e']) await p.poll(`ml/${r}`, loc(r), false);
+    expect(reads()).toBe(2); // the bucket holds ceil(qps) tokens
+    await p.poll('ml/f', loc('f'), true);
+    expect(reads()).toBe(3);
+  });
+});
