@@ -107,6 +107,10 @@ test-integration: deps ## integration tests against $KUBECONFIG and the local S3
 test-e2e: deps ## e2e suite against whatever $KUBECONFIG names
 	@if [ -f $(STATE)/s3.env ]; then $(S3ENV); fi; PATH=$(TOOLBIN):$$PATH npx vitest run --project e2e
 
+.PHONY: test-fuzz
+test-fuzz: build ## fuzzed TrainingRuns and InferenceServices against $KUBECONFIG and the operator (LATHE_FUZZ_SEED, LATHE_FUZZ_RUNS, LATHE_FUZZ_CASE)
+	@if [ -f $(STATE)/s3.env ]; then $(S3ENV); fi; PATH=$(TOOLBIN):$$PATH npx vitest run --project fuzz
+
 .PHONY: test-real
 test-real: deps ## real pods on the real node: train, fail, serve (needs make cluster and make images)
 	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx vitest run --project real

@@ -115,6 +115,8 @@ set +a
 
 suite integration npx vitest run --project integration
 suite e2e npx vitest run --project e2e
+# A fixed-seed thousand fuzzed objects against the API server and the operator (test/fuzz).
+suite fuzz npx vitest run --project fuzz
 if $real_node; then
   banner "waiting for the image builds"
   wait "$images_pid" && passed+=(images) || failed+=(images)

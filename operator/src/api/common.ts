@@ -70,18 +70,25 @@ export const DNS_1035_LABEL_RE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const BUCKET = '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]';
 const HF_PART = '[A-Za-z0-9][A-Za-z0-9._-]{0,95}';
 export const HF_URI_RE = new RegExp(`^hf://${HF_PART}/${HF_PART}$`);
-/** `s3://bucket/prefix`: a bucket name and a non-empty key or prefix without whitespace. */
-export const S3_URI_RE = new RegExp(`^s3://${BUCKET}/\\S+$`);
+/**
+ * `s3://bucket/prefix`: a bucket name and a non-empty key or prefix without spaces or control
+ * characters. Written as an explicit class, not `\S`: RE2 (CEL) and JavaScript disagree on which
+ * characters `\S` excludes (JavaScript's also excludes \v and Unicode spaces such as U+00A0).
+ */
+export const S3_URI_RE = new RegExp(`^s3://${BUCKET}/[^\\x00-\\x20\\x7f]+$`);
 export const RUN_URI_RE = /^run:\/\/[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const BUILTIN_DATASETS = ['mnist'] as const;
 export const BUILTIN_DATASET_RE = new RegExp(`^builtin:(${BUILTIN_DATASETS.join('|')})$`);
-/** Container image reference: no whitespace; the registry judges the rest. */
-export const IMAGE_RE = /^\S+$/;
+/**
+ * Container image reference: printable ASCII without spaces (references are ASCII); the registry
+ * judges the rest. Not `\S+`, which RE2 (CEL) and JavaScript read differently (see S3_URI_RE).
+ */
+export const IMAGE_RE = /^[!-~]+$/;
 /** Environment variable name (C identifier), as Kubernetes requires for `env[].name`. */
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** A non-negative resource quantity (`4`, `500m`, `16Gi`, `1e3`); no sign. */
+/** A non-negative resource quantity (`4`, `500m`, `16Gi`, `1e3`, `+2`): a leading + is Kubernetes' too. */
 export const QUANTITY_RE =
-  /^(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
+  /^\+?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
 /** Metric name as Prometheus adapters expose them. */
 export const METRIC_NAME_RE = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 /** Label or annotation key: optional DNS-subdomain prefix, then a name of at most 63 characters. */
@@ -175,27 +182,51 @@ export function stringMap(path: string, description: string, valueMax: number) {
 }
 
 /** Labels or annotations: keys (and, for labels, values) checked like Kubernetes does. */
-export function metadataMap(path: string, description: string, kind: 'labels' | 'annotations') {
+/**
+ * Bytes (UTF-8) the keys and values of a pod's annotations may take in all: Kubernetes allows
+ * 256 KiB (TotalAnnotationSizeLimitB), and 2 KiB stay free for the operator's own annotation (the
+ * model URI of a serving pod). The CEL rule sums sizes with the list library's sum(): joining the
+ * strings instead is estimated far over the API server's cost budget.
+ */
+export const POD_ANNOTATIONS_MAX_BYTES = 256 * 1024 - 2048;
+
+function utf8Bytes(m: Record<string, string>): number {
+  const enc = new TextEncoder();
+  return Object.entries(m).reduce((n, [k, v]) => n + enc.encode(k).length + enc.encode(v).length, 0);
+}
+
+/**
+ * Labels or annotations: keys (and, for labels, values) checked like Kubernetes does, and the
+ * annotations' total size. `reserved`: label keys the user may not set (another controller's).
+ */
+export function metadataMap(path: string, description: string, kind: 'labels' | 'annotations', reserved: readonly string[] = []) {
   const keyMessage = `${path} keys must be valid label keys ([prefix/]name, prefix at most 253 characters, name at most 63)`;
   const valueMessage = `${path} values must be valid label values (at most 63 characters: a-z, A-Z, 0-9, '-', '_', '.')`;
+  const sizeMessage = `${path} may take at most ${POD_ANNOTATIONS_MAX_BYTES} bytes of keys and values in all (a pod's annotations are limited to 256 KiB, and the operator adds its own)`;
+  const reservedMessage = `${path} must not set ${reserved.join(', ')}: the Job controller sets them`;
   const rules: CelRule[] = [{ rule: `self.all(k, ${labelKeyCel('k')})`, message: keyMessage }];
   if (kind === 'labels') rules.push({ rule: `self.all(k, self[k].matches(${celRegex(LABEL_VALUE_RE)}))`, message: valueMessage });
+  if (kind === 'annotations') rules.push({ rule: `self.map(k, size(bytes(k)) + size(bytes(self[k]))).sum() <= ${POD_ANNOTATIONS_MAX_BYTES}`, message: sizeMessage });
+  if (reserved.length) rules.push({ rule: `!self.exists(k, k in [${reserved.map((k) => `'${k}'`).join(', ')}])`, message: reservedMessage });
   const valueMax = kind === 'labels' ? 63 : 4096;
   return z
     .record(z.string(), z.string().max(valueMax))
     .refine((m) => Object.keys(m).length <= 64, `${path} may hold at most 64 entries`)
     .refine((m) => Object.keys(m).every(isLabelKey), keyMessage)
     .refine((m) => kind !== 'labels' || Object.values(m).every((v) => LABEL_VALUE_RE.test(v)), valueMessage)
+    .refine((m) => kind !== 'annotations' || utf8Bytes(m) <= POD_ANNOTATIONS_MAX_BYTES, sizeMessage)
+    .refine((m) => !Object.keys(m).some((k) => reserved.includes(k)), reservedMessage)
     .meta({ description, maxProperties: 64, ...cel(...rules) });
 }
 
-export function podMetadata(path: string, suffix = '') {
+/** `reservedLabels`: pod label keys another controller sets (the Job controller's, for a TrainingRun). */
+export function podMetadata(path: string, suffix = '', reservedLabels: readonly string[] = []) {
   return z
     .strictObject({
-      labels: metadataMap(`${path}.labels`, 'Labels added to every pod (for example cost-allocation labels).', 'labels').optional(),
+      labels: metadataMap(`${path}.labels`, 'Labels added to every pod (for example cost-allocation labels).', 'labels', reservedLabels).optional(),
       annotations: metadataMap(
         `${path}.annotations`,
-        'Annotations added to every pod (for example sidecar injection settings).',
+        `Annotations added to every pod (for example sidecar injection settings); at most ${POD_ANNOTATIONS_MAX_BYTES} bytes of keys and values in all.`,
         'annotations',
       ).optional(),
     })
@@ -312,17 +343,17 @@ export function tolerations(path: string, suffix = '') {
   const rules = {
     key: {
       rule: "(has(self.key) && size(self.key) > 0) || (has(self.operator) && self.operator == 'Exists')",
-      message: `${item}.key may be empty only when operator is Exists (which then tolerates every taint)`,
+      message: `${item}.key may be empty only when ${item}.operator is Exists (which then tolerates every taint)`,
       fieldPath: '.key',
     },
     value: {
       rule: "!has(self.operator) || self.operator != 'Exists' || !has(self.value) || size(self.value) == 0",
-      message: `${item}.value must be empty when operator is Exists`,
+      message: `${item}.value must be empty when ${item}.operator is Exists`,
       fieldPath: '.value',
     },
     seconds: {
       rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
-      message: `${item}.tolerationSeconds may be set only with effect NoExecute`,
+      message: `${item}.tolerationSeconds may be set only with ${item}.effect NoExecute`,
       fieldPath: '.tolerationSeconds',
     },
   } satisfies Record<string, CelRule>;
@@ -489,7 +520,7 @@ function podAffinityTerm(path: string, description: string) {
   // The API server's rules for a pod's affinity terms (the Job or Deployment would be refused).
   const needsSelector = (field: string): CelRule => ({
     rule: `!has(self.${field}) || size(self.${field}) == 0 || has(self.labelSelector)`,
-    message: `${path}.${field} may be set only with a labelSelector`,
+    message: `${path}.${field} may be set only with ${path}.labelSelector`,
     fieldPath: `.${field}`,
   });
   const rules = {
@@ -497,7 +528,7 @@ function podAffinityTerm(path: string, description: string) {
     mismatchLabelKeys: needsSelector('mismatchLabelKeys'),
     both: {
       rule: '!has(self.matchLabelKeys) || !has(self.mismatchLabelKeys) || !self.matchLabelKeys.exists(k, k in self.mismatchLabelKeys)',
-      message: `${path}.mismatchLabelKeys must not repeat a key of matchLabelKeys`,
+      message: `${path}.mismatchLabelKeys must not repeat a key of ${path}.matchLabelKeys`,
       fieldPath: '.mismatchLabelKeys',
     },
   } satisfies Record<string, CelRule>;

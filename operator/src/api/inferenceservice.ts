@@ -23,7 +23,7 @@ import { API_VERSION, DEFAULTS, INFERENCE_TASKS, KINDS, MAX_INFERENCE_SERVICE_NA
 
 const MODEL_REF_MESSAGE = 'spec.model.trainingRun must be the name of a TrainingRun in the same namespace (a DNS label)';
 const MODEL_URI_MESSAGE = 'spec.model.uri must be s3://<bucket>/<prefix> or hf://<org>/<name>';
-const MODEL_ONE_OF = { rule: 'has(self.trainingRun) != has(self.uri)', message: 'spec.model must set exactly one of trainingRun or uri' };
+const MODEL_ONE_OF = { rule: 'has(self.trainingRun) != has(self.uri)', message: 'spec.model must set exactly one of spec.model.trainingRun or spec.model.uri' };
 
 const ModelSchema = z
   .strictObject({
@@ -80,7 +80,17 @@ const ReplicasSchema = z
   });
 
 const ENV_NAME_MESSAGE = 'spec.runtime.env[].name must be a C identifier (letters, digits and _, not starting with a digit)';
-const IMAGE_MESSAGE = 'spec.runtime.image must be a container image reference without whitespace';
+/**
+ * Variables the operator sets in the server container itself (inferenceservice/render.ts): a
+ * user's variable of the same name would make the Deployment's env list hold a name twice, which
+ * server-side apply refuses. (AWS_ENDPOINT_URL_S3 is the exception: the user's replaces the operator's.)
+ */
+export const OPERATOR_ENV = { prefix: 'LATHE_', names: ['PORT', 'HF_HOME'] } as const;
+const OPERATOR_ENV_MESSAGE = `spec.runtime.env[].name must not start with ${OPERATOR_ENV.prefix} or be ${OPERATOR_ENV.names.join(' or ')}: the operator sets those (spec.runtime.port sets PORT)`;
+export function isOperatorEnv(name: string): boolean {
+  return name.startsWith(OPERATOR_ENV.prefix) || (OPERATOR_ENV.names as readonly string[]).includes(name);
+}
+const IMAGE_MESSAGE = 'spec.runtime.image must be a container image reference (printable ASCII without spaces)';
 const RuntimeSchema = z
   .strictObject({
     image: z
@@ -117,7 +127,17 @@ const RuntimeSchema = z
               .min(1)
               .max(256)
               .refine((s) => ENV_NAME_RE.test(s), ENV_NAME_MESSAGE)
-              .meta({ description: 'Variable name.', ...cel({ rule: `self.matches(${celRegex(ENV_NAME_RE)})`, message: ENV_NAME_MESSAGE }) }),
+              .refine((s) => !isOperatorEnv(s), OPERATOR_ENV_MESSAGE)
+              .meta({
+                description: `Variable name; not ${OPERATOR_ENV.names.join(' or ')} nor ${OPERATOR_ENV.prefix}*, which the operator sets.`,
+                ...cel(
+                  { rule: `self.matches(${celRegex(ENV_NAME_RE)})`, message: ENV_NAME_MESSAGE },
+                  {
+                    rule: `!self.startsWith('${OPERATOR_ENV.prefix}') && !(self in [${OPERATOR_ENV.names.map((n) => `'${n}'`).join(', ')}])`,
+                    message: OPERATOR_ENV_MESSAGE,
+                  },
+                ),
+              }),
             value: z.string().max(32768).meta({ description: 'Variable value.' }),
           })
           .meta({ description: 'An environment variable.' }),

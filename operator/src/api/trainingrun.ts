@@ -103,6 +103,9 @@ const HyperparametersSchema = z
       '(use `extra` for anything else). Passed to the trainer as the JSON object LATHE_HYPERPARAMETERS. Immutable.',
   });
 
+/** Pod labels the Job controller sets to the Job's name and uid; the API server refuses a Job whose template has others. */
+export const JOB_CONTROLLER_LABELS = ['job-name', 'controller-uid', 'batch.kubernetes.io/job-name', 'batch.kubernetes.io/controller-uid'] as const;
+
 /** Spec fields that may change after creation. Every other field is immutable. */
 export const TRAINING_RUN_MUTABLE_FIELDS = ['suspend'] as const;
 
@@ -169,10 +172,10 @@ const specShape = {
     .string()
     .min(1)
     .max(512)
-    .refine((s) => IMAGE_RE.test(s), 'spec.image must be a container image reference without whitespace')
+    .refine((s) => IMAGE_RE.test(s), 'spec.image must be a container image reference (printable ASCII without spaces)')
     .meta({
       description: "Trainer container image override. Default: the operator's trainer image. Required in practice for task custom. Immutable.",
-      ...cel({ rule: `self.matches(${celRegex(IMAGE_RE)})`, message: 'spec.image must be a container image reference without whitespace' }),
+      ...cel({ rule: `self.matches(${celRegex(IMAGE_RE)})`, message: 'spec.image must be a container image reference (printable ASCII without spaces)' }),
     })
     .optional(),
   command: z
@@ -191,7 +194,7 @@ const specShape = {
     'spec.outputModel',
     'Name of the trained model: the model slug of the S3 prefix `models/<outputModel>/<runId>/`. Default: the TrainingRun\'s name. Immutable.',
   ).optional(),
-  podMetadata: podMetadata('spec.podMetadata', ' Immutable.').optional(),
+  podMetadata: podMetadata('spec.podMetadata', ' Immutable.', JOB_CONTROLLER_LABELS).optional(),
   // Immutable like every field of the pod template: a Job's pods cannot change once it exists.
   ...podScheduling(' Immutable.'),
 };
