@@ -45,6 +45,17 @@ export default defineConfig({
         },
       },
       {
+        // Faults injected under a mixed workload, invariants checked at the end (test/chaos).
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 900_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // Fuzzed objects against the real API server and a real operator process (test/fuzz).
         test: {
           name: 'fuzz',

@@ -17,6 +17,8 @@ export interface OperatorProcess {
   readonly logs: string[];
   metrics(): Promise<string>;
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /** How the process ended, once it has; `stopped` when stop() ended it. */
+  exited(): { code: number | null; signal: string | null; stopped: boolean } | undefined;
 }
 
 async function freePort(): Promise<number> {
@@ -31,6 +33,8 @@ async function freePort(): Promise<number> {
 /** The release the e2e suite renders the chart's RBAC under (its names derive from it). */
 const RELEASE = 'lathe-e2e';
 const RELEASE_NAMESPACE = 'lathe-e2e-system';
+/** The Lease the suite's operators elect on (the chart's Role grants exactly this one). */
+export const E2E_LEASE = { namespace: RELEASE_NAMESPACE, name: `${RELEASE}-operator` };
 let serviceAccountKubeconfig: string | undefined;
 
 /**
@@ -75,7 +79,7 @@ export interface StartOptions {
 /** Starts the operator built by `make build`, through hack/operator-node.sh (the image's node flags). */
 export async function startOperator(opts: StartOptions = {}): Promise<OperatorProcess> {
   if (process.env.LATHE_E2E_OPERATOR === 'external') {
-    return { external: true, port: 0, logs: [], metrics: () => Promise.resolve(''), stop: () => Promise.resolve() };
+    return { external: true, port: 0, logs: [], metrics: () => Promise.resolve(''), stop: () => Promise.resolve(), exited: () => undefined };
   }
   const port = await freePort();
   const logs: string[] = [];
@@ -103,9 +107,11 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   child.stderr!.on('data', collect);
   const exited = once(child, 'exit');
   let stopping = false;
+  let exit: { code: number | null; signal: string | null; stopped: boolean } | undefined;
   // An operator that dies under a test (e.g. it lost its Lease) must not leave the test waiting
   // for a status that will never come without saying why.
   child.on('exit', (code, signal) => {
+    exit = { code, signal, stopped: stopping };
     if (!stopping) process.stderr.write(`[operator] exited unexpectedly (code ${code}, signal ${signal}); last log lines:\n${logs.slice(-20).join('\n')}\n`);
   });
 
@@ -113,6 +119,7 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
     external: false,
     port,
     logs,
+    exited: () => exit,
     async metrics() {
       const res = await fetch(`http://127.0.0.1:${port}/metrics`);
       return res.text();
