@@ -95,7 +95,7 @@ bench: cluster build ## benchmarks of the operator and the model loader (figures
 test: ## run every test: lint, types, unit, integration, e2e, trainer, inference, terraform
 	@hack/test.sh all
 
-.PHONY: lint typecheck test-unit test-integration test-e2e
+.PHONY: lint typecheck test-unit test-integration test-e2e test-chaos chaos
 lint: deps ## eslint over the TypeScript
 	@npx eslint .
 typecheck: deps ## tsc --noEmit over the TypeScript
@@ -104,6 +104,10 @@ test-unit: deps ## unit tests (no cluster)
 	@npx vitest run --project unit
 test-integration: deps ## integration tests against $KUBECONFIG and the local S3 server
 	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx vitest run --project integration
+test-chaos: deps build ## the short seeded chaos round of make test (LATHE_CHAOS_SEED replays one)
+	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx vitest run --project chaos
+chaos: cluster build ## the full chaos round: 200 runs, 20 services, faults for 3 min; table printed
+	@$(S3ENV) && PATH=$(TOOLBIN):$$PATH npx tsx test/chaos/main.ts
 test-e2e: deps ## e2e suite against whatever $KUBECONFIG names
 	@if [ -f $(STATE)/s3.env ]; then $(S3ENV); fi; PATH=$(TOOLBIN):$$PATH npx vitest run --project e2e
 

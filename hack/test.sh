@@ -115,6 +115,9 @@ set +a
 
 suite integration npx vitest run --project integration
 suite e2e npx vitest run --project e2e
+# A short seeded round of faults (operator and leader kills, kube-apiserver restart, etcd
+# compaction, S3 outage, a second writer, a deleted Job); `make chaos` runs the full one.
+suite chaos npx vitest run --project chaos
 # A fixed-seed thousand fuzzed objects against the API server and the operator (test/fuzz).
 suite fuzz npx vitest run --project fuzz
 if $real_node; then
