@@ -90,7 +90,10 @@ function collection(kind: Kind): string {
   return resourcePath({ group: GROUP, version: VERSION, plural: PLURAL[kind], namespace: ns });
 }
 
-/** One request, retried while the API server is only busy (429, 503, 504, a dropped connection). */
+/**
+ * One request, retried while the API server is only busy or away (429, 503, 504, a refused or
+ * dropped connection), for about half a minute: an answer is what the fuzzer judges.
+ */
 async function send<T>(fn: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -98,8 +101,8 @@ async function send<T>(fn: () => Promise<T>): Promise<T> {
     } catch (err) {
       const code = statusCode(err);
       const busy = code === undefined || code === 429 || code === 503 || code === 504;
-      if (!busy || attempt >= 4) throw err;
-      await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
+      if (!busy || attempt >= 6) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** attempt, 8_000)));
     }
   }
 }
