@@ -353,14 +353,11 @@ describe('fuzzer of bad input', () => {
       expect(lines.length, `${lines.length} fuzz failures (seed ${SEED}), listed above; the first: ${lines[0]?.slice(0, 400)}`).toBe(0);
     }, 600_000);
 
-    // Known bug, found by the fuzzer's server-side applies: the operator's client sends JSON with
-    // the content type application/apply-patch+yaml (operator/src/client/kube-client.ts), and the
-    // API server's YAML reader takes U+0085 (NEL), U+2028 and U+2029 for line breaks. NEL in a
-    // value becomes a space: the Deployment's annotations, args and LATHE_MODEL_URI, and
-    // status.modelUri, hold another string than the spec (the server would load another model);
-    // any of the three in a map key makes the apply fail. The fix belongs in the client (escape
-    // the three in apply bodies, as \u0085, \u2028, \u2029); then drop `.fails`.
-    it.fails('keeps U+0085 in what the operator applies (known bug: NEL becomes a space)', async () => {
+    // Found by the fuzzer's server-side applies: the operator sends JSON as
+    // application/apply-patch+yaml, and YAML takes U+0085 (NEL), U+2028 and U+2029 for line
+    // breaks, so a NEL in a value became a space (the server would have loaded another model).
+    // The client now escapes the three in apply bodies (kube-client.ts, escapeYamlBreaks).
+    it('keeps U+0085 in what the operator applies (it once became a space)', async () => {
       const uri = 's3://lathe-artifacts/models/nel\u0085model/checkpoint/';
       const path = `${collection('InferenceService')}/nel-check`;
       await client.create(collection('InferenceService'), {

@@ -43,6 +43,8 @@ export class FakeWriter implements WriterPart {
   readonly writes: Write[] = [];
   /** Objects that exist on the "server" (what a GET finds), by API path. */
   readonly server = new Map<string, unknown>();
+  /** Writes of these kinds fail with this error, as the API server refuses an invalid object. */
+  readonly refuse = new Map<string, Error>();
   private rv = 100;
 
   /** `now` stamps created objects' creationTimestamp, as the API server does. */
@@ -68,6 +70,7 @@ export class FakeWriter implements WriterPart {
   }
 
   createJob(job: V1Job): Promise<V1Job | undefined> {
+    if (this.refuse.has('Job')) return Promise.reject(this.refuse.get('Job')!);
     const path = `/apis/batch/v1/namespaces/${job.metadata!.namespace}/jobs/${job.metadata!.name}`;
     this.writes.push({ verb: 'create', kind: 'Job', name: job.metadata!.name!, body: job });
     if (this.server.has(path)) return Promise.resolve(undefined); // 409, as KubeWriter reports it
@@ -88,6 +91,7 @@ export class FakeWriter implements WriterPart {
     return Promise.resolve({ metadata: { resourceVersion: String(++this.rv) }, status });
   }
   applyDeployment(d: V1Deployment): Promise<V1Deployment> {
+    if (this.refuse.has('Deployment')) return Promise.reject(this.refuse.get('Deployment')!);
     this.writes.push({ verb: 'apply', kind: 'Deployment', name: d.metadata!.name!, body: d });
     return Promise.resolve(d);
   }

@@ -155,7 +155,10 @@ export class KubeClient {
   }
 
   private async send<T>(method: string, path: string, options: RequestOptions): Promise<T> {
-    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    let payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    // An apply body is JSON sent as YAML, and YAML reads U+0085, U+2028 and U+2029 as line breaks
+    // (a NEL in a value became a space; in a key, the apply failed). Escaped, YAML reads them back.
+    if (payload !== undefined && options.contentType === CONTENT_TYPES.apply) payload = escapeYamlBreaks(payload);
     const req = await this.open(method, path, options.query, payload === undefined ? undefined : (options.contentType ?? CONTENT_TYPES.json));
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     return new Promise<T>((resolve, reject) => {
@@ -211,4 +214,9 @@ function parseStatus(text: string): ApiStatus | undefined {
   } catch {
     return text ? { message: text.slice(0, 500) } : undefined;
   }
+}
+
+/** JSON text with U+0085, U+2028 and U+2029 written as \u escapes, which JSON and YAML both read back. */
+export function escapeYamlBreaks(json: string): string {
+  return json.replace(/[\u0085\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -11,6 +11,7 @@ import { configWith } from '../config/operator-config.js';
 import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
 import { silentLogger } from '../runtime/logger.js';
 import { InferenceServiceReconciler } from './reconciler.js';
+import { KubeApiError } from '../client/errors.js';
 
 const V1 = 's3://lathe-artifacts/models/m/v1/checkpoint/';
 const V2 = 's3://lathe-artifacts/models/m/v2/checkpoint/';
@@ -110,5 +111,14 @@ describe('InferenceServiceReconciler', () => {
     h.hpas.set({ metadata: { name: 'chat', namespace: 'ml', labels: { [LABELS.inferenceService]: 'chat' } } });
     await h.reconciler.reconcile(KEY);
     expect(h.writer.writesOf('delete', 'HorizontalPodAutoscaler').map((w) => w.name)).toEqual(['chat']);
+  });
+
+  it('shows a Deployment the API server refuses, and keeps saying what still serves', async () => {
+    const isvc = makeInferenceService('chat').model(V2).status({ lastReadyModelUri: V1, observedGeneration: 1 }).obj();
+    const h = harness(isvc, deploymentServing(V1, { replicas: 1, updatedReplicas: 1, readyReplicas: 1 }));
+    h.writer.refuse.set('Deployment', new KubeApiError(422, { reason: 'Invalid', message: 'Deployment.apps "chat" is invalid: spec.template.spec.containers[0].env[3]: Duplicate value' }));
+    expect(await h.reconciler.reconcile(KEY)).toEqual({ requeueAfterMs: 60_000 });
+    expect(h.cond('Stalled')).toMatchObject({ status: 'True', reason: 'ChildRejected' });
+    expect(h.last()).toMatchObject({ servingModelUri: V1, message: expect.stringContaining('the API server refused a child of this service: Deployment.apps "chat" is invalid') });
   });
 });

@@ -11,7 +11,7 @@ import { findCondition, setCondition, type Condition } from '../k8s/conditions.j
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
 import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
-import { FAILED_CREATE, deploymentCreateFailure } from '../k8s/pod-create-failure.js';
+import { CHILD_REJECTED, FAILED_CREATE, childRejection, deploymentCreateFailure } from '../k8s/pod-create-failure.js';
 import { RESOURCES } from '../k8s/resources.js';
 import { statusEqual } from '../k8s/status-equal.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
@@ -22,6 +22,9 @@ import { childName, render, replicaBounds, selectorString, serviceUrl } from './
 
 /** Hash of the last applied object, so an unchanged pass costs no write at all. */
 export const APPLIED_HASH = 'lathe.dev/applied-hash';
+
+/** How often children the API server refused are applied again. */
+const REJECTED_RETRY_MS = 60_000;
 
 export interface InferenceServiceReconcilerDeps {
   config: OperatorConfig;
@@ -131,7 +134,13 @@ export class InferenceServiceReconciler {
     // the new spec with the old model: whatever else changed with the model may be what broke it.
     let template: V1PodTemplateSpec | undefined;
     if (rollingBackNow) template = await this.lastReadyTemplate(namespace, childName(isvc), target);
-    await this.applyChildren(isvc, target, log, { template, skipDeployment: holdRollback && deployment !== undefined });
+    let rejected: ReturnType<typeof childRejection>;
+    try {
+      await this.applyChildren(isvc, target, log, { template, skipDeployment: holdRollback && deployment !== undefined });
+    } catch (err) {
+      rejected = childRejection(err, 'a child of this service');
+      if (!rejected) throw err;
+    }
     if (rollingBackNow) {
       const msg = `model ${wanted} did not become ready within ${isvc.spec.progressDeadlineSeconds ?? 600}s; rolled back to ${target}`;
       set(CONDITION_TYPES.RolledBack, 'True', 'ProgressDeadlineExceeded', msg);
@@ -153,7 +162,12 @@ export class InferenceServiceReconciler {
       set(CONDITION_TYPES.Reconciling, b(s.reconciling), reason, message);
       set(CONDITION_TYPES.Stalled, b(s.stalled), reason, message);
     };
-    if (onTarget && target === wanted) {
+    if (rejected) {
+      // Shown, not looped on: tried again after a while (an edit of the spec re-queues at once).
+      status.message = rejected.message;
+      if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
+      state({ ready: false, progressing: false, reconciling: false, stalled: true }, CHILD_REJECTED, status.message);
+    } else if (onTarget && target === wanted) {
       status.servingModelUri = wanted;
       status.lastReadyModelUri = wanted;
       status.message = `${status.readyReplicas ?? 0} replica(s) ready, serving ${wanted}`;
@@ -178,6 +192,7 @@ export class InferenceServiceReconciler {
       state({ ready: false, progressing: true, reconciling: true, stalled: false }, 'RollingOut', status.message, { ready: deployment ? 'RollingOut' : 'Creating' });
     }
     await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
+    return rejected ? { requeueAfterMs: REJECTED_RETRY_MS } : undefined;
   }
 
   private resolve(isvc: InferenceService): Resolution {

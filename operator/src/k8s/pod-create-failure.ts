@@ -61,3 +61,17 @@ export function deploymentCreateFailure(d: V1Deployment | undefined): CreateFail
   if (!c) return undefined;
   return describe('Deployment', d?.metadata?.name ?? '', c.message ?? c.reason ?? 'no message');
 }
+
+/** The reason when the API server refuses a child the operator rendered (a 400 or 422). */
+export const CHILD_REJECTED = 'ChildRejected';
+
+/**
+ * A child the API server refused as invalid: admission let the parent's spec through, but what it
+ * renders to is not a valid Job or Deployment. Retrying cannot help, so it is shown, not looped on.
+ */
+export function childRejection(err: unknown, what: string): { reason: typeof CHILD_REJECTED; message: string } | undefined {
+  const code = (err as { statusCode?: unknown }).statusCode;
+  if (code !== 400 && code !== 422) return undefined;
+  const said = (err as { status?: { message?: string } }).status?.message ?? String(err);
+  return { reason: CHILD_REJECTED, message: `the API server refused ${what}: ${said}; change the spec (admission should have refused it: please report this)` };
+}

@@ -5,7 +5,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { CONDITION_TYPES, TERMINAL_PHASES } from '../api/constants.js';
 import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/trainingrun.js';
 import { setCondition, type Condition } from '../k8s/conditions.js';
-import { FAILED_CREATE, type CreateFailure } from '../k8s/pod-create-failure.js';
+import { CHILD_REJECTED, FAILED_CREATE, type CreateFailure } from '../k8s/pod-create-failure.js';
 import { REASONS } from './reasons.js';
 import { TRAINER_CONTAINER } from './trainer-contract.js';
 
@@ -36,6 +36,8 @@ export interface Observation {
   started?: boolean;
   /** The Job's controller cannot create its pods (a FailedCreate Event newer than every pod). */
   createFailure?: CreateFailure;
+  /** The API server refused the Job or Service rendered from this spec (400/422). */
+  rejected?: { reason: string; message: string };
   /** Set while the referenced `run://` model is not ready; the run waits. */
   waitingFor?: { reason: string; message: string };
   now: Date;
@@ -53,6 +55,7 @@ export function jobCondition(job: V1Job | undefined, type: string) {
 export function phaseOf(o: Observation): { phase: Phase; reason: string; message: string } {
   const { job, run } = o;
   if (o.waitingFor) return { phase: 'Pending', ...o.waitingFor };
+  if (o.rejected) return { phase: 'Pending', ...o.rejected };
   if (!job) return { phase: 'Pending', reason: REASONS.CreatingJob, message: `creating Job ${o.jobName}` };
 
   const failed = jobCondition(job, 'Failed');
@@ -171,7 +174,7 @@ export function desiredStatus(o: Observation, current: TrainingRunStatus | undef
   set(CONDITION_TYPES.Ready, phase === 'Succeeded' ? 'True' : 'False', reason, message);
   // kstatus: a suspended run is at rest ("Current"), so Flux and `kpt live status` do not wait on
   // it; pods that cannot be created need a person ("Failed" until fixed; the Job keeps trying).
-  const blocked = reason === FAILED_CREATE;
+  const blocked = reason === FAILED_CREATE || reason === CHILD_REJECTED;
   set(CONDITION_TYPES.Reconciling, terminal || blocked || phase === 'Suspended' ? 'False' : 'True', reason, message);
   set(CONDITION_TYPES.Stalled, phase === 'Failed' || blocked ? 'True' : 'False', reason, message);
   if (terminal) {

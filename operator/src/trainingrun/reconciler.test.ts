@@ -14,7 +14,8 @@ import { METADATA_GRACE_MS, S3_RETRY_MS } from './artifacts.js';
 import { BurstTracker } from './burst.js';
 import { FIRST_STATUS_DELAY_MS } from './first-status.js';
 import { runId, runLocation } from './names.js';
-import { TrainingRunReconciler } from './reconciler.js';
+import { REJECTED_RETRY_MS, TrainingRunReconciler } from './reconciler.js';
+import { KubeApiError } from '../client/errors.js';
 
 const KEY = 'ml/r';
 
@@ -181,5 +182,17 @@ describe('TrainingRunReconciler', () => {
     await h.reconciler.reconcile(KEY);
     expect(h.writer.writesOf('create')).toEqual([]);
     expect(h.statuses()).toEqual([expect.objectContaining({ phase: 'Succeeded', observedGeneration: 2 })]);
+  });
+
+  it('shows a Job the API server refuses, with its words, instead of failing every pass in silence', async () => {
+    const h = harness();
+    h.writer.refuse.set('Job', new KubeApiError(422, { reason: 'Invalid', message: 'Job.batch "r-1" is invalid: spec.template.labels: Invalid value: "x": must be \'r-1\'' }));
+    expect(await h.reconciler.reconcile(KEY)).toEqual({ requeueAfterMs: REJECTED_RETRY_MS });
+    expect(h.last()).toMatchObject({ phase: 'Pending', message: expect.stringContaining('the API server refused Job r-1: Job.batch "r-1" is invalid') });
+    expect(h.last()!.conditions!.find((c) => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'ChildRejected' });
+    expect(h.events.events).toEqual([expect.objectContaining({ type: 'Warning', reason: 'ChildRejected' })]);
+    // Anything else (a 500, a timeout) is an error the work queue retries with backoff.
+    h.writer.refuse.set('Job', new KubeApiError(500, { message: 'etcdserver: leader changed' }));
+    await expect(h.reconciler.reconcile(KEY)).rejects.toThrow('leader changed');
   });
 });

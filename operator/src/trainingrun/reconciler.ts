@@ -11,7 +11,7 @@ import type { OperatorConfig } from '../config/operator-config.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
 import { LABELS } from '../k8s/labels.js';
-import { FAILED_CREATE, jobCreateFailure } from '../k8s/pod-create-failure.js';
+import { CHILD_REJECTED, FAILED_CREATE, childRejection, jobCreateFailure } from '../k8s/pod-create-failure.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import { statusEqual } from '../k8s/status-equal.js';
 import { keyOf, objectKey, type ObjectCache } from '../runtime/informer.js';
@@ -33,6 +33,9 @@ import { render } from './render.js';
 import { syncSuspend } from './suspend.js';
 
 export { METADATA_GRACE_MS } from './artifacts.js';
+
+/** How often a Job the API server refused is tried again (the spec is immutable but for suspend). */
+export const REJECTED_RETRY_MS = 60_000;
 
 export interface TrainingRunReconcilerDeps {
   config: OperatorConfig;
@@ -127,36 +130,46 @@ export class TrainingRunReconciler {
     if ('waiting' in model) {
       obs.waitingFor = model.waiting; // The referenced run's own status change re-queues this one.
     } else {
-      if (!job) {
-        plan = await attemptForMissingJob({ reads: this.d.writer, events: this.d.events, log }, plan, current);
-        job = await this.createChildren(plan, model.uri, log);
-        Object.assign(obs, { job, attempt: plan.attempt, jobName: plan.jobName });
-      } else {
+      if (job) {
         await syncSuspend(this.d, run, job);
+      } else {
+        plan = await attemptForMissingJob({ reads: this.d.writer, events: this.d.events, log }, plan, current);
+        Object.assign(obs, { attempt: plan.attempt, jobName: plan.jobName });
+        try {
+          job = obs.job = await this.createChildren(plan, model.uri, log);
+        } catch (err) {
+          const rejected = childRejection(err, `Job ${plan.jobName}`);
+          if (!rejected) throw err;
+          // Shown, not looped on: tried again after a while (an edit of the spec re-queues at once).
+          obs.rejected = rejected;
+          requeueAfterMs = REJECTED_RETRY_MS;
+        }
       }
-      obs.pods = this.podsOf(namespace, plan.jobName);
-      if (job.metadata?.uid) obs.createFailure = jobCreateFailure({ name: plan.jobName, uid: job.metadata.uid }, this.d.jobEvents.list(namespace), obs.pods);
-      const preempted = this.preemptions.count(k, obs.pods, current?.preemptions ?? 0);
-      obs.preemptions = preempted.count;
-      newPreemptions = preempted.uids;
+      if (job) {
+        obs.pods = this.podsOf(namespace, plan.jobName);
+        if (job.metadata?.uid) obs.createFailure = jobCreateFailure({ name: plan.jobName, uid: job.metadata.uid }, this.d.jobEvents.list(namespace), obs.pods);
+        const preempted = this.preemptions.count(k, obs.pods, current?.preemptions ?? 0);
+        obs.preemptions = preempted.count;
+        newPreemptions = preempted.uids;
 
-      const deps = { store: this.d.store, now: this.now, log };
-      if (jobCondition(job, 'Complete')) {
-        recording = await recordCompleted(deps, plan, obs);
-        obs.progress = await this.progress.poll(k, plan.location, true);
-      } else if (jobCondition(job, 'Failed')) {
-        recording = await recordFailed(deps, plan, obs, desiredStatus(obs, current).message);
-      } else if (obs.pods.some((p) => p.status?.phase === 'Running')) {
-        obs.progress = await this.progress.poll(k, plan.location, false);
-        requeueAfterMs = this.d.config.progressPollMs;
+        const deps = { store: this.d.store, now: this.now, log };
+        if (jobCondition(job, 'Complete')) {
+          recording = await recordCompleted(deps, plan, obs);
+          obs.progress = await this.progress.poll(k, plan.location, true);
+        } else if (jobCondition(job, 'Failed')) {
+          recording = await recordFailed(deps, plan, obs, desiredStatus(obs, current).message);
+        } else if (obs.pods.some((p) => p.status?.phase === 'Running')) {
+          obs.progress = await this.progress.poll(k, plan.location, false);
+          requeueAfterMs = this.d.config.progressPollMs;
+        }
+        if (recording.artifact) obs.artifact = recording.artifact;
+        requeueAfterMs = recording.retryAfterMs ?? requeueAfterMs;
       }
-      if (recording.artifact) obs.artifact = recording.artifact;
-      requeueAfterMs = recording.retryAfterMs ?? requeueAfterMs;
     }
 
     let desired: TrainingRunStatus = { ...desiredStatus(obs, current), runId: plan.runId };
     const jobCreatedAt = obs.job?.metadata?.creationTimestamp ? new Date(obs.job.metadata.creationTimestamp).getTime() : -Infinity;
-    const wait = firstStatusDelay({ current, desired, urgent: Boolean(obs.waitingFor) || newPreemptions.length > 0, jobCreatedAt, now: this.now().getTime(), burst: this.d.burst });
+    const wait = firstStatusDelay({ current, desired, urgent: Boolean(obs.waitingFor || obs.rejected) || newPreemptions.length > 0, jobCreatedAt, now: this.now().getTime(), burst: this.d.burst });
     if (wait !== undefined) return { requeueAfterMs: wait };
     if (obs.artifact?.problem && jobCondition(job, 'Failed')) {
       // Not Failed until the record is safe; the Job's failure is still what the user reads.
@@ -201,12 +214,12 @@ export class TrainingRunReconciler {
     const rv = (updated.metadata as { resourceVersion?: string } | undefined)?.resourceVersion;
     this.overlay.wrote(k, desired, rv);
     // Every phase change is an Event, except a run's first, uneventful Pending: JobCreated said it.
-    // Pods that cannot be created are a Warning of their own, whatever the phase.
+    // Pods or a Job that cannot be created are a Warning of their own, whatever the phase.
     const reason = conditionReason(desired);
     const quietStart = !current?.phase && desired.phase === 'Pending' && ([REASONS.CreatingJob, REASONS.PodsPending] as string[]).includes(String(reason));
-    if (reason === FAILED_CREATE && conditionReason(current) !== FAILED_CREATE) {
-      this.d.events.record(run, 'Warning', FAILED_CREATE, desired.message ?? '');
-      log.warn('pods cannot be created', { message: desired.message });
+    if ((reason === FAILED_CREATE || reason === CHILD_REJECTED) && conditionReason(current) !== reason) {
+      this.d.events.record(run, 'Warning', reason, desired.message ?? '');
+      log.warn(reason === FAILED_CREATE ? 'pods cannot be created' : 'the API server refused the Job', { message: desired.message });
     } else if (current?.phase !== desired.phase && !quietStart) {
       const type = desired.phase === 'Failed' ? 'Warning' : 'Normal';
       this.d.events.record(run, type, desired.phase ?? 'Unknown', desired.message ?? '');
