@@ -34,6 +34,12 @@ export default tseslint.config(
     },
   },
   {
+    files: ['hack/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../test/e2e/*', '../test/real/*', '../operator/test/*'], message: 'hack/ uses the shared helpers in test/support/ only.' }] }],
+    },
+  },
+  {
     files: ['**/*.test.ts', 'test/**/*.ts', 'operator/test/**/*.ts'],
     rules: {
       'no-console': 'off',

@@ -26,9 +26,9 @@ import type { TrainingRun } from '../operator/src/api/trainingrun.js';
 import { render } from '../operator/src/trainingrun/render.js';
 import { planRun } from '../operator/src/trainingrun/plan.js';
 import { isGone } from '../operator/src/runtime/list-watch.js';
-import { startOperator, metricSum, type OperatorProcess, type StartOptions } from '../test/e2e/operator-process.js';
-import { createNamespace, deleteNamespace, ensureCrds, trainingRunManifest, waitFor } from '../test/e2e/support.js';
-import { s3, writeArtifact } from '../test/e2e/sim-trainer.js';
+import { startOperator, metricSum, type OperatorProcess, type StartOptions } from '../test/support/operator-process.js';
+import { createNamespace, deleteNamespace, ensureCrds, trainingRunManifest, waitFor } from '../test/support/cluster.js';
+import { s3, writeArtifact } from '../test/support/sim-trainer.js';
 
 const N_BURST = Number(process.env.LATHE_BENCH_BURST ?? 1000);
 const BURST_ROUNDS = Number(process.env.LATHE_BENCH_BURST_ROUNDS ?? 3);

@@ -7,9 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, BatchV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { kubectl, waitFor } from '../test/e2e/support.js';
-import { s3, writeArtifact, writeProgress } from '../test/e2e/sim-trainer.js';
-import { complete, createS3Secret, ON_REAL_NODE, requireRealNode, seedTinyModel } from '../test/real/support.js';
+import { kubectl, waitFor } from '../test/support/cluster.js';
+import { s3, writeArtifact, writeProgress } from '../test/support/sim-trainer.js';
+import { complete, createS3Secret, ON_REAL_NODE, requireRealNode, seedTinyModel } from '../test/support/real-node.js';
 
 const NAMESPACE = 'ml';
 const say = (msg: string) => process.stdout.write(`[demo] ${msg}\n`);

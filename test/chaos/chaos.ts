@@ -15,9 +15,9 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CoordinationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Job } from '@kubernetes/client-node';
 import { parseMetadata } from '../../operator/src/api/metadata.js';
 import { statusCode } from '../../operator/src/client/errors.js';
-import { clients, createNamespace, deleteNamespace, ensureCrds, repoRoot, trainingRunManifest, waitFor } from '../e2e/support.js';
-import { E2E_LEASE, metricSum, startOperator, type OperatorProcess } from '../e2e/operator-process.js';
-import { s3, writeArtifact } from '../e2e/sim-trainer.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, repoRoot, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { E2E_LEASE, metricSum, startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { s3, writeArtifact } from '../support/sim-trainer.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -154,7 +154,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const runName = (i: number) => `run-${String(i).padStart(3, '0')}-${kinds[i]}`;
   for (let i = 0; i < o.runs; i++) {
     const kind = kinds[i]!;
-    const annotations: Record<string, string> = { 'sim.lathe.dev/run-ms': String(2_000 + Math.floor(random() * 6_000)) };
+    const annotations: Record<string, string> = { 'sim.lathe.dev/run-ms': String(5_000 + Math.floor(random() * 20_000)) };
     if (kind === 'bad') Object.assign(annotations, { 'sim.lathe.dev/exit': '2', 'sim.lathe.dev/message': BAD_INPUT });
     const spec: Record<string, unknown> = {
       hyperparameters: { epochs: 1, batchSize: 4, learningRate: 0.0005 },
@@ -238,6 +238,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
   const live = async (): Promise<Obj<RunStatus>[]> =>
     ((await custom.listNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns' })) as { items: Obj<RunStatus>[] }).items.filter((r) => !['Succeeded', 'Failed'].includes(r.status?.phase ?? ''));
+  // A fault that needs a live run waits a little for one rather than being skipped.
+  const candidates = async <T>(find: () => Promise<T[]>): Promise<T[]> => waitFor('a run to inject the fault into', async () => {
+    const xs = await find();
+    return xs.length > 0 ? xs : undefined;
+  }, 30_000, 500);
   const apiUp = async () => {
     const t0 = Date.now();
     await waitFor('the API server', async () => (await core.listNamespace({ limit: 1 })).items !== undefined, 120_000, 200);
@@ -301,9 +306,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           break;
         }
         case 'status conflict': {
-          const runs = await live();
-          if (runs.length === 0) break;
-          const r = pick(runs);
+          const r = pick(await candidates(live));
           await custom.patchNamespacedCustomObjectStatus(
             { ...api, namespace: ns, plural: 'trainingruns', name: r.metadata.name, body: { status: { message: 'chaos: written by a second writer' } }, fieldManager: 'chaos-writer' },
             mergePatch(),
@@ -312,9 +315,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           break;
         }
         case 'Job deleted by hand': {
-          const runs = (await live()).filter((r) => r.status?.phase === 'Running');
-          if (runs.length === 0) break;
-          const r = pick(runs);
+          const r = pick(await candidates(async () => (await live()).filter((r2) => r2.status?.phase === 'Running')));
           const job = `${r.metadata.name}-${r.status?.attempts ?? 1}`;
           await batch.deleteNamespacedJob({ name: job, namespace: ns, propagationPolicy: 'Background' }).catch((err: unknown) => {
             if (statusCode(err) !== 404) throw err;

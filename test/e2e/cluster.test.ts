@@ -4,7 +4,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import scheduling from '../../schemas/scheduling.json' with { type: 'json' };
 import { statusCode } from '../../operator/src/client/errors.js';
-import { clients, createNamespace, deleteNamespace, waitFor } from './support.js';
+import { clients, createNamespace, deleteNamespace, waitFor } from '../support/cluster.js';
 
 const { core, batch } = clients();
 let ns = '';

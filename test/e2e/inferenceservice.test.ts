@@ -3,9 +3,9 @@
 // taking down the one that serves.
 import { AppsV1Api, AutoscalingV2Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from './support.js';
-import { startOperator, type OperatorProcess } from './operator-process.js';
-import { s3, writeArtifact } from './sim-trainer.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { s3, writeArtifact } from '../support/sim-trainer.js';
 
 const { kc, core, batch } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);

@@ -2,7 +2,7 @@
 // operator and the images use.
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { suffix } from './support.js';
+import { suffix } from '../support/cluster.js';
 
 const bucket = process.env.LATHE_S3_BUCKET;
 

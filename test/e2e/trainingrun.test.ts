@@ -3,10 +3,10 @@
 import { CustomObjectsApi, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from './support.js';
-import { startOperator, type OperatorProcess } from './operator-process.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { statusCode } from '../../operator/src/client/errors.js';
-import { jobEnv, s3, writeArtifact, writeProgress } from './sim-trainer.js';
+import { jobEnv, s3, writeArtifact, writeProgress } from '../support/sim-trainer.js';
 
 const { kc, core, batch } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);

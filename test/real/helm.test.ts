@@ -7,8 +7,8 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { CoordinationV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, ensureCrds, repoRoot, suffix, trainingRunManifest, waitFor } from '../e2e/support.js';
-import { deleteNamespaceAndWait, describePod, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, withPortForward, type Seed } from './support.js';
+import { clients, ensureCrds, repoRoot, suffix, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { deleteNamespaceAndWait, describePod, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, withPortForward, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);

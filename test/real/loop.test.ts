@@ -8,9 +8,9 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../e2e/support.js';
-import { startOperator, type OperatorProcess } from '../e2e/operator-process.js';
-import { chat, complete, deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, followLogs, withPortForward, type Seed } from './support.js';
+import { clients, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { startOperator, type OperatorProcess } from '../support/operator-process.js';
+import { chat, complete, deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, followLogs, withPortForward, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);

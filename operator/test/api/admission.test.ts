@@ -6,10 +6,11 @@ import { GROUP, PLURALS, VERSION } from '../../src/api/constants.js';
 import { DURATION_EXAMPLES } from '../../src/api/duration.js';
 import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, validTrainingRun, type BadCase, type Obj } from './cases.js';
 import { statusCode } from '../../src/client/errors.js';
-import { clients, eventually, installCrds, randomSuffix, rejection, type Clients } from './kube.js';
+import { clients, suffix, waitFor, type Clients } from '../../../test/support/cluster.js';
+import { installCrds, rejection } from './kube.js';
 
 let c: Clients;
-const namespace = `lathe-api-${randomSuffix()}`;
+const namespace = `lathe-api-${suffix()}`;
 
 type Plural = (typeof PLURALS)[keyof typeof PLURALS];
 
@@ -59,8 +60,9 @@ beforeAll(async () => {
   await installCrds(c);
   await c.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'lathe.dev/test': 'api' } } } });
   // a freshly Established CRD may still answer 404 for a moment
-  await eventually(async () => {
+  await waitFor('the new CRD to serve', async () => {
     await create(PLURALS.TrainingRun, validTrainingRun('probe'), { dryRun: true });
+    return true;
   }, 20_000);
 });
 

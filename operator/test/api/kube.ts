@@ -1,46 +1,11 @@
-// Small helpers for the API integration tests: a client for the cluster named by KUBECONFIG (or
-// <repo>/.cluster/kubeconfig from `make cluster`), CRD installation, errors, and the real kubectl.
-import { execFile } from 'node:child_process';
+// What only the API integration tests need beyond test/support/cluster.ts: the CRDs installed as
+// committed (checked against the generator), and the API server's words from a refused request.
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { statusCode } from '../../src/client/errors.js';
-import {
-  ApiException,
-  ApiextensionsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  KubernetesObjectApi,
-  PatchStrategy,
-  loadYaml,
-  type V1CustomResourceDefinition,
-} from '@kubernetes/client-node';
+import { ApiException, PatchStrategy, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { renderAll } from '../../src/api/generate-crds.js';
-import { REPO_ROOT as REPO, kubeconfigPath, sleep } from '../support/cluster.js';
-
-export { randomSuffix } from '../support/cluster.js';
-const run = promisify(execFile);
-
-export interface Clients {
-  kc: KubeConfig;
-  core: CoreV1Api;
-  ext: ApiextensionsV1Api;
-  custom: CustomObjectsApi;
-  objects: KubernetesObjectApi;
-}
-
-export function clients(): Clients {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath());
-  return {
-    kc,
-    core: kc.makeApiClient(CoreV1Api),
-    ext: kc.makeApiClient(ApiextensionsV1Api),
-    custom: kc.makeApiClient(CustomObjectsApi),
-    objects: KubernetesObjectApi.makeApiClient(kc),
-  };
-}
+import { repoRoot as REPO, sleep, type Clients } from '../../../test/support/cluster.js';
 
 /**
  * Server-side applies the CRDs as committed in crds/ (what users install), after checking that
@@ -96,27 +61,4 @@ export async function rejection(p: Promise<unknown>): Promise<{ code: number | u
     return { code: statusCode(err), message: errorMessage(err) };
   }
   throw new Error('the request was accepted, but it should have been rejected');
-}
-
-let kubectlPath: string | undefined;
-
-export async function kubectl(args: string[]): Promise<string> {
-  if (kubectlPath === undefined) {
-    kubectlPath = process.env.KUBECTL ?? (await run(path.join(REPO, 'hack/tools.sh'), ['path', 'kubectl'], { cwd: REPO })).stdout.trim();
-  }
-  const { stdout } = await run(kubectlPath, args, { env: { ...process.env, KUBECONFIG: kubeconfigPath() }, maxBuffer: 16 << 20 });
-  return stdout;
-}
-
-/** Retries `fn` until it returns without throwing (e.g. kubectl explain while OpenAPI is published). */
-export async function eventually<T>(fn: () => Promise<T>, timeoutMs = 30_000, intervalMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(intervalMs);
-    }
-  }
 }

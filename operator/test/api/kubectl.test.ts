@@ -4,16 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../src/api/constants.js';
 import { inferenceServiceCrd, trainingRunCrd, type CustomResourceDefinition } from '../../src/api/crd.js';
 import { validInferenceService, validTrainingRun } from './cases.js';
-import { clients, eventually, installCrds, kubectl, randomSuffix, type Clients } from './kube.js';
+import { clients, kubectl, suffix, waitFor, type Clients } from '../../../test/support/cluster.js';
+import { installCrds } from './kube.js';
 
 let c: Clients;
-const namespace = `lathe-kubectl-${randomSuffix()}`;
+const namespace = `lathe-kubectl-${suffix()}`;
 
 beforeAll(async () => {
   c = clients();
   await installCrds(c);
   await c.core.createNamespace({ body: { metadata: { name: namespace } } });
-  await eventually(() =>
+  await waitFor('the new CRD to serve', () =>
     c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS.TrainingRun, body: validTrainingRun('smol-llama-stories') }),
   );
   await c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS.InferenceService, body: validInferenceService('story-writer') });
@@ -104,9 +105,9 @@ function table(out: string): string[][] {
 describe('kubectl get', () => {
   it('trainingruns prints NAME MODEL PHASE PROGRESS LOSS GPUS AGE', async () => {
     await setRunStatus();
-    const out = await eventually(async () => {
+    const out = await waitFor('kubectl to show it', async () => {
       const obj = await get(PLURALS.TrainingRun, 'smol-llama-stories');
-      const text = await kubectl(['get', 'trainingruns', '-n', namespace]);
+      const text = kubectl(['get', 'trainingruns', '-n', namespace]);
       const [header, row] = table(text);
       expect(header).toEqual(['NAME', 'MODEL', 'PHASE', 'PROGRESS', 'LOSS', 'GPUS', 'AGE']);
       expect(row!.slice(0, 6)).toEqual(['smol-llama-stories', ...expectedColumns(obj, trainingRunCrd())]);
@@ -118,16 +119,16 @@ describe('kubectl get', () => {
     expect(row![6]).toMatch(/^\d+s$/);
   });
 
-  it('-o wide adds TASK, ATTEMPTS, RUN ID and MESSAGE', async () => {
-    const out = await kubectl(['get', 'trun', '-n', namespace, '-o', 'wide']);
+  it('-o wide adds TASK, ATTEMPTS, RUN ID and MESSAGE', () => {
+    const out = kubectl(['get', 'trun', '-n', namespace, '-o', 'wide']);
     expect(table(out)[0]).toEqual(['NAME', 'MODEL', 'PHASE', 'PROGRESS', 'LOSS', 'GPUS', 'AGE', 'TASK', 'ATTEMPTS', 'RUN ID', 'MESSAGE']);
   });
 
   it('inferenceservices prints NAME MODEL READY REPLICAS URL AGE', async () => {
     await setServiceStatus();
-    const out = await eventually(async () => {
+    const out = await waitFor('kubectl to show it', async () => {
       const obj = await get(PLURALS.InferenceService, 'story-writer');
-      const text = await kubectl(['get', 'inferenceservices', '-n', namespace]);
+      const text = kubectl(['get', 'inferenceservices', '-n', namespace]);
       const [header, row] = table(text);
       expect(header).toEqual(['NAME', 'MODEL', 'READY', 'REPLICAS', 'URL', 'AGE']);
       expect(row!.slice(0, 5)).toEqual(['story-writer', ...expectedColumns(obj, inferenceServiceCrd())]);
@@ -136,27 +137,27 @@ describe('kubectl get', () => {
     console.log(out);
   });
 
-  it('short names trun and lisvc, and the ml and lathe categories list both kinds', async () => {
-    expect(await kubectl(['get', 'trun', '-n', namespace, '-o', 'name'])).toContain('trainingrun.lathe.dev/smol-llama-stories');
-    expect(await kubectl(['get', 'lisvc', '-n', namespace, '-o', 'name'])).toContain('inferenceservice.lathe.dev/story-writer');
+  it('short names trun and lisvc, and the ml and lathe categories list both kinds', () => {
+    expect(kubectl(['get', 'trun', '-n', namespace, '-o', 'name'])).toContain('trainingrun.lathe.dev/smol-llama-stories');
+    expect(kubectl(['get', 'lisvc', '-n', namespace, '-o', 'name'])).toContain('inferenceservice.lathe.dev/story-writer');
     for (const category of ['ml', 'lathe']) {
-      const out = await kubectl(['get', category, '-n', namespace, '-o', 'name']);
+      const out = kubectl(['get', category, '-n', namespace, '-o', 'name']);
       expect(out).toContain('trainingrun.lathe.dev/smol-llama-stories');
       expect(out).toContain('inferenceservice.lathe.dev/story-writer');
     }
   });
 
-  it('kubectl scale works on an InferenceService', async () => {
-    await kubectl(['scale', 'inferenceservice/story-writer', '-n', namespace, '--replicas=3']);
-    const out = await kubectl(['get', 'lisvc', 'story-writer', '-n', namespace, '-o', 'jsonpath={.spec.replicas.min}']);
+  it('kubectl scale works on an InferenceService', () => {
+    kubectl(['scale', 'inferenceservice/story-writer', '-n', namespace, '--replicas=3']);
+    const out = kubectl(['get', 'lisvc', 'story-writer', '-n', namespace, '-o', 'jsonpath={.spec.replicas.min}']);
     expect(out).toBe('3');
   });
 });
 
 describe('kubectl explain', () => {
   it('trainingrun.spec lists the fields with their descriptions', async () => {
-    const out = await eventually(async () => {
-      const text = await kubectl(['explain', 'trainingrun.spec']);
+    const out = await waitFor('kubectl to show it', () => {
+      const text = kubectl(['explain', 'trainingrun.spec']);
       if (!text.includes('maxRuntime')) throw new Error(`not published yet:\n${text}`);
       return text;
     });
@@ -170,11 +171,11 @@ describe('kubectl explain', () => {
   });
 
   it('explains nested fields and the InferenceService', async () => {
-    const maxRuntime = await eventually(() => kubectl(['explain', 'trainingrun.spec.maxRuntime']));
+    const maxRuntime = await waitFor('kubectl to show it', () => kubectl(['explain', 'trainingrun.spec.maxRuntime']));
     expect(maxRuntime).toContain('activeDeadlineSeconds');
-    const model = await eventually(() => kubectl(['explain', 'inferenceservice.spec.model']));
+    const model = await waitFor('kubectl to show it', () => kubectl(['explain', 'inferenceservice.spec.model']));
     expect(model).toContain('exactly one of trainingRun or uri');
-    const status = await eventually(() => kubectl(['explain', 'trainingrun.status.conditions']));
+    const status = await waitFor('kubectl to show it', () => kubectl(['explain', 'trainingrun.status.conditions']));
     expect(status).toContain('kubectl wait');
   });
 });

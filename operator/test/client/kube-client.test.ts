@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { fromKubeconfigFiles } from '../../src/client/cluster-access.js';
 import { KubeApiError } from '../../src/client/errors.js';
 import { CONTENT_TYPES, KubeClient, resourcePath, type WatchEventType } from '../../src/client/kube-client.js';
-import { createTestNamespace, kubeconfigPath, waitFor, type TestNamespace } from '../support/cluster.js';
+import { createTestNamespace, kubeconfigPath, waitFor, type TestNamespace } from '../../../test/support/cluster.js';
 
 interface Review {
   status: { userInfo: { username: string } };

@@ -6,7 +6,7 @@ import { CoreV1Api, type CoreV1Event, type V1ConfigMap } from '@kubernetes/clien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventRecorder, kubeEventSink } from '../../src/runtime/events.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { createTestNamespace, kubeconfigPath, type TestNamespace } from '../support/cluster.js';
+import { createTestNamespace, kubeconfigPath, type TestNamespace } from '../../../test/support/cluster.js';
 
 const run = promisify(execFile);
 

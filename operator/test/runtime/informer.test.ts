@@ -6,7 +6,7 @@ import { ResilientInformer, stripManagedFields } from '../../src/runtime/informe
 import { apiListWatch, isGone, type ListWatch } from '../../src/runtime/list-watch.js';
 import { createLogger } from '../../src/runtime/logger.js';
 import { createRegistry } from '../../src/runtime/metrics.js';
-import { createTestNamespace, waitFor, type TestNamespace } from '../support/cluster.js';
+import { createTestNamespace, waitFor, type TestNamespace } from '../../../test/support/cluster.js';
 
 const LABEL = 'lathe.dev/informer-test';
 

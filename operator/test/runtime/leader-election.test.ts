@@ -4,7 +4,7 @@ import { CoordinationV1Api } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LeaderElector, LeaseNamespaceMissing, kubeLeaseLock, type LeaseLock, type StoppedReason } from '../../src/runtime/leader-election.js';
 import { createLogger } from '../../src/runtime/logger.js';
-import { createTestNamespace, sleep, waitFor, type TestNamespace } from '../support/cluster.js';
+import { createTestNamespace, sleep, waitFor, type TestNamespace } from '../../../test/support/cluster.js';
 
 const LEASE = 'lathe-operator-leader';
 const timings = { leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 250 };

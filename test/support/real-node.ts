@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
-import { createNamespace, deleteNamespace, repoRoot, waitFor } from '../e2e/support.js';
+import { createNamespace, deleteNamespace, repoRoot, waitFor } from './cluster.js';
 
 /** hack/node.sh's node: its label and taint, which only pods that ask for it tolerate. */
 export const REAL_NODE = 'lathe-node';
