@@ -47,6 +47,8 @@ export interface ChaosReport {
   recovery: Record<string, number[]>;
   invariants: Invariant[];
   unexpectedExits: string[];
+  /** Informer restarts for 410 Gone in the replicas running at the end (a relist each). */
+  watchesGone: number;
   durationMs: number;
 }
 
@@ -379,6 +381,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const before = await writes();
   await sleep(o.restMs);
   const atRest = (await writes()) - before;
+  // Watches the API server ended with 410 Gone (after the compaction), each answered with a relist.
+  let gone = 0;
+  for (const op of operators.values()) gone += metricSum(await op.metrics().catch(() => ''), 'lathe_informer_restarts_total', { reason: 'gone' });
   stopping = true;
   await Promise.all([supervisor, trainer]);
 
@@ -443,7 +448,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   for (const op of operators.values()) await op.stop();
   await deleteNamespace(core, ns);
   log(`[chaos] settled ${Math.round((settledAt - t0) / 1000)} s after the faults began`);
-  return { seed: o.seed, runs: o.runs, services: o.services, faults, recovery, invariants, unexpectedExits, durationMs: Date.now() - started };
+  return { seed: o.seed, runs: o.runs, services: o.services, faults, recovery, invariants, unexpectedExits, watchesGone: gone, durationMs: Date.now() - started };
 }
 
 /**
@@ -482,6 +487,7 @@ export function formatReport(r: ChaosReport): string {
   for (const i of r.invariants) lines.push(`| ${i.name} | ${i.checked} | ${i.violations.length === 0 ? 'yes' : `NO: ${i.violations.slice(0, 5).join('; ')}${i.violations.length > 5 ? ` (+${i.violations.length - 5})` : ''}`} |`);
   lines.push('', '| recovery | n | p50 | max |', '| --- | --- | --- | --- |');
   for (const [k, xs] of Object.entries(r.recovery)) lines.push(`| ${k} | ${xs.length} | ${percentile(xs, 50)} | ${Math.max(...xs)} |`);
+  lines.push('', `watches ended with 410 Gone and relisted (replicas alive at the end): ${r.watchesGone}`);
   if (r.unexpectedExits.length) lines.push('', 'operator exits not caused by the suite:', ...r.unexpectedExits.map((e) => `  ${e}`));
   return lines.join('\n');
 }
