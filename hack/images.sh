@@ -179,7 +179,7 @@ load_one() {
   key=$(image_key "$img")
   name=lathe.local/lathe-$img:$key
   [ -S "$SOCK" ] || { log "the real node is not running (make cluster): $img not loaded"; return 1; }
-  if ! ctr_ images ls -q | grep -qx "$name"; then
+  if ! grep -qx "$name" <<<"$(ctr_ images ls -q)"; then
     archive=$IMG/$img.tar
     rm -f "$archive"
     skopeo copy -q "containers-storage:[overlay@$IMG/storage+$IMG/run]$name" "docker-archive:$archive:$name"

@@ -182,7 +182,7 @@ EOF
 pause_image() {
   local ctr
   ctr=$("$tools" path ctr)
-  "$ctr" --address "$SOCK" -n k8s.io images ls -q 2>/dev/null | grep -qx "$PAUSE_IMAGE" && return 0
+  grep -qx "$PAUSE_IMAGE" <<<"$("$ctr" --address "$SOCK" -n k8s.io images ls -q 2>/dev/null)" && return 0
   "$root/hack/images.sh" pause-archive "$node_state/pause.tar"
   "$ctr" --address "$SOCK" -n k8s.io images import "$node_state/pause.tar" >/dev/null
   rm -f "$node_state/pause.tar"
@@ -347,11 +347,15 @@ up() {
 # KUBE-FIREWALL and canaries, and LATHE-*), by filtering a table's dump and restoring it whole: the
 # rules' quoted comments survive, and the table changes in one step.
 ipt_clean() {
-  local ipt=$1 table
+  local ipt=$1 table dump
   command -v "$ipt-save" >/dev/null || return 0
   for table in filter nat mangle raw; do
-    "$ipt-save" -t "$table" 2>/dev/null | grep -q -E '(KUBE|LATHE)-' || continue
-    "$ipt-save" -t "$table" | grep -v -E '^:(KUBE|LATHE)-|^-A (KUBE|LATHE)-|-j (KUBE|LATHE)-' | "$ipt-restore" -w
+    # Read the table whole first: `save | grep -q` under pipefail counts as "no match" whenever
+    # grep exits before a large save is written (SIGPIPE), and then the table was skipped (a
+    # thousand Services' rules were enough).
+    dump=$("$ipt-save" -t "$table" 2>/dev/null) || continue
+    grep -q -E '(KUBE|LATHE)-' <<<"$dump" || continue
+    grep -v -E '^:(KUBE|LATHE)-|^-A (KUBE|LATHE)-|-j (KUBE|LATHE)-' <<<"$dump" | "$ipt-restore" -w
   done
 }
 
