@@ -72,6 +72,7 @@ const api = { group: 'lathe.dev', version: 'v1alpha1' };
 
 interface RunStatus {
   phase?: string;
+  jobName?: string;
   message?: string;
   attempts?: number;
   artifact?: { uri?: string; metadataUri?: string; recordUri?: string };
@@ -244,7 +245,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const candidates = async <T>(find: () => Promise<T[]>): Promise<T[]> => waitFor('a run to inject the fault into', async () => {
     const xs = await find();
     return xs.length > 0 ? xs : undefined;
-  }, 30_000, 500);
+  }, 90_000, 500);
   const apiUp = async () => {
     const t0 = Date.now();
     await waitFor('the API server', async () => (await core.listNamespace({ limit: 1 })).items !== undefined, 120_000, 200);
@@ -317,8 +318,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
           break;
         }
         case 'Job deleted by hand': {
-          const r = pick(await candidates(async () => (await live()).filter((r2) => r2.status?.phase === 'Running')));
-          const job = `${r.metadata.name}-${r.status?.attempts ?? 1}`;
+          // Any run with a Job: a Running one gets a new attempt, a Pending one its Job again.
+          const r = pick(await candidates(async () => (await live()).filter((r2) => r2.status?.jobName)));
+          const job = r.status!.jobName!;
           await batch.deleteNamespacedJob({ name: job, namespace: ns, propagationPolicy: 'Background' }).catch((err: unknown) => {
             if (statusCode(err) !== 404) throw err;
           });
