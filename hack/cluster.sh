@@ -201,7 +201,7 @@ down() {
     rm -f "$state/pids/operator.pid"
   fi
   "$root/hack/s3.sh" down
-  rm -rf "$state/etcd" "$state/minio" "$state/kubeconfig"
+  rm -rf "$state/etcd" "$state/minio" "$state/kubeconfig" "$state/s3.address"
   log "down"
 }
 

@@ -71,12 +71,14 @@ version_bucket() {
 up() {
   mkdir -p "$state/pids" "$state/logs" "$state/minio"
   local was_address='' was_pod_host=''
-  if running && [ -f "$addrfile" ]; then read -r was_address was_pod_host <"$addrfile" || true; fi
+  # The address last asked for (by hack/cluster.sh), kept across `s3.sh down` and removed only by
+  # `make cluster-down`: a plain `s3.sh up` keeps serving the pods of the real node.
+  if [ -f "$addrfile" ]; then read -r was_address was_pod_host <"$addrfile" || true; fi
   if running && [ -n "$S3_ADDRESS" ] && [ "$S3_ADDRESS" != "$was_address" ]; then
     log "restarting MinIO to listen on $S3_ADDRESS (was ${was_address:-unknown})"
     down
   fi
-  if running; then
+  if [ -z "$S3_ADDRESS" ]; then
     S3_ADDRESS=$was_address
     [ -n "${LATHE_S3_POD_HOST+set}" ] || S3_POD_HOST=$was_pod_host
   fi
