@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeInferenceService, makeTrainingRun } from '../../test/support/builders.js';
-import { configWith } from './config/operator-config.js';
+import { configWith } from '../../test/support/config.js';
 import { render as renderService } from './inferenceservice/render.js';
 import { planRun } from './trainingrun/plan.js';
 import { render as renderRun } from './trainingrun/render.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CONFIG_ENV, configWith, loadConfig } from './operator-config.js';
+import { CONFIG_ENV, loadConfig } from './operator-config.js';
+import { configWith } from '../../../test/support/config.js';
 
 describe('loadConfig', () => {
   it('uses the defaults for unset and empty variables', () => {

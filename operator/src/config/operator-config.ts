@@ -188,8 +188,3 @@ function editDistance(a: string, b: string): number {
   }
   return prev[b.length]!;
 }
-
-/** The defaults with some settings replaced (tests, tools). */
-export function configWith(overrides: Partial<OperatorConfig> = {}): OperatorConfig {
-  return { ...loadConfig({}), ...overrides };
-}

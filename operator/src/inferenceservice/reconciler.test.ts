@@ -7,7 +7,7 @@ import { FakeWriter, MemoryCache, RecordingEvents, TestClock } from '../../../te
 import { T0, makeInferenceService, makeTrainingRun } from '../../../test/support/builders.js';
 import type { InferenceService, InferenceServiceStatus } from '../api/inferenceservice.js';
 import type { TrainingRun } from '../api/trainingrun.js';
-import { configWith } from '../config/operator-config.js';
+import { configWith } from '../../../test/support/config.js';
 import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
 import { silentLogger } from '../runtime/logger.js';
 import { InferenceServiceReconciler } from './reconciler.js';

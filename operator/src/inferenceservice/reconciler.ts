@@ -18,6 +18,7 @@ import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import { objectKey, type ObjectCache } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
+import { REASONS } from './reasons.js';
 import { childName, render, replicaBounds, selectorString, serviceUrl } from './render.js';
 
 /** Hash of the last applied object, so an unchanged pass costs no write at all. */
@@ -109,7 +110,7 @@ export class InferenceServiceReconciler {
     }
     const wanted = resolution.uri;
     status.modelUri = wanted;
-    set(CONDITION_TYPES.ModelResolved, 'True', 'Resolved', `serving ${wanted}`);
+    set(CONDITION_TYPES.ModelResolved, 'True', REASONS.Resolved, `serving ${wanted}`);
 
     // A rollback holds for the generation whose model failed; editing the spec tries again.
     const rolledBack = findCondition(conds, CONDITION_TYPES.RolledBack);
@@ -143,11 +144,11 @@ export class InferenceServiceReconciler {
     }
     if (rollingBackNow) {
       const msg = `model ${wanted} did not become ready within ${isvc.spec.progressDeadlineSeconds ?? 600}s; rolled back to ${target}`;
-      set(CONDITION_TYPES.RolledBack, 'True', 'ProgressDeadlineExceeded', msg);
-      this.d.events.record(isvc, 'Warning', 'RolledBack', msg);
+      set(CONDITION_TYPES.RolledBack, 'True', REASONS.ProgressDeadlineExceeded, msg);
+      this.d.events.record(isvc, 'Warning', REASONS.RolledBack, msg);
       log.warn('rolled back', { from: wanted, to: target });
     } else if (target === wanted && rolledBack && rolledBack.status === 'True' && rolledBack.observedGeneration !== generation) {
-      set(CONDITION_TYPES.RolledBack, 'False', 'NewGeneration', 'the spec changed since the last rollback');
+      set(CONDITION_TYPES.RolledBack, 'False', REASONS.NewGeneration, 'the spec changed since the last rollback');
     }
 
     this.fillFromDeployment(status, deployment);
@@ -171,15 +172,15 @@ export class InferenceServiceReconciler {
       status.servingModelUri = wanted;
       status.lastReadyModelUri = wanted;
       status.message = `${status.readyReplicas ?? 0} replica(s) ready, serving ${wanted}`;
-      state({ ready: true, progressing: false, reconciling: false, stalled: false }, 'Ready', status.message, { progressing: 'RolloutComplete' });
+      state({ ready: true, progressing: false, reconciling: false, stalled: false }, REASONS.Ready, status.message, { progressing: REASONS.RolloutComplete });
     } else if (rolledBackNow?.status === 'True' && rolledBackNow.observedGeneration === generation) {
       status.servingModelUri = target;
       status.message = rolledBackNow.message;
-      state({ ready: false, progressing: false, reconciling: false, stalled: true }, 'RolledBack', rolledBackNow.message);
+      state({ ready: false, progressing: false, reconciling: false, stalled: true }, REASONS.RolledBack, rolledBackNow.message);
     } else if (deployment && isStalled(deployment)) {
       status.message = `model ${wanted} did not become ready within the progress deadline and there is no earlier ready model to roll back to`;
       if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
-      state({ ready: false, progressing: false, reconciling: false, stalled: true }, 'ProgressDeadlineExceeded', status.message);
+      state({ ready: false, progressing: false, reconciling: false, stalled: true }, REASONS.ProgressDeadlineExceeded, status.message);
     } else if (createFailure) {
       // Its ReplicaSet cannot create pods (no ServiceAccount, quota, Pod Security): a person must act.
       status.message = createFailure.message;
@@ -189,7 +190,7 @@ export class InferenceServiceReconciler {
       const ready = status.readyReplicas ?? 0;
       status.message = `rolling out ${wanted}: ${ready} replica(s) ready`;
       if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
-      state({ ready: false, progressing: true, reconciling: true, stalled: false }, 'RollingOut', status.message, { ready: deployment ? 'RollingOut' : 'Creating' });
+      state({ ready: false, progressing: true, reconciling: true, stalled: false }, REASONS.RollingOut, status.message, { ready: deployment ? REASONS.RollingOut : REASONS.Creating });
     }
     await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
     return rejected ? { requeueAfterMs: REJECTED_RETRY_MS } : undefined;
@@ -200,13 +201,13 @@ export class InferenceServiceReconciler {
     if (model.uri) return { uri: model.uri };
     const runName = model.trainingRun!;
     const run = this.d.runs.get(isvc.metadata.namespace, runName);
-    if (!run) return { reason: 'TrainingRunNotFound', message: `spec.model.trainingRun: TrainingRun ${runName} does not exist` };
+    if (!run) return { reason: REASONS.TrainingRunNotFound, message: `spec.model.trainingRun: TrainingRun ${runName} does not exist` };
     const phase = run.status?.phase;
     if (phase === 'Failed') {
-      return { reason: 'TrainingRunFailed', message: `spec.model.trainingRun: TrainingRun ${runName} failed (${run.status?.message ?? 'no message'}); there is no model to serve`, failed: true };
+      return { reason: REASONS.TrainingRunFailed, message: `spec.model.trainingRun: TrainingRun ${runName} failed (${run.status?.message ?? 'no message'}); there is no model to serve`, failed: true };
     }
     const uri = phase === 'Succeeded' ? run.status?.artifact?.uri : undefined;
-    if (!uri) return { reason: 'WaitingForTrainingRun', message: `waiting for TrainingRun ${runName} to succeed (it is ${phase ?? 'Pending'})` };
+    if (!uri) return { reason: REASONS.WaitingForTrainingRun, message: `waiting for TrainingRun ${runName} to succeed (it is ${phase ?? 'Pending'})` };
     return { uri };
   }
 
@@ -265,7 +266,7 @@ export class InferenceServiceReconciler {
     const was = findCondition(current?.conditions, CONDITION_TYPES.Ready);
     const now = findCondition(desired.conditions, CONDITION_TYPES.Ready);
     if (now && (was?.status !== now.status || was?.reason !== now.reason)) {
-      this.d.events.record(isvc, now.status === 'True' ? 'Normal' : 'Warning', now.status === 'True' ? 'Ready' : now.reason, now.message);
+      this.d.events.record(isvc, now.status === 'True' ? 'Normal' : 'Warning', now.status === 'True' ? REASONS.Ready : now.reason, now.message);
       log.info('ready', { status: now.status, reason: now.reason, message: now.message });
     }
   }
@@ -273,7 +274,7 @@ export class InferenceServiceReconciler {
 
 /** The Deployment controller gave up on the rollout (progressDeadlineSeconds passed). */
 export function isStalled(d: V1Deployment): boolean {
-  return Boolean(d.status?.conditions?.some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === 'ProgressDeadlineExceeded'));
+  return Boolean(d.status?.conditions?.some((c) => c.type === 'Progressing' && c.status === 'False' && c.reason === REASONS.ProgressDeadlineExceeded));
 }
 
 /** All wanted replicas run the current template and are ready. */

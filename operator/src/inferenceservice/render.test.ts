@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
 import type { InferenceService } from '../api/inferenceservice.js';
-import { configWith } from '../config/operator-config.js';
+import { configWith } from '../../../test/support/config.js';
 import { modelHash, render, serviceUrl } from './render.js';
 
 const config = configWith({ inferenceImage: 'registry.example/lathe-inference:1.0' });

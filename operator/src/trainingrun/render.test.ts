@@ -2,7 +2,7 @@ import type { V1Container } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
 import type { TrainingRun } from '../api/trainingrun.js';
-import { configWith } from '../config/operator-config.js';
+import { configWith } from '../../../test/support/config.js';
 import { hyperparametersJson, render as renderPlan, type RenderInput } from './render.js';
 import { planRun } from './plan.js';
 import { jobName, runId } from './names.js';
