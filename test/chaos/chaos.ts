@@ -133,324 +133,331 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await sleep(250);
     }
   })();
-  // The chart's Role grants the operator one Lease by name: the suite's (operator-process.ts).
-  const holder = async (): Promise<string> => {
-    try {
-      const lease = await leases.readNamespacedLease({ name: E2E_LEASE.name, namespace: E2E_LEASE.namespace });
-      return identities.includes(lease.spec?.holderIdentity ?? '') ? lease.spec!.holderIdentity! : '';
-    } catch {
-      return '';
-    }
-  };
-  const leaseRenewedSince = async (t: number): Promise<boolean> => {
-    const lease = await leases.readNamespacedLease({ name: E2E_LEASE.name, namespace: E2E_LEASE.namespace });
-    return new Date(lease.spec?.renewTime ?? 0).getTime() > t;
-  };
-  await waitFor('a leader', async () => (await holder()) !== '', 60_000, 200);
-
-  // ---- the workload ----
-  const kinds: RunKind[] = [];
-  for (let i = 0; i < o.runs; i++) {
-    const r = random();
-    kinds.push(r < 0.4 ? 'single' : r < 0.55 ? 'ddp' : r < 0.7 ? 'spot' : r < 0.85 ? 'suspended' : 'bad');
-  }
-  const runName = (i: number) => `run-${String(i).padStart(3, '0')}-${kinds[i]}`;
-  for (let i = 0; i < o.runs; i++) {
-    const kind = kinds[i]!;
-    const annotations: Record<string, string> = { 'sim.lathe.dev/run-ms': String(5_000 + Math.floor(random() * 20_000)) };
-    if (kind === 'bad') Object.assign(annotations, { 'sim.lathe.dev/exit': '2', 'sim.lathe.dev/message': BAD_INPUT });
-    const spec: Record<string, unknown> = {
-      hyperparameters: { epochs: 1, batchSize: 4, learningRate: 0.0005 },
-      resources: { gpus: kind === 'spot' ? 1 : random() < 0.3 ? 1 : 0, cpu: '100m', memory: '256Mi' },
-      podMetadata: { annotations },
-      retries: 2,
-      ...(kind === 'ddp' ? { workers: 2 } : {}),
-      ...(kind === 'spot' ? { spot: true } : {}),
-      ...(kind === 'suspended' ? { suspend: true } : {}),
-    };
-    await custom.createNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', body: trainingRunManifest(runName(i), spec) });
-  }
-  const broken = new Set<string>();
-  for (let i = 0; i < o.services; i++) {
-    const name = `svc-${String(i).padStart(2, '0')}`;
-    if (random() < 0.3) broken.add(name);
-    await custom.createNamespacedCustomObject({
-      ...api,
-      namespace: ns,
-      plural: 'inferenceservices',
-      body: { apiVersion: 'lathe.dev/v1alpha1', kind: 'InferenceService', metadata: { name }, spec: { task: 'text-generation', model: { uri: GOOD_MODEL }, replicas: { min: 1 }, progressDeadlineSeconds: 10, resources: { gpus: 0, cpu: '100m', memory: '256Mi' } } },
-    });
-  }
-  log(`[chaos] seed ${o.seed}: ${o.runs} TrainingRuns (${(['single', 'ddp', 'spot', 'suspended', 'bad'] as const).map((k) => `${kinds.filter((x) => x === k).length} ${k}`).join(', ')}), ${o.services} InferenceServices (${broken.size} rolled to a broken model)`);
-
-  // ---- the trainer's part: artifacts for every Job of a run that should succeed; spot evictions ----
-  const written = new Set<string>();
-  const evicted = new Set<string>();
-  const trainer = (async () => {
-    while (!stopping) {
+  // Whatever happens, the replicas and the namespace go at the end (a failed round must not
+  // leave operators running for the leak check to find).
+  try {
+    // The chart's Role grants the operator one Lease by name: the suite's (operator-process.ts).
+    const holder = async (): Promise<string> => {
       try {
-        const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
-        for (const job of jobs) {
-          const uid = job.metadata!.uid!;
-          const run = job.metadata!.labels?.['lathe.dev/training-run'] ?? '';
-          if (written.has(uid) || run.endsWith('-bad')) continue;
-          try {
-            await writeArtifact(storage, job);
-            written.add(uid);
-          } catch {
-            // S3 is down: the next loop writes it.
-          }
-        }
-        const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'lathe.dev/training-run' })).items;
-        for (const pod of pods) {
-          const run = pod.metadata!.labels!['lathe.dev/training-run']!;
-          if (!run.endsWith('-spot') || evicted.has(run) || pod.status?.phase !== 'Running') continue;
-          evicted.add(run);
-          count('spot eviction');
-          await core.createNamespacedPodEviction({ name: pod.metadata!.name!, namespace: ns, body: { metadata: { name: pod.metadata!.name!, namespace: ns } } }).catch(() => evicted.delete(run));
-        }
+        const lease = await leases.readNamespacedLease({ name: E2E_LEASE.name, namespace: E2E_LEASE.namespace });
+        return identities.includes(lease.spec?.holderIdentity ?? '') ? lease.spec!.holderIdentity! : '';
       } catch {
-        // The API server is restarting.
+        return '';
       }
-      await sleep(500);
+    };
+    const leaseRenewedSince = async (t: number): Promise<boolean> => {
+      const lease = await leases.readNamespacedLease({ name: E2E_LEASE.name, namespace: E2E_LEASE.namespace });
+      return new Date(lease.spec?.renewTime ?? 0).getTime() > t;
+    };
+    await waitFor('a leader', async () => (await holder()) !== '', 60_000, 200);
+
+    // ---- the workload ----
+    const kinds: RunKind[] = [];
+    for (let i = 0; i < o.runs; i++) {
+      const r = random();
+      kinds.push(r < 0.4 ? 'single' : r < 0.55 ? 'ddp' : r < 0.7 ? 'spot' : r < 0.85 ? 'suspended' : 'bad');
     }
-  })();
+    const runName = (i: number) => `run-${String(i).padStart(3, '0')}-${kinds[i]}`;
+    for (let i = 0; i < o.runs; i++) {
+      const kind = kinds[i]!;
+      const annotations: Record<string, string> = { 'sim.lathe.dev/run-ms': String(5_000 + Math.floor(random() * 20_000)) };
+      if (kind === 'bad') Object.assign(annotations, { 'sim.lathe.dev/exit': '2', 'sim.lathe.dev/message': BAD_INPUT });
+      const spec: Record<string, unknown> = {
+        hyperparameters: { epochs: 1, batchSize: 4, learningRate: 0.0005 },
+        resources: { gpus: kind === 'spot' ? 1 : random() < 0.3 ? 1 : 0, cpu: '100m', memory: '256Mi' },
+        podMetadata: { annotations },
+        retries: 2,
+        ...(kind === 'ddp' ? { workers: 2 } : {}),
+        ...(kind === 'spot' ? { spot: true } : {}),
+        ...(kind === 'suspended' ? { suspend: true } : {}),
+      };
+      await custom.createNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', body: trainingRunManifest(runName(i), spec) });
+    }
+    const broken = new Set<string>();
+    for (let i = 0; i < o.services; i++) {
+      const name = `svc-${String(i).padStart(2, '0')}`;
+      if (random() < 0.3) broken.add(name);
+      await custom.createNamespacedCustomObject({
+        ...api,
+        namespace: ns,
+        plural: 'inferenceservices',
+        body: { apiVersion: 'lathe.dev/v1alpha1', kind: 'InferenceService', metadata: { name }, spec: { task: 'text-generation', model: { uri: GOOD_MODEL }, replicas: { min: 1 }, progressDeadlineSeconds: 10, resources: { gpus: 0, cpu: '100m', memory: '256Mi' } } },
+      });
+    }
+    log(`[chaos] seed ${o.seed}: ${o.runs} TrainingRuns (${(['single', 'ddp', 'spot', 'suspended', 'bad'] as const).map((k) => `${kinds.filter((x) => x === k).length} ${k}`).join(', ')}), ${o.services} InferenceServices (${broken.size} rolled to a broken model)`);
 
-  // ---- the faults, on a seeded schedule over the window ----
-  type Fault = { at: number; kind: string };
-  const schedule: Fault[] = [];
-  const add = (kind: string, n: number) => {
-    for (let i = 0; i < n; i++) schedule.push({ at: Math.floor(random() * o.windowMs), kind });
-  };
-  // One kill right after the workload was created: every new run is then between its Job's create
-  // and its first status write (which waits 2 s, first-status.ts).
-  if (o.faults.operatorKills > 0) schedule.push({ at: 300, kind: 'operator SIGKILL' });
-  add('operator SIGKILL', o.faults.operatorKills - 1);
-  add('leader SIGKILL, restarted at once', o.faults.leaderKills);
-  add('leader lost, standby takes over', o.faults.leaderLosses);
-  add('kube-apiserver restart', o.faults.apiserverRestarts);
-  add('etcd compaction', o.faults.compactions);
-  add('S3 outage', o.faults.s3Outages);
-  add('status conflict', o.faults.statusConflicts);
-  add('Job deleted by hand', o.faults.jobDeletions);
-  add('resume a suspended run', kinds.filter((k) => k === 'suspended').length);
-  add('roll a service to a broken model', broken.size);
-  schedule.sort((a, b) => a.at - b.at);
-  const resumable = kinds.map((k, i) => (k === 'suspended' ? runName(i) : '')).filter(Boolean);
-  const toBreak = [...broken];
-  const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
-  const live = async (): Promise<Obj<RunStatus>[]> =>
-    ((await custom.listNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns' })) as { items: Obj<RunStatus>[] }).items.filter((r) => !['Succeeded', 'Failed'].includes(r.status?.phase ?? ''));
-  // A fault that needs a live run waits a little for one rather than being skipped.
-  const candidates = async <T>(find: () => Promise<T[]>): Promise<T[]> => waitFor('a run to inject the fault into', async () => {
-    const xs = await find();
-    return xs.length > 0 ? xs : undefined;
-  }, 90_000, 500);
-  const apiUp = async () => {
-    const t0 = Date.now();
-    await waitFor('the API server', async () => (await core.listNamespace({ limit: 1 })).items !== undefined, 120_000, 200);
-    return Date.now() - t0;
-  };
-
-  const t0 = Date.now();
-  for (const f of schedule) {
-    const wait = t0 + f.at - Date.now();
-    if (wait > 0) await sleep(wait);
-    try {
-      switch (f.kind) {
-        case 'operator SIGKILL':
-        case 'leader SIGKILL, restarted at once':
-        case 'leader lost, standby takes over': {
-          const lead = await holder();
-          const id = f.kind === 'operator SIGKILL' ? pick(identities) : lead;
-          const op = operators.get(id);
-          if (!op) break;
-          const killedAt = Date.now();
-          await op.stop('SIGKILL');
-          count(f.kind);
-          if (f.kind === 'leader lost, standby takes over') {
-            // The leader's machine is gone: the other replica must wait out the Lease (15 s).
-            const other = identities.find((x) => x !== id)!;
-            await waitFor('the standby to take the Lease', async () => (await holder()) === other, 60_000, 100);
-            recovered('standby takes over a lost leader (ms)', Date.now() - killedAt);
-            await startReplica(id);
-          } else {
-            // A crashed container, restarted by the kubelet under the same pod name.
-            await sleep(id === lead ? 1_000 : 500 + Math.floor(random() * 2_000));
-            await startReplica(id);
-            if (id === lead) {
-              await waitFor('a leader again', async () => (await holder()) !== '' && (await leaseRenewedSince(killedAt)), 60_000, 100);
-              recovered('leader crash to a leader acting again (ms)', Date.now() - killedAt);
+    // ---- the trainer's part: artifacts for every Job of a run that should succeed; spot evictions ----
+    const written = new Set<string>();
+    const evicted = new Set<string>();
+    const trainer = (async () => {
+      while (!stopping) {
+        try {
+          const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
+          for (const job of jobs) {
+            const uid = job.metadata!.uid!;
+            const run = job.metadata!.labels?.['lathe.dev/training-run'] ?? '';
+            if (written.has(uid) || run.endsWith('-bad')) continue;
+            try {
+              await writeArtifact(storage, job);
+              written.add(uid);
+            } catch {
+              // S3 is down: the next loop writes it.
             }
           }
-          break;
+          const pods = (await core.listNamespacedPod({ namespace: ns, labelSelector: 'lathe.dev/training-run' })).items;
+          for (const pod of pods) {
+            const run = pod.metadata!.labels!['lathe.dev/training-run']!;
+            if (!run.endsWith('-spot') || evicted.has(run) || pod.status?.phase !== 'Running') continue;
+            evicted.add(run);
+            count('spot eviction');
+            await core.createNamespacedPodEviction({ name: pod.metadata!.name!, namespace: ns, body: { metadata: { name: pod.metadata!.name!, namespace: ns } } }).catch(() => evicted.delete(run));
+          }
+        } catch {
+          // The API server is restarting.
         }
-        case 'kube-apiserver restart': {
-          restartApiserver();
-          count(f.kind);
-          const down = Date.now();
-          await apiUp();
-          recovered('kube-apiserver restart (ms until it answers)', Date.now() - down);
-          break;
-        }
-        case 'etcd compaction': {
-          const etcd = `http://127.0.0.1:${process.env.LATHE_ETCD_PORT ?? '12379'}`;
-          const range = (await (await fetch(`${etcd}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) })).json()) as { header: { revision: string } };
-          const res = await fetch(`${etcd}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: range.header.revision, physical: true }) });
-          if (!res.ok) throw new Error(`etcd compaction: ${res.status} ${await res.text()}`);
-          count(f.kind);
-          break;
-        }
-        case 'S3 outage': {
-          sh(path.join(repoRoot, 'hack/s3.sh'), ['down']);
-          count(f.kind);
-          await sleep(o.faults.s3OutageMs);
-          sh(path.join(repoRoot, 'hack/s3.sh'), ['up']);
-          break;
-        }
-        case 'status conflict': {
-          const r = pick(await candidates(live));
-          await custom.patchNamespacedCustomObjectStatus(
-            { ...api, namespace: ns, plural: 'trainingruns', name: r.metadata.name, body: { status: { message: 'chaos: written by a second writer' } }, fieldManager: 'chaos-writer' },
-            mergePatch(),
-          );
-          count(f.kind);
-          break;
-        }
-        case 'Job deleted by hand': {
-          // Any run with a Job: a Running one gets a new attempt, a Pending one its Job again.
-          const r = pick(await candidates(async () => (await live()).filter((r2) => r2.status?.jobName)));
-          const job = r.status!.jobName!;
-          await batch.deleteNamespacedJob({ name: job, namespace: ns, propagationPolicy: 'Background' }).catch((err: unknown) => {
-            if (statusCode(err) !== 404) throw err;
-          });
-          count(f.kind);
-          break;
-        }
-        case 'resume a suspended run': {
-          const name = resumable.shift();
-          if (name) await custom.patchNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', name, body: { spec: { suspend: false } } }, mergePatch());
-          break;
-        }
-        case 'roll a service to a broken model': {
-          const name = toBreak.shift();
-          if (!name) break;
-          // Only once it has served the good model, so there is something to roll back to.
-          await waitFor(`${name} Ready on the good model`, async () => {
-            const s = (await custom.getNamespacedCustomObject({ ...api, namespace: ns, plural: 'inferenceservices', name })) as Obj<IsvcStatus & { lastReadyModelUri?: string }>;
-            return s.status?.lastReadyModelUri === GOOD_MODEL;
-          }, 120_000, 250);
-          await custom.patchNamespacedCustomObject(
-            { ...api, namespace: ns, plural: 'inferenceservices', name, body: { spec: { model: { uri: BROKEN_MODEL }, podMetadata: { annotations: { 'sim.lathe.dev/ready': 'false' } } } } },
-            mergePatch(),
-          );
-          break;
-        }
+        await sleep(500);
       }
-    } catch (err) {
-      log(`[chaos] fault "${f.kind}" at ${f.at} ms could not be injected: ${(err as Error).message}`);
+    })();
+
+    // ---- the faults, on a seeded schedule over the window ----
+    type Fault = { at: number; kind: string };
+    const schedule: Fault[] = [];
+    const add = (kind: string, n: number) => {
+      for (let i = 0; i < n; i++) schedule.push({ at: Math.floor(random() * o.windowMs), kind });
+    };
+    // One kill right after the workload was created: every new run is then between its Job's create
+    // and its first status write (which waits 2 s, first-status.ts).
+    if (o.faults.operatorKills > 0) schedule.push({ at: 300, kind: 'operator SIGKILL' });
+    add('operator SIGKILL', o.faults.operatorKills - 1);
+    add('leader SIGKILL, restarted at once', o.faults.leaderKills);
+    add('leader lost, standby takes over', o.faults.leaderLosses);
+    add('kube-apiserver restart', o.faults.apiserverRestarts);
+    add('etcd compaction', o.faults.compactions);
+    add('S3 outage', o.faults.s3Outages);
+    add('status conflict', o.faults.statusConflicts);
+    add('Job deleted by hand', o.faults.jobDeletions);
+    add('resume a suspended run', kinds.filter((k) => k === 'suspended').length);
+    add('roll a service to a broken model', broken.size);
+    schedule.sort((a, b) => a.at - b.at);
+    const resumable = kinds.map((k, i) => (k === 'suspended' ? runName(i) : '')).filter(Boolean);
+    const toBreak = [...broken];
+    const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+    const live = async (): Promise<Obj<RunStatus>[]> =>
+      ((await custom.listNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns' })) as { items: Obj<RunStatus>[] }).items.filter((r) => !['Succeeded', 'Failed'].includes(r.status?.phase ?? ''));
+    // A fault that needs a live run waits a little for one rather than being skipped.
+    const candidates = async <T>(find: () => Promise<T[]>): Promise<T[]> => waitFor('a run to inject the fault into', async () => {
+      const xs = await find();
+      return xs.length > 0 ? xs : undefined;
+    }, 90_000, 500);
+    const apiUp = async () => {
+      const t0 = Date.now();
+      await waitFor('the API server', async () => (await core.listNamespace({ limit: 1 })).items !== undefined, 120_000, 200);
+      return Date.now() - t0;
+    };
+
+    const t0 = Date.now();
+    for (const f of schedule) {
+      const wait = t0 + f.at - Date.now();
+      if (wait > 0) await sleep(wait);
+      try {
+        switch (f.kind) {
+          case 'operator SIGKILL':
+          case 'leader SIGKILL, restarted at once':
+          case 'leader lost, standby takes over': {
+            const lead = await holder();
+            const id = f.kind === 'operator SIGKILL' ? pick(identities) : lead;
+            const op = operators.get(id);
+            if (!op) break;
+            const killedAt = Date.now();
+            await op.stop('SIGKILL');
+            count(f.kind);
+            if (f.kind === 'leader lost, standby takes over') {
+              // The leader's machine is gone: the other replica must wait out the Lease (15 s).
+              const other = identities.find((x) => x !== id)!;
+              await waitFor('the standby to take the Lease', async () => (await holder()) === other, 60_000, 100);
+              recovered('standby takes over a lost leader (ms)', Date.now() - killedAt);
+              await startReplica(id);
+            } else {
+              // A crashed container, restarted by the kubelet under the same pod name.
+              await sleep(id === lead ? 1_000 : 500 + Math.floor(random() * 2_000));
+              await startReplica(id);
+              if (id === lead) {
+                await waitFor('a leader again', async () => (await holder()) !== '' && (await leaseRenewedSince(killedAt)), 60_000, 100);
+                recovered('leader crash to a leader acting again (ms)', Date.now() - killedAt);
+              }
+            }
+            break;
+          }
+          case 'kube-apiserver restart': {
+            restartApiserver();
+            count(f.kind);
+            const down = Date.now();
+            await apiUp();
+            recovered('kube-apiserver restart (ms until it answers)', Date.now() - down);
+            break;
+          }
+          case 'etcd compaction': {
+            const etcd = `http://127.0.0.1:${process.env.LATHE_ETCD_PORT ?? '12379'}`;
+            const range = (await (await fetch(`${etcd}/v3/kv/range`, { method: 'POST', body: JSON.stringify({ key: Buffer.from('/').toString('base64') }) })).json()) as { header: { revision: string } };
+            const res = await fetch(`${etcd}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: range.header.revision, physical: true }) });
+            if (!res.ok) throw new Error(`etcd compaction: ${res.status} ${await res.text()}`);
+            count(f.kind);
+            break;
+          }
+          case 'S3 outage': {
+            sh(path.join(repoRoot, 'hack/s3.sh'), ['down']);
+            count(f.kind);
+            await sleep(o.faults.s3OutageMs);
+            sh(path.join(repoRoot, 'hack/s3.sh'), ['up']);
+            break;
+          }
+          case 'status conflict': {
+            const r = pick(await candidates(live));
+            await custom.patchNamespacedCustomObjectStatus(
+              { ...api, namespace: ns, plural: 'trainingruns', name: r.metadata.name, body: { status: { message: 'chaos: written by a second writer' } }, fieldManager: 'chaos-writer' },
+              mergePatch(),
+            );
+            count(f.kind);
+            break;
+          }
+          case 'Job deleted by hand': {
+            // Any run with a Job: a Running one gets a new attempt, a Pending one its Job again.
+            const r = pick(await candidates(async () => (await live()).filter((r2) => r2.status?.jobName)));
+            const job = r.status!.jobName!;
+            await batch.deleteNamespacedJob({ name: job, namespace: ns, propagationPolicy: 'Background' }).catch((err: unknown) => {
+              if (statusCode(err) !== 404) throw err;
+            });
+            count(f.kind);
+            break;
+          }
+          case 'resume a suspended run': {
+            const name = resumable.shift();
+            if (name) await custom.patchNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', name, body: { spec: { suspend: false } } }, mergePatch());
+            break;
+          }
+          case 'roll a service to a broken model': {
+            const name = toBreak.shift();
+            if (!name) break;
+            // Only once it has served the good model, so there is something to roll back to.
+            await waitFor(`${name} Ready on the good model`, async () => {
+              const s = (await custom.getNamespacedCustomObject({ ...api, namespace: ns, plural: 'inferenceservices', name })) as Obj<IsvcStatus & { lastReadyModelUri?: string }>;
+              return s.status?.lastReadyModelUri === GOOD_MODEL;
+            }, 120_000, 250);
+            await custom.patchNamespacedCustomObject(
+              { ...api, namespace: ns, plural: 'inferenceservices', name, body: { spec: { model: { uri: BROKEN_MODEL }, podMetadata: { annotations: { 'sim.lathe.dev/ready': 'false' } } } } },
+              mergePatch(),
+            );
+            break;
+          }
+        }
+      } catch (err) {
+        log(`[chaos] fault "${f.kind}" at ${f.at} ms could not be injected: ${(err as Error).message}`);
+      }
     }
-  }
-  for (const name of resumable) await custom.patchNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', name, body: { spec: { suspend: false } } }, mergePatch());
-  log(`[chaos] faults done after ${Math.round((Date.now() - t0) / 1000)} s; settling`);
+    for (const name of resumable) await custom.patchNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', name, body: { spec: { suspend: false } } }, mergePatch());
+    log(`[chaos] faults done after ${Math.round((Date.now() - t0) / 1000)} s; settling`);
 
-  // ---- settle: every run decided, every service Ready or rolled back ----
-  const listRuns = async () => ((await custom.listNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns' })) as { items: Obj<RunStatus>[] }).items;
-  const listServices = async () => ((await custom.listNamespacedCustomObject({ ...api, namespace: ns, plural: 'inferenceservices' })) as { items: Obj<IsvcStatus>[] }).items;
-  const cond = (o2: Obj<unknown>, type: string) => o2.status?.conditions?.find((c) => c.type === type);
-  const settled = async () => {
-    const runs = await listRuns();
-    const services = await listServices();
-    const open = runs.filter((r) => !['Succeeded', 'Failed'].includes(r.status?.phase ?? '')).length;
-    const unsettled = services.filter((s) => cond(s, 'Ready')?.status !== 'True' && cond(s, 'RolledBack')?.status !== 'True').length;
-    return open === 0 && unsettled === 0 ? { runs, services } : undefined;
-  };
-  let final: { runs: Obj<RunStatus>[]; services: Obj<IsvcStatus>[] } | undefined;
-  try {
-    final = await waitFor('the workload to settle', settled, o.settleTimeoutMs, 1_000);
-  } catch {
-    final = { runs: await listRuns(), services: await listServices() };
-  }
-  const settledAt = Date.now();
-
-  // ---- at rest: no writes from either replica ----
-  const writes = async () => {
-    let n = 0;
-    for (const op of operators.values()) n += metricSum(await op.metrics().catch(() => ''), 'lathe_api_writes_total');
-    return n;
-  };
-  await sleep(3_000); // the last status write's Event and record
-  const before = await writes();
-  await sleep(o.restMs);
-  const atRest = (await writes()) - before;
-  // Watches the API server ended with 410 Gone (after the compaction), each answered with a relist.
-  let gone = 0;
-  for (const op of operators.values()) gone += metricSum(await op.metrics().catch(() => ''), 'lathe_informer_restarts_total', { reason: 'gone' });
-  stopping = true;
-  await Promise.all([supervisor, trainer]);
-
-  // ---- invariants ----
-  const invariants: Invariant[] = [];
-  const check = (name: string, items: string[], bad: (x: string) => string | undefined) => {
-    const violations = items.map(bad).filter((v): v is string => v !== undefined);
-    invariants.push({ name, checked: items.length, violations });
-  };
-  const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
-  const byRun = new Map<string, V1Job[]>();
-  for (const j of jobs) {
-    const r = j.metadata!.labels?.['lathe.dev/training-run'] ?? '';
-    byRun.set(r, [...(byRun.get(r) ?? []), j]);
-  }
-  const runs = new Map(final.runs.map((r) => [r.metadata.name, r]));
-  const names = [...runs.keys()];
-  check('at most one Job per attempt, none beyond status.attempts', names, (n) => {
-    const attempts = (byRun.get(n) ?? []).map((j) => Number(j.metadata!.labels?.['lathe.dev/attempt'] ?? 0));
-    if (new Set(attempts).size !== attempts.length) return `${n}: attempts ${attempts.join(',')}`;
-    const max = runs.get(n)!.status?.attempts ?? 1;
-    return attempts.some((a) => a > max) ? `${n}: Job of attempt ${Math.max(...attempts)} > status.attempts ${max}` : undefined;
-  });
-  check('every run decided: Succeeded, or Failed with the trainer\'s message', names, (n) => {
-    const r = runs.get(n)!;
-    const want = n.endsWith('-bad') ? 'Failed' : 'Succeeded';
-    if (r.status?.phase !== want) return `${n}: ${r.status?.phase ?? 'no phase'} (${r.status?.message ?? ''}), expected ${want}`;
-    if (want === 'Failed' && !r.status.message?.includes(BAD_INPUT)) return `${n}: Failed without the trainer's message: ${r.status.message ?? ''}`;
-    return undefined;
-  });
-  const read = async (uri: string): Promise<string | undefined> => {
-    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-    if (!m) return undefined;
+    // ---- settle: every run decided, every service Ready or rolled back ----
+    const listRuns = async () => ((await custom.listNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns' })) as { items: Obj<RunStatus>[] }).items;
+    const listServices = async () => ((await custom.listNamespacedCustomObject({ ...api, namespace: ns, plural: 'inferenceservices' })) as { items: Obj<IsvcStatus>[] }).items;
+    const cond = (o2: Obj<unknown>, type: string) => o2.status?.conditions?.find((c) => c.type === type);
+    const settled = async () => {
+      const runs = await listRuns();
+      const services = await listServices();
+      const open = runs.filter((r) => !['Succeeded', 'Failed'].includes(r.status?.phase ?? '')).length;
+      const unsettled = services.filter((s) => cond(s, 'Ready')?.status !== 'True' && cond(s, 'RolledBack')?.status !== 'True').length;
+      return open === 0 && unsettled === 0 ? { runs, services } : undefined;
+    };
+    let final: { runs: Obj<RunStatus>[]; services: Obj<IsvcStatus>[] } | undefined;
     try {
-      return await (await (storage).send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }))).Body!.transformToString();
+      final = await waitFor('the workload to settle', settled, o.settleTimeoutMs, 1_000);
     } catch {
-      return undefined;
+      final = { runs: await listRuns(), services: await listServices() };
     }
-  };
-  const succeeded = names.filter((n) => runs.get(n)!.status?.phase === 'Succeeded');
-  const records: Record<string, string | undefined> = {};
-  for (const n of succeeded) {
-    const a = runs.get(n)!.status?.artifact;
-    const metadata = a?.metadataUri ? await read(a.metadataUri) : undefined;
-    const record = a?.recordUri ? await read(a.recordUri) : undefined;
-    records[n] = !a?.uri ? 'no status.artifact' : !metadata || !parseMetadata(JSON.parse(metadata)).ok ? 'metadata.json missing or invalid' : !record || (JSON.parse(record) as { phase?: string }).phase !== 'Succeeded' ? 'run.json missing or not Succeeded' : undefined;
-  }
-  check('every Succeeded run has status.artifact, a valid metadata.json and run.json in S3', succeeded, (n) => (records[n] ? `${n}: ${records[n]}` : undefined));
-  check('no status left as a second writer wrote it', names, (n) => (runs.get(n)!.status?.message?.startsWith('chaos:') ? `${n}: ${runs.get(n)!.status!.message}` : undefined));
-  const services = new Map(final.services.map((s) => [s.metadata.name, s]));
-  check('every service Ready on its model, or rolled back to the good one and saying so', [...services.keys()], (n) => {
-    const s = services.get(n)!;
-    if (broken.has(n)) {
-      return cond(s, 'RolledBack')?.status === 'True' && s.status?.servingModelUri === GOOD_MODEL ? undefined : `${n}: ${s.status?.message ?? 'no message'}`;
-    }
-    return cond(s, 'Ready')?.status === 'True' && s.status?.servingModelUri === GOOD_MODEL ? undefined : `${n}: ${s.status?.message ?? 'no message'}`;
-  });
-  const crashes = unexpectedExits.filter((e) => !e.includes('leader election lost'));
-  invariants.push({ name: 'the operator never crashed (exits other than a lost Lease, which it is built to exit on)', checked: unexpectedExits.length, violations: crashes });
-  invariants.push({ name: `no writes at rest (${Math.round(o.restMs / 1000)} s after everything settled)`, checked: 1, violations: atRest === 0 ? [] : [`${atRest} writes`] });
+    const settledAt = Date.now();
 
-  for (const op of operators.values()) await op.stop();
-  await deleteNamespace(core, ns);
-  log(`[chaos] settled ${Math.round((settledAt - t0) / 1000)} s after the faults began`);
-  return { seed: o.seed, runs: o.runs, services: o.services, faults, recovery, invariants, unexpectedExits, watchesGone: gone, durationMs: Date.now() - started };
+    // ---- at rest: no writes from either replica ----
+    const writes = async () => {
+      let n = 0;
+      for (const op of operators.values()) n += metricSum(await op.metrics().catch(() => ''), 'lathe_api_writes_total');
+      return n;
+    };
+    await sleep(3_000); // the last status write's Event and record
+    const before = await writes();
+    await sleep(o.restMs);
+    const atRest = (await writes()) - before;
+    // Watches the API server ended with 410 Gone (after the compaction), each answered with a relist.
+    let gone = 0;
+    for (const op of operators.values()) gone += metricSum(await op.metrics().catch(() => ''), 'lathe_informer_restarts_total', { reason: 'gone' });
+    stopping = true;
+    await Promise.all([supervisor, trainer]);
+
+    // ---- invariants ----
+    const invariants: Invariant[] = [];
+    const check = (name: string, items: string[], bad: (x: string) => string | undefined) => {
+      const violations = items.map(bad).filter((v): v is string => v !== undefined);
+      invariants.push({ name, checked: items.length, violations });
+    };
+    const jobs = (await batch.listNamespacedJob({ namespace: ns })).items;
+    const byRun = new Map<string, V1Job[]>();
+    for (const j of jobs) {
+      const r = j.metadata!.labels?.['lathe.dev/training-run'] ?? '';
+      byRun.set(r, [...(byRun.get(r) ?? []), j]);
+    }
+    const runs = new Map(final.runs.map((r) => [r.metadata.name, r]));
+    const names = [...runs.keys()];
+    check('at most one Job per attempt, none beyond status.attempts', names, (n) => {
+      const attempts = (byRun.get(n) ?? []).map((j) => Number(j.metadata!.labels?.['lathe.dev/attempt'] ?? 0));
+      if (new Set(attempts).size !== attempts.length) return `${n}: attempts ${attempts.join(',')}`;
+      const max = runs.get(n)!.status?.attempts ?? 1;
+      return attempts.some((a) => a > max) ? `${n}: Job of attempt ${Math.max(...attempts)} > status.attempts ${max}` : undefined;
+    });
+    check('every run decided: Succeeded, or Failed with the trainer\'s message', names, (n) => {
+      const r = runs.get(n)!;
+      const want = n.endsWith('-bad') ? 'Failed' : 'Succeeded';
+      if (r.status?.phase !== want) return `${n}: ${r.status?.phase ?? 'no phase'} (${r.status?.message ?? ''}), expected ${want}`;
+      if (want === 'Failed' && !r.status.message?.includes(BAD_INPUT)) return `${n}: Failed without the trainer's message: ${r.status.message ?? ''}`;
+      return undefined;
+    });
+    const read = async (uri: string): Promise<string | undefined> => {
+      const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+      if (!m) return undefined;
+      try {
+        return await (await (storage).send(new GetObjectCommand({ Bucket: m[1], Key: m[2] }))).Body!.transformToString();
+      } catch {
+        return undefined;
+      }
+    };
+    const succeeded = names.filter((n) => runs.get(n)!.status?.phase === 'Succeeded');
+    const records: Record<string, string | undefined> = {};
+    for (const n of succeeded) {
+      const a = runs.get(n)!.status?.artifact;
+      const metadata = a?.metadataUri ? await read(a.metadataUri) : undefined;
+      const record = a?.recordUri ? await read(a.recordUri) : undefined;
+      records[n] = !a?.uri ? 'no status.artifact' : !metadata || !parseMetadata(JSON.parse(metadata)).ok ? 'metadata.json missing or invalid' : !record || (JSON.parse(record) as { phase?: string }).phase !== 'Succeeded' ? 'run.json missing or not Succeeded' : undefined;
+    }
+    check('every Succeeded run has status.artifact, a valid metadata.json and run.json in S3', succeeded, (n) => (records[n] ? `${n}: ${records[n]}` : undefined));
+    check('no status left as a second writer wrote it', names, (n) => (runs.get(n)!.status?.message?.startsWith('chaos:') ? `${n}: ${runs.get(n)!.status!.message}` : undefined));
+    const services = new Map(final.services.map((s) => [s.metadata.name, s]));
+    check('every service Ready on its model, or rolled back to the good one and saying so', [...services.keys()], (n) => {
+      const s = services.get(n)!;
+      if (broken.has(n)) {
+        return cond(s, 'RolledBack')?.status === 'True' && s.status?.servingModelUri === GOOD_MODEL ? undefined : `${n}: ${s.status?.message ?? 'no message'}`;
+      }
+      return cond(s, 'Ready')?.status === 'True' && s.status?.servingModelUri === GOOD_MODEL ? undefined : `${n}: ${s.status?.message ?? 'no message'}`;
+    });
+    const crashes = unexpectedExits.filter((e) => !e.includes('leader election lost'));
+    invariants.push({ name: 'the operator never crashed (exits other than a lost Lease, which it is built to exit on)', checked: unexpectedExits.length, violations: crashes });
+    invariants.push({ name: `no writes at rest (${Math.round(o.restMs / 1000)} s after everything settled)`, checked: 1, violations: atRest === 0 ? [] : [`${atRest} writes`] });
+
+    log(`[chaos] settled ${Math.round((settledAt - t0) / 1000)} s after the faults began`);
+    return { seed: o.seed, runs: o.runs, services: o.services, faults, recovery, invariants, unexpectedExits, watchesGone: gone, durationMs: Date.now() - started };
+  } finally {
+    stopping = true;
+    await supervisor;
+    for (const op of operators.values()) await op.stop();
+    await deleteNamespace(core, ns).catch(() => undefined);
+  }
 }
 
 /**
