@@ -19,6 +19,21 @@ export default tseslint.config(
   },
   // The operator's layers (README, "Architecture"): runtime/ is controller machinery that knows
   // nothing of Lathe; the reconcilers reach the API only through k8s/ (the writer and its reads).
+  // zod is the API's schema language at build time: only api/schema/ (and the CRD generator and
+  // the tests) may load it; the running operator takes the schemas' types only.
+  {
+    files: ['operator/src/**/*.ts'],
+    ignores: ['operator/src/api/schema/**', 'operator/src/api/generate-crds.ts', '**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'zod', message: 'zod is build-time only: define schemas in operator/src/api/schema/.' }],
+          patterns: [{ group: ['**/api/schema/*', './schema/*'], allowTypeImports: true, message: 'The operator imports only types from api/schema/ (zod must not load at run time).' }],
+        },
+      ],
+    },
+  },
   {
     files: ['operator/src/runtime/**/*.ts'],
     ignores: ['**/*.test.ts'],

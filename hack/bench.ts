@@ -22,7 +22,7 @@ import { statusCode } from '../operator/src/client/errors.js';
 import { CONTENT_TYPES, KubeClient, resourcePath } from '../operator/src/client/kube-client.js';
 import { loadConfig } from '../operator/src/config/operator-config.js';
 import { RESOURCES } from '../operator/src/k8s/resources.js';
-import type { TrainingRun } from '../operator/src/api/trainingrun.js';
+import type { TrainingRun } from '../operator/src/api/schema/trainingrun.js';
 import { render } from '../operator/src/trainingrun/render.js';
 import { planRun } from '../operator/src/trainingrun/plan.js';
 import { isGone } from '../operator/src/runtime/list-watch.js';

@@ -2,8 +2,8 @@
 // name, so the TrainingRun cache both controllers read is one informer. Children are cached slim
 // (k8s/slim.ts): the reconcilers re-render them and read only status.
 import type { CoreV1Event, KubernetesObject, V1Deployment, V1Job, V1Pod, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
-import type { InferenceService } from './api/inferenceservice.js';
-import type { TrainingRun } from './api/trainingrun.js';
+import type { InferenceService } from './api/schema/inferenceservice.js';
+import type { TrainingRun } from './api/schema/trainingrun.js';
 import type { InformerSpec } from './controller-context.js';
 import { LABELS, MANAGED_BY } from './k8s/labels.js';
 import { JOB_FAILED_CREATE_EVENTS } from './k8s/pod-create-failure.js';

@@ -7,10 +7,10 @@
 // Everything is data (a mutation is a list of set/delete operations on the object), so a case
 // prints as the exact JSON sent and replays from its seed and index.
 import fc from 'fast-check';
-import { POD_ANNOTATIONS_MAX_BYTES } from '../../operator/src/api/common.js';
-import type { JSONSchemaProps } from '../../operator/src/api/crd.js';
-import { isOperatorEnv } from '../../operator/src/api/inferenceservice.js';
-import { JOB_CONTROLLER_LABELS } from '../../operator/src/api/trainingrun.js';
+import { POD_ANNOTATIONS_MAX_BYTES } from '../../operator/src/api/schema/common.js';
+import type { JSONSchemaProps } from '../../operator/src/api/schema/crd.js';
+import { isOperatorEnv } from '../../operator/src/api/schema/inferenceservice.js';
+import { JOB_CONTROLLER_LABELS } from '../../operator/src/api/schema/trainingrun.js';
 import { schemaType, targets, valueAt, type Kind, type Path, type Target } from './schema.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -2,9 +2,9 @@
 // which the CRDs are generated) say whether admission should admit it. On a create or an update
 // the API server prunes null-valued fields of a structural schema before validating (a null map
 // value drops the key), so the oracle does the same; a server-side apply keeps them.
-import { INFERENCE_SERVICE_NAME_RULE, InferenceServiceSpecSchema } from '../../operator/src/api/inferenceservice.js';
-import { TRAINING_RUN_NAME_RULE, TrainingRunSpecSchema } from '../../operator/src/api/trainingrun.js';
-import { isValidName } from '../../operator/src/api/common.js';
+import { INFERENCE_SERVICE_NAME_RULE, InferenceServiceSpecSchema } from '../../operator/src/api/schema/inferenceservice.js';
+import { TRAINING_RUN_NAME_RULE, TrainingRunSpecSchema } from '../../operator/src/api/schema/trainingrun.js';
+import { isValidName } from '../../operator/src/api/schema/common.js';
 import type { Kind } from './schema.js';
 
 /** Drops null-valued properties of objects (not null items of lists), as the API server does. */

@@ -1,7 +1,7 @@
 // The fuzzer's view of the two CRDs: the structural schemas generated from the zod schemas (what
 // the API server validates against), walked alongside an object so that every mutation targets a
 // field that exists in the schema, and field paths written the way the API server writes them.
-import { inferenceServiceCrd, trainingRunCrd, type JSONSchemaProps } from '../../operator/src/api/crd.js';
+import { inferenceServiceCrd, trainingRunCrd, type JSONSchemaProps } from '../../operator/src/api/schema/crd.js';
 
 export type Kind = 'TrainingRun' | 'InferenceService';
 /** A field path: property names and map keys as strings, array indices as numbers. */

@@ -3,8 +3,8 @@
 // test names only what it is about. Used by unit tests of the reconcilers and by the suites that
 // talk to a cluster.
 import type { V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
-import type { InferenceService } from '../../operator/src/api/inferenceservice.js';
-import type { TrainingRun, TrainingRunStatus } from '../../operator/src/api/trainingrun.js';
+import type { InferenceService } from '../../operator/src/api/schema/inferenceservice.js';
+import type { TrainingRun, TrainingRunStatus } from '../../operator/src/api/schema/trainingrun.js';
 import { LABELS } from '../../operator/src/k8s/labels.js';
 
 export const T0 = new Date('2026-11-22T12:00:00Z');

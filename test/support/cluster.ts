@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiextensionsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
-import type { TrainingRun } from '../../operator/src/api/trainingrun.js';
+import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
 import { fromKubeconfigFiles } from '../../operator/src/client/cluster-access.js';
 import { statusCode } from '../../operator/src/client/errors.js';
 import { KubeClient } from '../../operator/src/client/kube-client.js';

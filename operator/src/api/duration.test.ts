@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DURATION_EXAMPLES, DURATION_PATTERN, durationSeconds, formatDuration, isValidDuration, parseDurationSeconds } from './duration.js';
-import { trainingRunCrd, type JSONSchemaProps } from './crd.js';
+import { trainingRunCrd, type JSONSchemaProps } from './schema/crd.js';
 
 describe('durations', () => {
   it.each(DURATION_EXAMPLES.valid)('%s is %d seconds', (text, seconds) => {

@@ -2,7 +2,7 @@
 // changes, when its Deployment, Service or autoscaler changes, and when the TrainingRun it serves
 // changes phase. Handlers only enqueue keys; all the work happens in reconcile.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { ControllerContext, ControllerSetup } from '../controller-context.js';
 import { INFORMERS } from '../informers.js';
 import { LABELS } from '../k8s/labels.js';

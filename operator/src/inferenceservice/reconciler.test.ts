@@ -5,8 +5,8 @@ import type { V1Deployment, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler }
 import { describe, expect, it } from 'vitest';
 import { FakeWriter, MemoryCache, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
 import { T0, makeInferenceService, makeTrainingRun } from '../../../test/support/builders.js';
-import type { InferenceService, InferenceServiceStatus } from '../api/inferenceservice.js';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { InferenceService, InferenceServiceStatus } from '../api/schema/inferenceservice.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import { configWith } from '../../../test/support/config.js';
 import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
 import { silentLogger } from '../runtime/logger.js';

@@ -4,8 +4,8 @@
 import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { CONDITION_TYPES, KINDS, PLURALS } from '../api/constants.js';
-import type { InferenceService, InferenceServiceStatus } from '../api/inferenceservice.js';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { InferenceService, InferenceServiceStatus } from '../api/schema/inferenceservice.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import { findCondition, setCondition, type Condition } from '../k8s/conditions.js';
 import type { EventRecorder } from '../runtime/events.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
-import type { InferenceService } from '../api/inferenceservice.js';
+import type { InferenceService } from '../api/schema/inferenceservice.js';
 import { configWith } from '../../../test/support/config.js';
 import { modelHash, render, serviceUrl } from './render.js';
 

@@ -3,7 +3,7 @@
 import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Service, V2HorizontalPodAutoscaler, V2MetricSpec } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { DEFAULTS, KINDS } from '../api/constants.js';
-import type { InferenceService } from '../api/inferenceservice.js';
+import type { InferenceService } from '../api/schema/inferenceservice.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import { containerResources, controllerReference } from '../k8s/children.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';

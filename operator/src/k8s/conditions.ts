@@ -3,7 +3,7 @@
 
 // The one Condition type: the API's (metav1.Condition as api/common.ts declares it; a type-only
 // import, so the operator does not load zod).
-import type { Condition } from '../api/common.js';
+import type { Condition } from '../api/schema/common.js';
 
 export type { Condition };
 

@@ -2,7 +2,7 @@
 // stay within an attempt; a new attempt starts only when someone deleted the Job of a live run.
 // Silently succeeding or vanishing would lose the run; the new attempt resumes from the newest
 // checkpoint in S3 and says why.
-import type { TrainingRunStatus } from '../api/trainingrun.js';
+import type { TrainingRunStatus } from '../api/schema/trainingrun.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
 import { RESOURCES } from '../k8s/resources.js';
 import type { EventRecorder } from '../runtime/events.js';

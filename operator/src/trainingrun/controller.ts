@@ -2,7 +2,7 @@
 // when its Job, pods or the Job's FailedCreate Events change, and when the run its `run://` model
 // names changes phase. Handlers only enqueue keys; all the work happens in reconcile.
 import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { ControllerContext, ControllerSetup } from '../controller-context.js';
 import { INFORMERS } from '../informers.js';
 import { objectKey, type ResilientInformer } from '../runtime/informer.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import { ModelDependents } from './dependents.js';
 
 const run = (name: string, model: string, namespace = 'ml') => ({ metadata: { name, namespace }, spec: { model } }) as unknown as TrainingRun;

@@ -1,7 +1,7 @@
 // Runs that start from another run's model (`spec.model: run://<name>`), indexed by the run they
 // wait on, so a phase change re-queues exactly its dependents. Scanning the namespace instead made
 // each new run cost O(runs in the namespace): quadratic in a burst of thousands.
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import { keyOf, objectKey } from '../runtime/informer.js';
 import { modelRunName } from './names.js';
 

@@ -2,7 +2,7 @@
 // first status waits a moment after the Job is created: "Pending, waiting for pods" is then never
 // written for a state nobody reads. During a burst, first statuses wait until the burst's Jobs
 // exist (burst.ts): Jobs first, then status.
-import type { TrainingRunStatus } from '../api/trainingrun.js';
+import type { TrainingRunStatus } from '../api/schema/trainingrun.js';
 import type { BurstTracker } from './burst.js';
 import { isTerminal } from './observe.js';
 

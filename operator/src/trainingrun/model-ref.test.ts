@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCache } from '../../../test/support/fakes.js';
 import { makeTrainingRun } from '../../../test/support/builders.js';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import { resolveModel } from './model-ref.js';
 
 describe('resolveModel', () => {

@@ -1,6 +1,6 @@
 // `spec.model: run://<name>`: a run that starts from another run's model waits, creating nothing,
 // until that run has succeeded, and says which run it waits on (or that it can never start).
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import { modelRunName } from './names.js';
 import { REASONS } from './reasons.js';
 

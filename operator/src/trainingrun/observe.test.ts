@@ -1,6 +1,6 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import { desiredStatus, phaseOf, type Observation } from './observe.js';
 
 const now = new Date('2026-11-22T12:00:00Z');

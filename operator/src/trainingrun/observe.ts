@@ -3,7 +3,7 @@
 // the result with the current status and writes only a difference.
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { CONDITION_TYPES, TERMINAL_PHASES } from '../api/constants.js';
-import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/trainingrun.js';
+import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import { setCondition, type Condition } from '../k8s/conditions.js';
 import { CHILD_REJECTED, FAILED_CREATE, type CreateFailure } from '../k8s/pod-create-failure.js';
 import { REASONS } from './reasons.js';

@@ -2,7 +2,7 @@
 // Job. Computed once per pass and handed to render, the records and the status, so the three never
 // derive them apart.
 import { DEFAULTS } from '../api/constants.js';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import { jobName, runId, runLocation, type RunLocation } from './names.js';
 
 /** Requests when spec.resources leaves them out, by task. */

@@ -1,6 +1,6 @@
 // Progress polling: a running run's progress.json, read at most every progressPollMs per run and
 // within a global read budget (progressQps), so thousands of running runs cost a bounded S3 rate.
-import type { TrainingRunProgress } from '../api/trainingrun.js';
+import type { TrainingRunProgress } from '../api/schema/trainingrun.js';
 import type { ObjectStore } from '../aws/s3-store.js';
 import type { Logger } from '../runtime/logger.js';
 import { TokenBucket } from '../runtime/rate-limiter.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeWriter, MemoryCache, MemoryStore, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
 import { T0, makeJob, makePod, makeTrainingRun } from '../../../test/support/builders.js';
 import { trainerMetadata } from '../../../test/support/metadata.js';
-import type { TrainingRun, TrainingRunStatus } from '../api/trainingrun.js';
+import type { TrainingRun, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import { configWith } from '../../../test/support/config.js';
 import { silentLogger } from '../runtime/logger.js';
 import { METADATA_GRACE_MS, S3_RETRY_MS } from './artifacts.js';

@@ -5,7 +5,7 @@
 // model-ref); this file only puts them in order.
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { KINDS, PLURALS } from '../api/constants.js';
-import type { TrainingRun, TrainingRunStatus } from '../api/trainingrun.js';
+import type { TrainingRun, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import type { ObjectStore } from '../aws/s3-store.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import type { EventRecorder } from '../runtime/events.js';

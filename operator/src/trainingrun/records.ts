@@ -2,7 +2,7 @@
 // end) and keep the operator's own record (run.json). The record is written before the run shows
 // Succeeded or Failed, so a finished run in the API always has its history in S3.
 import { parseMetadata, parseProgress } from '../api/metadata.js';
-import type { TrainingRun, TrainingRunProgress } from '../api/trainingrun.js';
+import type { TrainingRun, TrainingRunProgress } from '../api/schema/trainingrun.js';
 import type { ObjectStore } from '../aws/s3-store.js';
 import type { ArtifactState, Observation } from './observe.js';
 import { RUN_FILES, type RunLocation } from './names.js';

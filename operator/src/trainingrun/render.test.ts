@@ -1,7 +1,7 @@
 import type { V1Container } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import { configWith } from '../../../test/support/config.js';
 import { hyperparametersJson, render as renderPlan, type RenderInput } from './render.js';
 import { planRun } from './plan.js';

@@ -3,7 +3,7 @@
 // bytes, which is what makes create-once-and-409 safe and what the unit tests pin down.
 import type { V1EnvVar, V1Job, V1PodSpec, V1Service } from '@kubernetes/client-node';
 import { KINDS } from '../api/constants.js';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import { parseDurationSeconds } from '../api/duration.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import { containerResources, controllerReference } from '../k8s/children.js';

@@ -1,7 +1,7 @@
 // spec.suspend: mirrored onto the attempt's Job (Job suspend stops its pods; resuming starts new
 // ones, which resume from the newest checkpoint). Queued runs are left alone: Kueue owns their suspend.
 import type { V1Job } from '@kubernetes/client-node';
-import type { TrainingRun } from '../api/trainingrun.js';
+import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
 import type { EventRecorder } from '../runtime/events.js';
 import { jobCondition } from './observe.js';

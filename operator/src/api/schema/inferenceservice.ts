@@ -19,7 +19,7 @@ import {
   type CelRule,
   type NameRule,
 } from './common.js';
-import { API_VERSION, DEFAULTS, INFERENCE_TASKS, KINDS, MAX_INFERENCE_SERVICE_NAME_LENGTH } from './constants.js';
+import { API_VERSION, DEFAULTS, INFERENCE_TASKS, KINDS, MAX_INFERENCE_SERVICE_NAME_LENGTH } from '../constants.js';
 
 const MODEL_REF_MESSAGE = 'spec.model.trainingRun must be the name of a TrainingRun in the same namespace (a DNS label)';
 const MODEL_URI_MESSAGE = 'spec.model.uri must be s3://<bucket>/<prefix> or hf://<org>/<name>';

@@ -3,8 +3,8 @@
 // its child failed on every pass and the object got no status at all. The zod side is checked here;
 // the fuzzer checks the CRDs against the real API server.
 import { describe, expect, it } from 'vitest';
-import { configWith } from '../../../test/support/config.js';
-import { render } from '../inferenceservice/render.js';
+import { configWith } from '../../../../test/support/config.js';
+import { render } from '../../inferenceservice/render.js';
 import { POD_ANNOTATIONS_MAX_BYTES, isLabelKey } from './common.js';
 import { InferenceServiceSpecSchema, isOperatorEnv, type InferenceService } from './inferenceservice.js';
 import { JOB_CONTROLLER_LABELS, TrainingRunSpecSchema } from './trainingrun.js';

@@ -8,7 +8,7 @@
 // expressions are restricted to the common subset of RE2 (CEL) and JavaScript: no lookaround, no
 // backreferences.
 import { z } from 'zod';
-import { DURATION_PATTERN, isValidDuration } from './duration.js';
+import { DURATION_PATTERN, isValidDuration } from '../duration.js';
 
 /** One CEL validation rule, as in apiextensions.k8s.io/v1 ValidationRule. */
 export interface CelRule {

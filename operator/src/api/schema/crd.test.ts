@@ -2,9 +2,9 @@ import { dumpYaml, loadYaml } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { CATEGORIES, SHORT_NAMES } from './constants.js';
+import { CATEGORIES, SHORT_NAMES } from '../constants.js';
 import { allCrds, crdSchema, inferenceServiceCrd, toStructural, trainingRunCrd, StructuralSchemaError, type JSONSchemaProps } from './crd.js';
-import { defaultCrdDir, renderAll, staleFiles } from './generate-crds.js';
+import { defaultCrdDir, renderAll, staleFiles } from '../generate-crds.js';
 
 type Visit = (node: JSONSchemaProps, path: string, parent: JSONSchemaProps | undefined) => void;
 

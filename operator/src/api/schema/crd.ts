@@ -20,7 +20,7 @@
 //     nodes must have `properties` or `additionalProperties`; arrays must have `items`.
 //   - keys are written in a fixed order, so the output is deterministic and readable.
 import { z } from 'zod';
-import { CATEGORIES, CRD_NAMES, GROUP, KINDS, PLURALS, SHORT_NAMES, SINGULARS, VERSION, type Kind } from './constants.js';
+import { CATEGORIES, CRD_NAMES, GROUP, KINDS, PLURALS, SHORT_NAMES, SINGULARS, VERSION, type Kind } from '../constants.js';
 import {
   INFERENCE_SERVICE_DESCRIPTION,
   INFERENCE_SERVICE_NAME_RULE,

@@ -21,7 +21,7 @@ import {
   type CelRule,
   type NameRule,
 } from './common.js';
-import { API_VERSION, DEFAULTS, KINDS, MAX_TRAINING_RUN_NAME_LENGTH, TRAINING_RUN_PHASES, TRAINING_TASKS } from './constants.js';
+import { API_VERSION, DEFAULTS, KINDS, MAX_TRAINING_RUN_NAME_LENGTH, TRAINING_RUN_PHASES, TRAINING_TASKS } from '../constants.js';
 
 // ---------------------------------------------------------------------------------------------
 // spec.model: each URI form is checked on its own, so the message says what is wrong with it.

@@ -2,7 +2,7 @@
 // malformed spec the API server rejects (operator/test/api/cases.ts) is rejected by zod too.
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, validTrainingRun, type BadCase } from '../../test/api/cases.js';
+import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, validTrainingRun, type BadCase } from '../../../test/api/cases.js';
 import { InferenceServiceSchema, InferenceServiceSpecSchema } from './inferenceservice.js';
 import { TRAINING_RUN_NAME_RULE, TrainingRunSchema, TrainingRunSpecSchema } from './trainingrun.js';
 import { isValidName } from './common.js';
