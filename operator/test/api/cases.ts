@@ -1,6 +1,6 @@
 /* eslint-disable @typescript-eslint/no-explicit-any */
 // Valid objects and a table of malformed ones, shared by the admission integration test (the real
-// API server must reject each, naming the field) and the unit test operator/src/api/schema.test.ts
+// API server must reject each, naming the field) and the unit test operator/src/api/schema/schema.test.ts
 // (the zod schemas must reject the same specs, so the operator's parse agrees with admission).
 import { API_VERSION, KINDS } from '../../src/api/constants.js';
 

@@ -2,7 +2,7 @@
 // `kubectl explain` descriptions.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../src/api/constants.js';
-import { inferenceServiceCrd, trainingRunCrd, type CustomResourceDefinition } from '../../src/api/crd.js';
+import { inferenceServiceCrd, trainingRunCrd, type CustomResourceDefinition } from '../../src/api/schema/crd.js';
 import { validInferenceService, validTrainingRun } from './cases.js';
 import { clients, kubectl, suffix, waitFor, type Clients } from '../../../test/support/cluster.js';
 import { installCrds } from './kube.js';
