@@ -195,4 +195,13 @@ describe('TrainingRunReconciler', () => {
     h.writer.refuse.set('Job', new KubeApiError(500, { message: 'etcdserver: leader changed' }));
     await expect(h.reconciler.reconcile(KEY)).rejects.toThrow('leader changed');
   });
+
+  it('undoes a second writer\'s change to a finished run\'s message, from its Ready condition', async () => {
+    const ready = { type: 'Ready', status: 'True' as const, reason: 'Succeeded', message: 'model written to s3://b/m/checkpoint/', observedGeneration: 1, lastTransitionTime: T0.toISOString() };
+    const done = makeTrainingRun('r').status({ phase: 'Succeeded', observedGeneration: 1, message: 'changed by someone else', conditions: [ready] }).obj();
+    const h = harness({ run: done });
+    await h.reconciler.reconcile(KEY);
+    expect(h.statuses()).toEqual([expect.objectContaining({ phase: 'Succeeded', message: 'model written to s3://b/m/checkpoint/' })]);
+    expect(h.writer.writesOf('create')).toEqual([]);
+  });
 });

@@ -4,7 +4,7 @@
 // lives in a file of its own (attempts, suspend, preemptions, progress, artifacts, first-status,
 // model-ref); this file only puts them in order.
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
-import { KINDS, PLURALS } from '../api/constants.js';
+import { CONDITION_TYPES, KINDS, PLURALS } from '../api/constants.js';
 import type { TrainingRun, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import type { ObjectStore } from '../aws/s3-store.js';
 import type { OperatorConfig } from '../config/operator-config.js';
@@ -98,15 +98,20 @@ export class TrainingRunReconciler {
     const current = this.overlay.current(k, cached.status, cached.metadata.resourceVersion);
     const run: TrainingRun = { ...cached, status: current };
     const generation = run.metadata.generation ?? 0;
+    // A finished run's message is its Ready condition's: a second writer that changed one (a tool,
+    // a person with kubectl) is undone from the other, with no read of the Job, which may be gone.
+    const ready = current?.conditions?.find((c) => c.type === CONDITION_TYPES.Ready);
+    const overwritten = ready !== undefined && current?.message !== ready.message;
     // At rest: a finished run whose status describes this generation needs nothing, not even a read.
-    if (isTerminal(current?.phase) && current?.observedGeneration === generation) return;
+    if (isTerminal(current?.phase) && current?.observedGeneration === generation && !overwritten) return;
 
     const log = this.d.logger.child({ trainingRun: k });
     if (isTerminal(current?.phase) && current) {
       // A finished run stays finished whatever changes later (only spec.suspend may, and there is
       // nothing left to suspend; its Job may be gone after its TTL): acknowledge the generation.
       const conditions = current.conditions?.map((c) => ({ ...c, observedGeneration: generation }));
-      await this.writeStatus(run, current, { ...current, observedGeneration: generation, ...(conditions ? { conditions } : {}) }, log);
+      const restored = { ...current, ...(ready ? { message: ready.message } : {}), observedGeneration: generation, ...(conditions ? { conditions } : {}) };
+      await this.writeStatus(run, current, restored, log);
       return;
     }
     let plan = planRun(run, this.d.config.s3Bucket, Math.max(current?.attempts ?? 1, 1));
