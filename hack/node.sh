@@ -397,7 +397,7 @@ leaks() {
   report() { [ -n "$2" ] && { printf 'left behind: %s\n%s\n' "$1" "$2"; found=1; }; return 0; }
   # The control plane and the node's daemons (tool cache), container shims, and operators of this
   # checkout (make operator, make demo, the e2e suites' processes).
-  out=$(pgrep -af "containerd-shim|runc init|$CACHE/bin/|$root/dist/operator/src/main.js" | grep -v "pgrep" || true)
+  out=$(pgrep -af "containerd-shim|runc init|$CACHE/bin/|$root/dist/operator/src/main.js" || true)
   report "processes" "$out"
   out=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep -E "^($BRIDGE|veth)" || true)
   report "network interfaces" "$out"

@@ -15,7 +15,7 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CoordinationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Job } from '@kubernetes/client-node';
 import { parseMetadata } from '../../operator/src/api/metadata.js';
 import { statusCode } from '../../operator/src/client/errors.js';
-import { clients, createNamespace, deleteNamespace, ensureCrds, repoRoot, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, repoRoot, sleep, trainingRunManifest, waitFor } from '../support/cluster.js';
 import { E2E_LEASE, metricSum, startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { s3, writeArtifact } from '../support/sim-trainer.js';
 
@@ -84,7 +84,6 @@ interface Obj<S> {
 }
 type IsvcStatus = { servingModelUri?: string; modelUri?: string; message?: string };
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const percentile = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);

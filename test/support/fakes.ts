@@ -71,7 +71,7 @@ export class FakeWriter implements WriterPart {
 
   createJob(job: V1Job): Promise<V1Job | undefined> {
     if (this.refuse.has('Job')) return Promise.reject(this.refuse.get('Job')!);
-    const path = `/apis/batch/v1/namespaces/${job.metadata!.namespace}/jobs/${job.metadata!.name}`;
+    const path = resourcePath({ group: 'batch', version: 'v1', plural: 'jobs', namespace: job.metadata!.namespace!, name: job.metadata!.name! });
     this.writes.push({ verb: 'create', kind: 'Job', name: job.metadata!.name!, body: job });
     if (this.server.has(path)) return Promise.resolve(undefined); // 409, as KubeWriter reports it
     const created = { ...job, metadata: { ...job.metadata, uid: `uid-${job.metadata!.name}`, resourceVersion: String(++this.rv), creationTimestamp: this.now() } };

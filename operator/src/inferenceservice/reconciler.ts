@@ -11,7 +11,7 @@ import { findCondition, setCondition, type Condition } from '../k8s/conditions.j
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
 import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
-import { CHILD_REJECTED, FAILED_CREATE, childRejection, deploymentCreateFailure } from '../k8s/pod-create-failure.js';
+import { CHILD_REJECTED, FAILED_CREATE, REJECTED_RETRY_MS, childRejection, deploymentCreateFailure } from '../k8s/pod-create-failure.js';
 import { RESOURCES } from '../k8s/resources.js';
 import { statusEqual } from '../k8s/status-equal.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
@@ -24,8 +24,6 @@ import { childName, render, replicaBounds, selectorString, serviceUrl } from './
 /** Hash of the last applied object, so an unchanged pass costs no write at all. */
 export const APPLIED_HASH = 'lathe.dev/applied-hash';
 
-/** How often children the API server refused are applied again. */
-const REJECTED_RETRY_MS = 60_000;
 
 export interface InferenceServiceReconcilerDeps {
   config: OperatorConfig;

@@ -3,6 +3,7 @@
 // InferenceService that only looked at pods would show "waiting for pods" forever. These helpers
 // turn what the controller said into the run's or service's status, with what to do about it.
 import type { CoreV1Event, V1Deployment, V1Pod } from '@kubernetes/client-node';
+import { KubeApiError, statusCode } from '../client/errors.js';
 
 /** The reason in status and Events: the word the Job and ReplicaSet controllers use themselves. */
 export const FAILED_CREATE = 'FailedCreate';
@@ -65,13 +66,24 @@ export function deploymentCreateFailure(d: V1Deployment | undefined): CreateFail
 /** The reason when the API server refuses a child the operator rendered (a 400 or 422). */
 export const CHILD_REJECTED = 'ChildRejected';
 
+/** How often children the API server refused are created or applied again. */
+export const REJECTED_RETRY_MS = 60_000;
+
+/**
+ * Reasons a person must act on while the controller keeps retrying: kstatus Stalled, not
+ * Reconciling, and a Warning when the object first shows one.
+ */
+export function needsAPerson(reason: string | undefined): reason is typeof FAILED_CREATE | typeof CHILD_REJECTED {
+  return reason === FAILED_CREATE || reason === CHILD_REJECTED;
+}
+
 /**
  * A child the API server refused as invalid: admission let the parent's spec through, but what it
  * renders to is not a valid Job or Deployment. Retrying cannot help, so it is shown, not looped on.
  */
 export function childRejection(err: unknown, what: string): { reason: typeof CHILD_REJECTED; message: string } | undefined {
-  const code = (err as { statusCode?: unknown }).statusCode;
+  const code = statusCode(err);
   if (code !== 400 && code !== 422) return undefined;
-  const said = (err as { status?: { message?: string } }).status?.message ?? String(err);
+  const said = (err instanceof KubeApiError ? err.status?.message : undefined) ?? String(err);
   return { reason: CHILD_REJECTED, message: `the API server refused ${what}: ${said}; change the spec (admission should have refused it: please report this)` };
 }

@@ -5,7 +5,7 @@ import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { CONDITION_TYPES, TERMINAL_PHASES } from '../api/constants.js';
 import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import { setCondition, type Condition } from '../k8s/conditions.js';
-import { CHILD_REJECTED, FAILED_CREATE, type CreateFailure } from '../k8s/pod-create-failure.js';
+import { needsAPerson, type CreateFailure } from '../k8s/pod-create-failure.js';
 import { REASONS } from './reasons.js';
 import { TRAINER_CONTAINER } from './trainer-contract.js';
 
@@ -174,7 +174,7 @@ export function desiredStatus(o: Observation, current: TrainingRunStatus | undef
   set(CONDITION_TYPES.Ready, phase === 'Succeeded' ? 'True' : 'False', reason, message);
   // kstatus: a suspended run is at rest ("Current"), so Flux and `kpt live status` do not wait on
   // it; pods that cannot be created need a person ("Failed" until fixed; the Job keeps trying).
-  const blocked = reason === FAILED_CREATE || reason === CHILD_REJECTED;
+  const blocked = needsAPerson(reason);
   set(CONDITION_TYPES.Reconciling, terminal || blocked || phase === 'Suspended' ? 'False' : 'True', reason, message);
   set(CONDITION_TYPES.Stalled, phase === 'Failed' || blocked ? 'True' : 'False', reason, message);
   if (terminal) {

@@ -13,7 +13,7 @@ const TASK_RESOURCES: Record<string, { cpu: string; memory: string }> = {
 };
 
 /** The spec with the operator's defaults applied: what the Job is rendered from. */
-export function effectiveSpec(run: TrainingRun) {
+function effectiveSpec(run: TrainingRun) {
   const spec = run.spec;
   const task = spec.task;
   const base = TASK_RESOURCES[task] ?? TASK_RESOURCES.custom!;

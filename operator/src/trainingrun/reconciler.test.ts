@@ -14,7 +14,8 @@ import { METADATA_GRACE_MS, S3_RETRY_MS } from './artifacts.js';
 import { BurstTracker } from './burst.js';
 import { FIRST_STATUS_DELAY_MS } from './first-status.js';
 import { runId, runLocation } from './names.js';
-import { REJECTED_RETRY_MS, TrainingRunReconciler } from './reconciler.js';
+import { TrainingRunReconciler } from './reconciler.js';
+import { REJECTED_RETRY_MS } from '../k8s/pod-create-failure.js';
 import { KubeApiError } from '../client/errors.js';
 
 const KEY = 'ml/r';

@@ -11,7 +11,7 @@ import type { OperatorConfig } from '../config/operator-config.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
 import { LABELS } from '../k8s/labels.js';
-import { CHILD_REJECTED, FAILED_CREATE, childRejection, jobCreateFailure } from '../k8s/pod-create-failure.js';
+import { FAILED_CREATE, REJECTED_RETRY_MS, childRejection, jobCreateFailure, needsAPerson } from '../k8s/pod-create-failure.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import { statusEqual } from '../k8s/status-equal.js';
 import { keyOf, objectKey, type ObjectCache } from '../runtime/informer.js';
@@ -31,11 +31,6 @@ import { REASONS } from './reasons.js';
 import { buildRecord, writeRecord } from './records.js';
 import { render } from './render.js';
 import { syncSuspend } from './suspend.js';
-
-export { METADATA_GRACE_MS } from './artifacts.js';
-
-/** How often a Job the API server refused is tried again (the spec is immutable but for suspend). */
-export const REJECTED_RETRY_MS = 60_000;
 
 export interface TrainingRunReconcilerDeps {
   config: OperatorConfig;
@@ -222,7 +217,7 @@ export class TrainingRunReconciler {
     // Pods or a Job that cannot be created are a Warning of their own, whatever the phase.
     const reason = conditionReason(desired);
     const quietStart = !current?.phase && desired.phase === 'Pending' && ([REASONS.CreatingJob, REASONS.PodsPending] as string[]).includes(String(reason));
-    if ((reason === FAILED_CREATE || reason === CHILD_REJECTED) && conditionReason(current) !== reason) {
+    if (needsAPerson(reason) && conditionReason(current) !== reason) {
       this.d.events.record(run, 'Warning', reason, desired.message ?? '');
       log.warn(reason === FAILED_CREATE ? 'pods cannot be created' : 'the API server refused the Job', { message: desired.message });
     } else if (current?.phase !== desired.phase && !quietStart) {
