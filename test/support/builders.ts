@@ -5,6 +5,7 @@
 import type { V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { InferenceService } from '../../operator/src/api/schema/inferenceservice.js';
 import type { TrainingRun, TrainingRunStatus } from '../../operator/src/api/schema/trainingrun.js';
+import { KUEUE_LABELS, SUSPENDED_BY_LATHE, type Workload, type WorkloadCondition } from '../../operator/src/k8s/kueue.js';
 import { LABELS } from '../../operator/src/k8s/labels.js';
 
 export const T0 = new Date('2026-11-22T12:00:00Z');
@@ -49,6 +50,10 @@ export class TrainingRunBuilder {
     this.run.spec.queue = name;
     return this;
   }
+  workloadPriority(name: string): this {
+    this.run.spec.workloadPriorityClassName = name;
+    return this;
+  }
   status(status: TrainingRunStatus): this {
     this.run.status = status;
     return this;
@@ -78,6 +83,12 @@ export class JobBuilder {
   }
   suspended(on = true): this {
     this.job.spec!.suspend = on;
+    return this;
+  }
+  /** Submitted to Kueue: carries the queue-name label (suspended until admitted). */
+  submittedTo(queue: string): this {
+    this.job.metadata!.labels![KUEUE_LABELS.queueName] = queue;
+    this.job.spec!.suspend = true;
     return this;
   }
   complete(at: Date = T0): this {
@@ -162,3 +173,53 @@ export const makeInferenceService = (name: string) => new InferenceServiceBuilde
 export function deploymentStatus(d: V1Deployment, status: NonNullable<V1Deployment['status']>): V1Deployment {
   return { ...d, status: { observedGeneration: d.metadata?.generation ?? 1, ...status } };
 }
+
+/** Kueue's Workload of a Job, in the states Kueue's own controllers put it. */
+export class WorkloadBuilder {
+  private readonly w: Workload;
+
+  constructor(name: string) {
+    this.w = { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'Workload', metadata: { name, namespace: 'ml', uid: `uid-${name}` }, spec: { active: true, queueName: 'team-a' }, status: { conditions: [] } };
+  }
+
+  /** Owned by the Job with this uid (as Kueue's job reconciler makes it). */
+  ownedBy(job: V1Job): this {
+    this.w.metadata!.ownerReferences = [{ apiVersion: 'batch/v1', kind: 'Job', name: job.metadata!.name!, uid: job.metadata!.uid!, controller: true }];
+    return this;
+  }
+  private condition(c: WorkloadCondition): this {
+    this.w.status!.conditions = [...(this.w.status!.conditions ?? []).filter((x) => x.type !== c.type), c];
+    return this;
+  }
+  /** Waiting for quota, with Kueue's message. */
+  pending(message: string): this {
+    return this.condition({ type: 'QuotaReserved', status: 'False', reason: 'Pending', message });
+  }
+  inadmissible(message: string): this {
+    return this.condition({ type: 'QuotaReserved', status: 'False', reason: 'Inadmissible', message });
+  }
+  admitted(clusterQueue = 'gpu'): this {
+    this.w.status!.admission = { clusterQueue };
+    this.condition({ type: 'QuotaReserved', status: 'True', reason: 'QuotaReserved', message: `Quota reserved in ClusterQueue ${clusterQueue}` });
+    return this.condition({ type: 'Admitted', status: 'True', reason: 'Admitted', message: 'The workload is admitted' });
+  }
+  /** Evicted by a higher-priority workload `count` times so far, and waiting again. */
+  preempted(count = 1, message = 'Preempted to accommodate a workload (UID: x, JobUID: y) due to prioritization in the ClusterQueue'): this {
+    this.w.status!.schedulingStats = { evictions: [{ reason: 'Preempted', underlyingCause: 'InClusterQueue', count }] };
+    this.condition({ type: 'Preempted', status: 'True', reason: 'InClusterQueue', message });
+    this.condition({ type: 'Evicted', status: 'True', reason: 'Preempted', message });
+    this.condition({ type: 'Admitted', status: 'False', reason: 'NoReservation', message: 'The workload has no reservation' });
+    return this.pending('couldn\'t assign flavors to pod set main: insufficient unused quota for nvidia.com/gpu in flavor gpu, 2 more needed');
+  }
+  /** spec.active false: by Lathe (spec.suspend), or by Kueue or a person. */
+  inactive(byLathe = false, message = 'The workload is deactivated'): this {
+    this.w.spec!.active = false;
+    if (byLathe) this.w.metadata!.annotations = { [SUSPENDED_BY_LATHE]: 'true' };
+    return this.condition({ type: 'Evicted', status: 'True', reason: 'Deactivated', message });
+  }
+  obj(): Workload {
+    return structuredClone(this.w);
+  }
+}
+
+export const makeWorkload = (name: string) => new WorkloadBuilder(name);

@@ -5,7 +5,8 @@
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { FakeWriter, MemoryCache, MemoryStore, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
-import { T0, makeJob, makePod, makeTrainingRun } from '../../../test/support/builders.js';
+import { T0, makeJob, makePod, makeTrainingRun, makeWorkload } from '../../../test/support/builders.js';
+import type { Workload } from '../k8s/kueue.js';
 import { trainerMetadata } from '../../../test/support/metadata.js';
 import type { TrainingRun, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import { configWith } from '../../../test/support/config.js';
@@ -20,25 +21,27 @@ import { KubeApiError } from '../client/errors.js';
 
 const KEY = 'ml/r';
 
-function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?: CoreV1Event[] } = {}) {
+function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?: CoreV1Event[]; workloads?: Workload[] } = {}) {
   const clock = new TestClock(T0.getTime() + 60_000);
   const runs = new MemoryCache<TrainingRun>(o.run ? [o.run] : [makeTrainingRun('r').obj()]);
   const jobs = new MemoryCache<V1Job>(o.jobs);
   const pods = new MemoryCache<V1Pod>(o.pods);
   const jobEvents = new MemoryCache<CoreV1Event>(o.events);
+  // Kueue's Workloads are read only when given (LATHE_KUEUE).
+  const workloads = o.workloads ? new MemoryCache<Workload>(o.workloads) : undefined;
   const writer = new FakeWriter(clock.now);
   for (const j of o.jobs ?? []) writer.server.set(`/apis/batch/v1/namespaces/ml/jobs/${j.metadata!.name}`, j);
   const store = new MemoryStore();
   const events = new RecordingEvents();
   const burst = new BurstTracker(() => clock.now().getTime());
   const config = configWith({ s3Bucket: 'lathe-artifacts', progressPollMs: 15_000 });
-  const reconciler = new TrainingRunReconciler({ config, writer, store, events, logger: silentLogger(), runs, jobs, pods, jobEvents, burst, now: clock.now });
+  const reconciler = new TrainingRunReconciler({ config, writer, store, events, logger: silentLogger(), runs, jobs, pods, jobEvents, ...(workloads ? { workloads } : {}), burst, now: clock.now });
   const run = runs.get('ml', 'r')!;
   const loc = runLocation('lathe-artifacts', 'r', runId(run.metadata));
   const statuses = () => writer.writesOf('apply', 'TrainingRun/status').map((w) => w.body as TrainingRunStatus);
   const last = () => statuses().at(-1);
   const reason = () => last()?.conditions?.find((c) => c.type === 'Ready')?.reason;
-  return { clock, runs, jobs, pods, jobEvents, writer, store, events, burst, reconciler, loc, statuses, last, reason };
+  return { clock, runs, jobs, pods, jobEvents, workloads, writer, store, events, burst, reconciler, loc, statuses, last, reason };
 }
 
 /** A run that has been Running on attempt 1. */
@@ -204,5 +207,49 @@ describe('TrainingRunReconciler', () => {
     await h.reconciler.reconcile(KEY);
     expect(h.statuses()).toEqual([expect.objectContaining({ phase: 'Succeeded', message: 'model written to s3://b/m/checkpoint/' })]);
     expect(h.writer.writesOf('create')).toEqual([]);
+  });
+
+  describe('with Kueue (LATHE_KUEUE)', () => {
+    const queued = (status: Partial<TrainingRunStatus> = {}) =>
+      makeTrainingRun('r').queue('team-a').status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0, ...status }).obj();
+    const job = makeJob('r-1').run('r').submittedTo('team-a').obj();
+
+    it('counts a Kueue preemption once, with a Warning, across an operator restart', async () => {
+      const w = makeWorkload('job-r-1').ownedBy(job).preempted(1).obj();
+      const h = harness({ run: queued(), jobs: [job], workloads: [w] });
+      await h.reconciler.reconcile(KEY);
+      expect(h.last()).toMatchObject({ phase: 'Queued', preemptions: 1, queue: { workload: 'job-r-1', preemptions: 1 } });
+      expect(h.reason()).toBe('Preempted');
+      expect(h.events.reasons()).toContain('Preempted');
+
+      // A new process reads the status it wrote: the same eviction is not counted again.
+      const again = harness({ run: makeTrainingRun('r').queue('team-a').status(h.last()!).obj(), jobs: [job], workloads: [w] });
+      await again.reconciler.reconcile(KEY);
+      expect(again.statuses()).toEqual([]);
+      expect(again.events.reasons()).not.toContain('Preempted');
+    });
+
+    it('shows a missing LocalQueue as Stalled with one Warning, and keeps watching', async () => {
+      const w = makeWorkload('job-r-1').ownedBy(job).inadmissible("LocalQueue team-a doesn't exist").obj();
+      const h = harness({ run: queued({ phase: 'Queued' }), jobs: [job], workloads: [w] });
+      await h.reconciler.reconcile(KEY);
+      expect(h.reason()).toBe('LocalQueueNotFound');
+      expect(h.last()!.conditions).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'Stalled', status: 'True', reason: 'LocalQueueNotFound' }),
+          expect.objectContaining({ type: 'Reconciling', status: 'False' }),
+        ]),
+      );
+      expect(h.events.events.filter((e) => e.type === 'Warning').map((e) => e.reason)).toEqual(['LocalQueueNotFound']);
+    });
+
+    it('suspends an admitted queued run by deactivating its Workload, never by patching the Job', async () => {
+      const running = makeJob('r-1').run('r').submittedTo('team-a').suspended(false).obj();
+      const w = makeWorkload('job-r-1').ownedBy(running).admitted().obj();
+      const h = harness({ run: makeTrainingRun('r').queue('team-a').suspend().status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 2 }).obj(), jobs: [running], workloads: [w] });
+      await h.reconciler.reconcile(KEY);
+      expect(h.writer.writesOf('patch', 'Workload').map((x) => x.body)).toEqual([expect.objectContaining({ spec: { active: false } })]);
+      expect(h.writer.writesOf('patch', 'Job')).toEqual([]);
+    });
   });
 });

@@ -207,6 +207,16 @@ describe('render', () => {
     expect(render({ run: run({ suspend: true }), attempt: 1, config, modelUri: 'x' }).job.spec!.suspend).toBe(true);
   });
 
+  it('gives Kueue the WorkloadPriorityClass on the Job, and holds back the queue label of a run created suspended', () => {
+    const prioritized = render({ run: run({ queue: 'team-a', workloadPriorityClassName: 'high' }), attempt: 1, config, modelUri: 'x' }).job;
+    expect(prioritized.metadata!.labels!['kueue.x-k8s.io/priority-class']).toBe('high');
+    // The pod template is not where Kueue reads it.
+    expect(prioritized.spec!.template.metadata!.labels!['kueue.x-k8s.io/priority-class']).toBeUndefined();
+    const suspended = render({ run: run({ queue: 'team-a', suspend: true }), attempt: 1, config, modelUri: 'x' }).job;
+    expect(suspended.metadata!.labels!['kueue.x-k8s.io/queue-name']).toBeUndefined();
+    expect(suspended.spec!.suspend).toBe(true);
+  });
+
   it('meets the restricted Pod Security profile with a read-only root filesystem', () => {
     const pod = render({ run: run(), attempt: 1, config, modelUri: 'x' }).job.spec!.template.spec!;
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });

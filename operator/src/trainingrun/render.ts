@@ -8,6 +8,7 @@ import { parseDurationSeconds } from '../api/duration.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import { containerResources, controllerReference } from '../k8s/children.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
+import { KUEUE_LABELS } from '../k8s/kueue.js';
 import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
 import { placement } from '../k8s/scheduling.js';
 import { podS3Access } from '../k8s/pod-s3.js';
@@ -39,6 +40,19 @@ export function runLabels(run: TrainingRun): Record<string, string> {
   };
 }
 
+/**
+ * Kueue's labels on the Job: the queue (only once the run is not suspended, so that a run created
+ * suspended is not submitted until it resumes) and the WorkloadPriorityClass.
+ */
+function kueueLabels(run: TrainingRun): Record<string, string> {
+  const { queue, suspend, workloadPriorityClassName } = run.spec;
+  if (!queue) return {};
+  return {
+    ...(suspend ? {} : { [KUEUE_LABELS.queueName]: queue }),
+    ...(workloadPriorityClassName ? { [KUEUE_LABELS.priorityClass]: workloadPriorityClassName } : {}),
+  };
+}
+
 export function render(input: RenderInput): RenderedRun {
   const { plan, config, modelUri } = input;
   const { run, spec, attempt, location } = plan;
@@ -48,7 +62,7 @@ export function render(input: RenderInput): RenderedRun {
   const job = plan.jobName;
   const distributed = spec.workers > 1;
   const labels = { ...runLabels(run), [LABELS.runId]: id, [LABELS.attempt]: String(attempt) };
-  const jobLabels = { ...labels, ...(run.spec.queue ? { [LABELS.kueueQueue]: run.spec.queue } : {}) };
+  const jobLabels = { ...labels, ...kueueLabels(run) };
 
   const s3 = podS3Access(config);
   const env: V1EnvVar[] = [
@@ -125,7 +139,7 @@ export function render(input: RenderInput): RenderedRun {
       parallelism: spec.workers,
       completionMode: distributed ? 'Indexed' : 'NonIndexed',
       backoffLimit: spec.retries,
-      // Kueue owns `suspend` of a queued Job from creation on; otherwise it mirrors spec.suspend.
+      // Kueue owns `suspend` of a submitted Job from creation on (queueing.ts); otherwise it mirrors spec.suspend.
       suspend: run.spec.queue ? true : spec.suspend,
       ...(maxRuntime !== undefined ? { activeDeadlineSeconds: maxRuntime } : {}),
       ...(ttl !== undefined ? { ttlSecondsAfterFinished: ttl } : {}),
