@@ -260,6 +260,22 @@ describe('helm template', () => {
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'lathe-operator', namespace: RELEASE_NS }]);
   });
 
+  it('grants Kueue Workloads and sets LATHE_KUEUE only with kueue.enabled, or auto on a cluster serving Kueue', () => {
+    const kueue = (args: string[]) => {
+      const objs = render(args);
+      const rules = (one(objs, 'ClusterRole', 'lathe-operator').rules as Obj[]).filter((r) => (r.apiGroups as string[]).includes('kueue.x-k8s.io'));
+      const env = ((one(objs, 'Deployment').spec as Obj).template.spec.containers[0].env as { name: string; value: string }[]).find((e) => e.name === 'LATHE_KUEUE');
+      return { rules, env: env?.value };
+    };
+    const on = { rules: [{ apiGroups: ['kueue.x-k8s.io'], resources: ['workloads'], verbs: ['get', 'list', 'watch', 'patch'] }], env: 'true' };
+    const off = { rules: [], env: 'false' };
+    expect(kueue([])).toEqual(off);
+    expect(kueue(['--set', 'kueue.enabled=true'])).toEqual(on);
+    expect(kueue(['--api-versions', 'kueue.x-k8s.io/v1beta2'])).toEqual(on);
+    expect(kueue(['--api-versions', 'kueue.x-k8s.io/v1beta2', '--set', 'kueue.enabled=false'])).toEqual(off);
+    expect(renderFails(['--set', 'kueue.enabled=maybe'])).toContain('kueue');
+  });
+
   it('keeps Leases in a Role of the release namespace, limited to the operator\'s Lease', () => {
     for (const args of Object.values(VALUE_SETS)) {
       const objs = render(args);

@@ -90,6 +90,8 @@ export async function startKueue(): Promise<KueueProcess> {
     }
     rmSync(dir, { recursive: true, force: true });
     rmSync(madeEtc ? '/etc/kueue' : METRICS_CERTS, { recursive: true, force: true });
+    // The cluster as found: the later suites (and the chart's kueue.enabled=auto) see no Kueue.
+    kubectl(['delete', '-f', tool('kueue-crds'), '--ignore-not-found', '--wait=true']);
   };
   try {
     await waitFor('Kueue to be healthy', async () => {
