@@ -3,7 +3,9 @@
 import { CustomObjectsApi, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../support/cluster.js';
+import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
+import { makeTrainingRun } from '../support/builders.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { statusCode } from '../../operator/src/client/errors.js';
 import { jobEnv, s3, writeArtifact, writeProgress } from '../support/sim-trainer.js';
@@ -34,12 +36,12 @@ interface Run {
 const HOLD = { 'sim.lathe.dev/hold': 'true' };
 
 function trainingRun(name: string, spec: Record<string, unknown> = {}) {
-  return trainingRunManifest(name, {
-    hyperparameters: { epochs: 2, batchSize: 4, learningRate: 0.0005 },
-    resources: { gpus: 1, cpu: '1', memory: '2Gi' },
-    podMetadata: { annotations: HOLD },
-    ...spec,
-  });
+  return makeTrainingRun(name)
+    .hyperparameters({ epochs: 2, batchSize: 4, learningRate: 0.0005 })
+    .resources({ gpus: 1, cpu: '1', memory: '2Gi' })
+    .podAnnotations(HOLD)
+    .spec(spec as Partial<TrainingRun['spec']>)
+    .manifest();
 }
 
 async function create(name: string, spec: Record<string, unknown> = {}): Promise<void> {

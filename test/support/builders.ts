@@ -11,6 +11,7 @@ export const T0 = new Date('2026-11-22T12:00:00Z');
 
 export class TrainingRunBuilder {
   private readonly run: TrainingRun;
+  private namespaced = false;
 
   constructor(name: string) {
     this.run = {
@@ -23,6 +24,46 @@ export class TrainingRunBuilder {
 
   namespace(ns: string): this {
     this.run.metadata.namespace = ns;
+    this.namespaced = true;
+    return this;
+  }
+  uid(uid: string): this {
+    this.run.metadata.uid = uid;
+    return this;
+  }
+  generation(g: number): this {
+    this.run.metadata.generation = g;
+    return this;
+  }
+  created(at: Date): this {
+    this.run.metadata.creationTimestamp = at;
+    return this;
+  }
+  dataset(uri: string): this {
+    this.run.spec.dataset = { uri };
+    return this;
+  }
+  task(task: TrainingRun['spec']['task']): this {
+    this.run.spec.task = task;
+    return this;
+  }
+  hyperparameters(h: NonNullable<TrainingRun['spec']['hyperparameters']>): this {
+    this.run.spec.hyperparameters = { ...this.run.spec.hyperparameters, ...h };
+    return this;
+  }
+  /** cpu, memory, gpus (merged over what is set). */
+  resources(r: NonNullable<TrainingRun['spec']['resources']>): this {
+    this.run.spec.resources = { ...this.run.spec.resources, ...r };
+    return this;
+  }
+  podAnnotations(a: Record<string, string>): this {
+    const pm = this.run.spec.podMetadata ?? {};
+    this.run.spec.podMetadata = { ...pm, annotations: { ...pm.annotations, ...a } };
+    return this;
+  }
+  /** Any other spec fields, set over what is there (for the rarer ones without a method of their own). */
+  spec(fields: Partial<TrainingRun['spec']>): this {
+    Object.assign(this.run.spec, structuredClone(fields));
     return this;
   }
   model(model: string): this {
@@ -55,6 +96,14 @@ export class TrainingRunBuilder {
   }
   obj(): TrainingRun {
     return structuredClone(this.run);
+  }
+  /**
+   * The object as a user sends it to the API server: no uid, resourceVersion, generation or
+   * creationTimestamp, and no namespace unless one was given (the request's path names it).
+   */
+  manifest(): TrainingRun {
+    const { name, namespace } = this.run.metadata;
+    return { ...structuredClone(this.run), metadata: this.namespaced ? { name, namespace } : { name } };
   }
 }
 
