@@ -9,6 +9,7 @@ import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { statusCode } from '../../operator/src/client/errors.js';
 import { jobEnv, s3, writeArtifact, writeProgress } from '../support/sim-trainer.js';
+import { TORCHRUN_ENV, TRAINER_ENV } from '../../operator/src/trainingrun/trainer-contract.js';
 
 const { kc, core, batch } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -101,7 +102,7 @@ describe('TrainingRun', () => {
     const [pod] = await runningPods('single-1');
     const running = await waitPhase('single', 'Running');
     expect(running.status!.runId).toMatch(/^\d{8}-\d{6}-[a-z0-9]{6}$/);
-    expect(jobEnv(job).LATHE_RUN_ID).toBe(running.status!.runId);
+    expect(jobEnv(job)[TRAINER_ENV.runId]).toBe(running.status!.runId);
 
     await writeProgress(storage, job, { epoch: 1, epochs: 2, step: 10, loss: 2.5 });
     const withProgress = await waitFor('progress in status', async () => {
@@ -113,7 +114,7 @@ describe('TrainingRun', () => {
     const { checkpointUri } = await writeArtifact(storage, job);
     exitPods([pod!], 0);
     const done = await waitPhase('single', 'Succeeded');
-    expect(done.status!.artifact).toMatchObject({ uri: checkpointUri, metadataUri: `${jobEnv(job).LATHE_OUTPUT_URI}metadata.json` });
+    expect(done.status!.artifact).toMatchObject({ uri: checkpointUri, metadataUri: `${jobEnv(job)[TRAINER_ENV.outputUri]}metadata.json` });
     expect(done.status!.conditions).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ type: 'Ready', status: 'True' }),
@@ -159,7 +160,7 @@ describe('TrainingRun', () => {
     await waitPhase('base', 'Succeeded');
     // The base run's phase change re-queues its dependent at once (no resync in between).
     const tunedJob = await jobOf('tuned');
-    expect(jobEnv(tunedJob).LATHE_MODEL_URI).toBe(checkpointUri);
+    expect(jobEnv(tunedJob)[TRAINER_ENV.modelUri]).toBe(checkpointUri);
   });
 
   it('runs two workers as an Indexed Job with torchrun rendezvous env', async () => {
@@ -167,7 +168,7 @@ describe('TrainingRun', () => {
     const job = await jobOf('ddp');
     expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 2, parallelism: 2 });
     const env = jobEnv(job);
-    expect(env).toMatchObject({ PET_NNODES: '2', PET_NPROC_PER_NODE: '1', PET_MASTER_ADDR: 'ddp-1-0.ddp', PET_MASTER_PORT: '29500' });
+    expect(env).toMatchObject({ [TORCHRUN_ENV.nnodes]: '2', [TORCHRUN_ENV.nprocPerNode]: '1', [TORCHRUN_ENV.masterAddr]: 'ddp-1-0.ddp', [TORCHRUN_ENV.masterPort]: '29500' });
     const svc = await core.readNamespacedService({ name: 'ddp', namespace: ns });
     expect(svc.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
     const pods = await runningPods('ddp-1', 2);
@@ -231,7 +232,7 @@ describe('TrainingRun', () => {
       return run.status?.attempts === 2 ? run : undefined;
     });
     expect(r.status!.jobName).toBe('job-deleted-2');
-    expect(jobEnv(job2).LATHE_RUN_ID).toBe(r.status!.runId);
+    expect(jobEnv(job2)[TRAINER_ENV.runId]).toBe(r.status!.runId);
     const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=job-deleted' });
     expect(events.items.some((e) => e.reason === 'JobDeleted')).toBe(true);
   });

@@ -6,6 +6,7 @@ import type { V1Deployment, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { InferenceService } from '../../operator/src/api/schema/inferenceservice.js';
 import type { TrainingRun, TrainingRunStatus } from '../../operator/src/api/schema/trainingrun.js';
 import { LABELS } from '../../operator/src/k8s/labels.js';
+import { TRAINER_CONTAINER } from '../../operator/src/trainingrun/trainer-contract.js';
 
 export const T0 = new Date('2026-11-22T12:00:00Z');
 
@@ -90,6 +91,10 @@ export class TrainingRunBuilder {
     this.run.spec.queue = name;
     return this;
   }
+  retries(n: number): this {
+    this.run.spec.retries = n;
+    return this;
+  }
   status(status: TrainingRunStatus): this {
     this.run.status = status;
     return this;
@@ -133,8 +138,13 @@ export class JobBuilder {
     this.job.status = { ...this.job.status, completionTime: at, conditions: [{ type: 'Complete', status: 'True' }] };
     return this;
   }
+  /** Pods of the Job that failed so far (the Job controller's count), while it goes on. */
+  failures(n: number): this {
+    this.job.status = { ...this.job.status, failed: n };
+    return this;
+  }
   failed(reason = 'BackoffLimitExceeded'): this {
-    this.job.status = { ...this.job.status, failed: 1, conditions: [{ type: 'Failed', status: 'True', reason }] };
+    this.job.status = { ...this.job.status, failed: this.job.status?.failed ?? 1, conditions: [{ type: 'Failed', status: 'True', reason }] };
     return this;
   }
   obj(): V1Job {
@@ -162,6 +172,15 @@ export class PodBuilder {
   }
   created(at: Date): this {
     this.pod.metadata!.creationTimestamp = at;
+    return this;
+  }
+  /** The trainer exited with `code`, its last line `message` in the termination log (a real failure). */
+  exited(code: number, message = ''): this {
+    this.pod.status = {
+      ...this.pod.status,
+      phase: code === 0 ? 'Succeeded' : 'Failed',
+      containerStatuses: [{ name: TRAINER_CONTAINER, image: 'trainer', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: code, ...(message ? { message } : {}) } } }],
+    };
     return this;
   }
   /** Ended by a spot interruption, drain or preemption. */
