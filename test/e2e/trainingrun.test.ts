@@ -26,6 +26,7 @@ interface Run {
     message?: string;
     attempts?: number;
     preemptions?: number;
+    failures?: number;
     jobName?: string;
     observedGeneration?: number;
     progress?: { epoch?: number; epochs?: number; loss?: number; summary?: string };
@@ -219,6 +220,30 @@ describe('TrainingRun', () => {
     expect(r.status!.message).toContain('dataset s3://lathe-datasets/missing.jsonl does not exist');
     expect(r.status!.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Failed', status: 'True', reason: 'PodFailurePolicy' })]));
     expect((await podsOf('bad-input-1')).length).toBe(1);
+  });
+
+  it('retries a real failure up to spec.retries, then fails with "too many failures" and the trainer\'s last error', async () => {
+    await create('flaky', { retries: 1 });
+    const [first] = await runningPods('flaky-1');
+    exitPods([first!], 1, 'RuntimeError: CUDA out of memory');
+    // Within spec.retries: the Job starts another pod; the run stays Running on attempt 1 and counts the failure.
+    const retried = await waitFor('the retried pod', async () => {
+      const pods = (await podsOf('flaky-1')).filter((p) => p.status?.phase === 'Running' && p.metadata!.name !== first!.metadata!.name);
+      return pods[0];
+    }, 90_000);
+    const counted = await waitFor('one failure in status', async () => {
+      const r = await get('flaky');
+      return r.status?.failures === 1 ? r : undefined;
+    });
+    expect(counted.status).toMatchObject({ phase: 'Running', attempts: 1, preemptions: 0 });
+    exitPods([retried], 1, 'RuntimeError: loss is NaN');
+    const r = await waitPhase('flaky', 'Failed', 90_000);
+    const message = 'the trainer failed more often than spec.retries allows: RuntimeError: loss is NaN';
+    expect(r.status).toMatchObject({ message, attempts: 1, failures: 2, jobName: 'flaky-1' });
+    expect(r.status!.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message })]));
+    // The retries were the Job's, not new attempts.
+    expect(await batch.readNamespacedJob({ name: 'flaky-2', namespace: ns }).then(() => true, () => false)).toBe(false);
+    expect((await podsOf('flaky-1')).length).toBe(2);
   });
 
   it('starts a new attempt when someone deletes the Job of a running run', async () => {

@@ -62,6 +62,50 @@ export class TrainingRunBuilder {
     this.run.spec.podMetadata = { ...pm, annotations: { ...pm.annotations, ...a } };
     return this;
   }
+  /**
+   * Every optional field of the spec set to a valid value (the admission and schema tests: the API
+   * server and the zod schemas must accept all of it and prune nothing).
+   */
+  everyField(): this {
+    this.run.spec = {
+      model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
+      task: 'text-generation',
+      dataset: { uri: 's3://ml-data/tinystories.jsonl' },
+      hyperparameters: { epochs: 3, batchSize: 8, learningRate: 5.0e-5, extra: { scheduler: 'cosine' } },
+      workers: 2,
+      resources: { gpus: 1, cpu: '4', memory: '16Gi' },
+      spot: true,
+      maxRuntime: '2h',
+      retries: 2,
+      queue: 'team-a',
+      ttlAfterFinished: '1h',
+      suspend: true,
+      outputModel: 'smol-llama-stories',
+      podMetadata: { labels: { 'cost-center': 'ml-research' }, annotations: { 'example.com/note': 'hello world' } },
+      nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-A10G' },
+      tolerations: [
+        { key: 'example.com/dedicated', operator: 'Equal', value: 'ml', effect: 'NoSchedule' },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      ],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['us-east-1a', 'us-east-1b'] }] }],
+          },
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 50, preference: { matchExpressions: [{ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['g5.xlarge'] }] } },
+          ],
+        },
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'lathe.dev/training-run': this.run.metadata.name! } } } },
+          ],
+        },
+      },
+      priorityClassName: 'ml-batch',
+    };
+    return this;
+  }
   /** Any other spec fields, set over what is there (for the rarer ones without a method of their own). */
   spec(fields: Partial<TrainingRun['spec']>): this {
     Object.assign(this.run.spec, structuredClone(fields));
@@ -106,9 +150,9 @@ export class TrainingRunBuilder {
    * The object as a user sends it to the API server: no uid, resourceVersion, generation or
    * creationTimestamp, and no namespace unless one was given (the request's path names it).
    */
-  manifest(): TrainingRun {
+  manifest(): TrainingRun & { metadata: { name: string } } {
     const { name, namespace } = this.run.metadata;
-    return { ...structuredClone(this.run), metadata: this.namespaced ? { name, namespace } : { name } };
+    return { ...structuredClone(this.run), metadata: this.namespaced ? { name: name!, namespace } : { name: name! } };
   }
 }
 
@@ -209,6 +253,11 @@ export class InferenceServiceBuilder {
 
   model(uri: string): this {
     this.isvc.spec.model = { uri };
+    return this;
+  }
+  /** replicas.min, and max when it autoscales (max > min adds an HPA). */
+  replicas(min: number, max?: number): this {
+    this.isvc.spec.replicas = max === undefined ? { min } : { min, max };
     return this;
   }
   generation(g: number): this {

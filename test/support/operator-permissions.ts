@@ -23,7 +23,6 @@ import * as path from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { PLURALS } from '../../operator/src/api/constants.js';
-import type { InferenceService } from '../../operator/src/api/schema/inferenceservice.js';
 import { CONTENT_TYPES, type KubeClient, type Query, type RequestOptions } from '../../operator/src/client/kube-client.js';
 import type { ControllerContext, InformerSpec } from '../../operator/src/controller-context.js';
 import { setupInferenceServiceController } from '../../operator/src/inferenceservice/controller.js';
@@ -216,8 +215,8 @@ export async function operatorPermissions(): Promise<OperatorPermissions> {
 
   // Every writer method, with the children the renders produce (a distributed run has its headless Service).
   const tr = makeTrainingRun('r').workers(2).obj();
-  const run = renderRun({ plan: planRun(tr, config.s3Bucket, 1), config, modelUri: tr.spec.model });
-  const isvc: InferenceService = { ...makeInferenceService('s').obj(), spec: { ...makeInferenceService('s').obj().spec, replicas: { min: 1, max: 3 } } };
+  const run = renderRun({ plan: planRun(tr, config.s3Bucket, 1), config, modelUri: tr.spec.model ?? 'scratch' });
+  const isvc = makeInferenceService('s').replicas(1, 3).obj();
   const svc = renderService({ isvc, modelUri: 's3://b/m/', config });
   const calls = writerCalls(sources, run, svc);
   const methods = Object.getOwnPropertyNames(KubeWriter.prototype).filter((m) => m !== 'constructor');
@@ -239,7 +238,7 @@ export async function operatorPermissions(): Promise<OperatorPermissions> {
   for (const c of children) {
     const owners = c.metadata?.ownerReferences ?? [];
     if (owners.length) workload.add(`${byKind[(c as KubernetesObject).kind!] ?? `unknown kind ${(c as KubernetesObject).kind}`}:delete`);
-    for (const o of owners) if (o.blockOwnerDeletion) workload.add(`${o.apiVersion.split('/')[0]}/${ownerPlural[o.kind]}/finalizers:update`);
+    for (const o of owners) if (o.blockOwnerDeletion) workload.add(`${o.apiVersion.split('/')[0]}/${ownerPlural[o.kind] ?? `unknown kind ${o.kind}`}/finalizers:update`);
   }
   const workloadRequests = [...rec.requests];
 
