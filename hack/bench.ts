@@ -64,7 +64,7 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
 }
 
 function run(name: string, extra: Record<string, unknown> = {}): TrainingRun {
-  return makeTrainingRun(name).resources({ cpu: '10m', memory: '16Mi' }).spec(extra as Partial<TrainingRun['spec']>).manifest();
+  return makeTrainingRun(name).resources({ cpu: '10m', memory: '16Mi' }).spec(extra).manifest();
 }
 
 async function createRun(ns: string, name: string, extra: Record<string, unknown> = {}): Promise<void> {

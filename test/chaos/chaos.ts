@@ -18,7 +18,6 @@ import { statusCode } from '../../operator/src/client/errors.js';
 import { clients, createNamespace, deleteNamespace, ensureCrds, repoRoot, sleep, waitFor } from '../support/cluster.js';
 import { E2E_LEASE, metricSum, startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { s3, writeArtifact } from '../support/sim-trainer.js';
-import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
 import { makeTrainingRun } from '../support/builders.js';
 
 export interface ChaosOptions {
@@ -172,7 +171,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         ...(kind === 'spot' ? { spot: true } : {}),
         ...(kind === 'suspended' ? { suspend: true } : {}),
       };
-      await custom.createNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', body: makeTrainingRun(runName(i)).spec(spec as Partial<TrainingRun['spec']>).manifest() });
+      await custom.createNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', body: makeTrainingRun(runName(i)).spec(spec).manifest() });
     }
     const broken = new Set<string>();
     for (let i = 0; i < o.services; i++) {

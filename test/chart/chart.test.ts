@@ -553,10 +553,10 @@ describe.runIf(clusterEnabled)('on the cluster', () => {
     console.log(`helm install --wait: ${Date.now() - t0} ms`);
     const pods = JSON.parse(kOk('get', 'pods', '-n', releaseNs, '-l', 'app.kubernetes.io/component=operator', '-o', 'json')) as Obj;
     expect(pods.items).toHaveLength(2);
-    const simulated = new Set(JSON.parse(kOk('get', 'nodes', '-l', 'type=kwok', '-o', 'json')).items.map((n: Obj) => n.metadata.name));
+    const simulated = new Set(((JSON.parse(kOk('get', 'nodes', '-l', 'type=kwok', '-o', 'json')) as Obj).items as Obj[]).map((n) => n.metadata.name as string));
     for (const p of pods.items as Obj[]) {
       // Admitted into a "restricted" namespace and bound to a node of the pool the values chose.
-      expect(simulated.has(p.spec.nodeName), `${p.metadata.name} on ${p.spec.nodeName}, a simulated node`).toBe(true);
+      expect(simulated.has(p.spec.nodeName as string), `${p.metadata.name} on ${p.spec.nodeName}, a simulated node`).toBe(true);
       expect(p.status.phase).toBe('Running'); // as kwok reports it
       expect(p.spec.serviceAccountName).toBe('lathe-operator');
     }

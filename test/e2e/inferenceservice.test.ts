@@ -125,7 +125,7 @@ async function watchServingPods(name: string, uri: string): Promise<{ samples: n
     stop: () => {
       stopped = true;
       abort.abort();
-      if (failed) return Promise.reject(failed instanceof Error ? failed : new Error(String(failed)));
+      if (failed) return Promise.reject(failed instanceof Error ? failed : new Error(`the pod watch ended: ${JSON.stringify(failed)}`));
       return Promise.resolve(samples);
     },
   };

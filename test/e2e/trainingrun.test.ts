@@ -3,7 +3,6 @@
 import { CustomObjectsApi, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
 import { makeTrainingRun } from '../support/builders.js';
 import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
@@ -42,7 +41,7 @@ function trainingRun(name: string, spec: Record<string, unknown> = {}) {
     .hyperparameters({ epochs: 2, batchSize: 4, learningRate: 0.0005 })
     .resources({ gpus: 1, cpu: '1', memory: '2Gi' })
     .podAnnotations(HOLD)
-    .spec(spec as Partial<TrainingRun['spec']>)
+    .spec(spec)
     .manifest();
 }
 

@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { chat, complete, deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, followLogs, withPortForward, type Seed } from '../support/real-node.js';
-import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
 import { makeTrainingRun } from '../support/builders.js';
 
 const { kc, core } = clients();
@@ -84,7 +83,7 @@ const tiny = (name: string, spec: Record<string, unknown> = {}) =>
     .hyperparameters({ epochs: 3, batchSize: 8, learningRate: 0.01, maxSeqLength: 16, seed: 1 })
     .resources({ gpus: 0, cpu: '1', memory: '3Gi' })
     .spec(ON_REAL_NODE)
-    .spec(spec as Partial<TrainingRun['spec']>)
+    .spec(spec)
     .manifest();
 
 beforeAll(async () => {
