@@ -8,7 +8,7 @@
 // - informers: the controllers' own setups (trainingrun/controller.ts, inferenceservice/controller.ts)
 //   run with a context that records every informer they ask for; each is built with the manager's
 //   apiListWatch and listed and watched once.
-// - writes: every method of KubeWriter (a method added without an entry in WRITER_CALLS fails);
+// - writes: every method of KubeWriter (a method added without an entry in writerCalls() fails);
 //   its generic reads (`exists`, `list`) and `applyStatus` with the resources and plurals named at
 //   their call sites in operator/src.
 // - Events: the Event sink's create, get (for aggregation) and count patch.
