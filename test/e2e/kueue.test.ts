@@ -4,7 +4,8 @@
 // what Kueue and Lathe do to the Jobs, the Workloads and the runs' status.
 import { CustomObjectsApi, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor, sleep } from '../support/cluster.js';
+import { makeTrainingRun } from '../support/builders.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor, sleep } from '../support/cluster.js';
 import { startOperator, metricSum, type OperatorProcess } from '../support/operator-process.js';
 import { applyClusterQueue, applyLocalQueue, deleteClusterQueue, startKueue, type KueueProcess } from '../support/kueue.js';
 import { jobEnv } from '../support/sim-trainer.js';
@@ -31,13 +32,13 @@ interface Run {
 }
 
 async function create(name: string, spec: Record<string, unknown> = {}): Promise<void> {
-  const body = trainingRunManifest(name, {
-    hyperparameters: { epochs: 2, batchSize: 4, learningRate: 0.0005 },
-    resources: { gpus: 2, cpu: '1', memory: '2Gi' },
-    podMetadata: { annotations: { 'sim.lathe.dev/hold': 'true' } },
-    queue: QUEUE,
-    ...spec,
-  });
+  const body = makeTrainingRun(name)
+    .hyperparameters({ epochs: 2, batchSize: 4, learningRate: 0.0005 })
+    .resources({ gpus: 2, cpu: '1', memory: '2Gi' })
+    .podAnnotations({ 'sim.lathe.dev/hold': 'true' })
+    .queue(QUEUE)
+    .spec(spec)
+    .manifest();
   await custom.createNamespacedCustomObject({ ...RUNS, namespace: ns, body });
 }
 
