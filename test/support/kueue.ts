@@ -50,7 +50,10 @@ export interface KueueProcess {
 export async function startKueue(): Promise<KueueProcess> {
   kubectl(['apply', '--server-side', '--force-conflicts', '-f', tool('kueue-crds')]);
   for (const crd of ['workloads', 'clusterqueues', 'localqueues', 'resourceflavors', 'workloadpriorityclasses']) {
-    kubectl(['wait', '--for=condition=Established', `crd/${crd}.kueue.x-k8s.io`, '--timeout=60s']);
+    // (`kubectl wait` fails at once while a new CRD has no conditions yet.)
+    await waitFor(`CRD ${crd}.kueue.x-k8s.io established`, () =>
+      kubectl(['get', `crd/${crd}.kueue.x-k8s.io`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']) === 'True' || undefined,
+    );
   }
   const madeEtc = !existsSync('/etc/kueue');
   selfSignedCert(METRICS_CERTS);
