@@ -1,6 +1,7 @@
 // The TrainingRun controller's watches (its SetupWithManager): a run is reconciled when it changes,
 // when its Job, pods, the Job's FailedCreate Events or (LATHE_KUEUE) its Kueue Workload change, and
-// when the run its `run://` model names changes phase. Handlers only enqueue keys; all the work happens in reconcile.
+// when the run its `run://` model names changes phase. Handlers only enqueue keys; all the work
+// happens in reconcile.
 import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { ControllerContext, ControllerSetup } from '../controller-context.js';
