@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTrainingRun } from '../support/builders.js';
 import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor, sleep } from '../support/cluster.js';
 import { startOperator, metricSum, type OperatorProcess } from '../support/operator-process.js';
-import { applyClusterQueue, applyLocalQueue, deleteClusterQueue, startKueue, type KueueProcess } from '../support/kueue.js';
+import { applyClusterQueue, applyLocalQueue, deleteQueues, startKueue, type KueueProcess } from '../support/kueue.js';
 import { jobEnv } from '../support/sim-trainer.js';
 import type { Workload } from '../../operator/src/k8s/kueue.js';
 
@@ -95,11 +95,13 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  const t0 = Date.now();
   await operator?.stop();
-  if (ns) await deleteNamespace(core, ns);
-  deleteClusterQueue();
+  if (kueue) deleteQueues(ns || undefined);
   await kueue?.stop();
-});
+  if (ns) await deleteNamespace(core, ns);
+  console.log(`[kueue] torn down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}, 300_000);
 
 describe('TrainingRuns queued in Kueue', () => {
   it("admits what the quota holds, says Kueue's reason for the rest, and admits it when a run goes", async () => {

@@ -94,7 +94,7 @@ export async function startKueue(): Promise<KueueProcess> {
     rmSync(dir, { recursive: true, force: true });
     rmSync(madeEtc ? '/etc/kueue' : METRICS_CERTS, { recursive: true, force: true });
     // The cluster as found: the later suites (and the chart's kueue.enabled=auto) see no Kueue.
-    kubectl(['delete', '-f', tool('kueue-crds'), '--ignore-not-found', '--wait=true']);
+    kubectl(['delete', '-f', tool('kueue-crds'), '--ignore-not-found', '--timeout=120s']);
   };
   try {
     await waitFor('Kueue to be healthy', async () => {
@@ -141,8 +141,13 @@ export function applyLocalQueue(namespace: string, name: string): void {
   kubectl(['apply', '-f', '-'], JSON.stringify(lq));
 }
 
-export function deleteClusterQueue(): void {
-  kubectl(['delete', 'clusterqueue', CLUSTER_QUEUE, '--ignore-not-found', '--wait=false']);
-  kubectl(['delete', 'resourceflavor', FLAVOR, '--ignore-not-found', '--wait=false']);
-  kubectl(['delete', 'workloadpriorityclass', ...Object.keys(PRIORITIES), '--ignore-not-found']);
+/**
+ * Deletes the queue set-up while Kueue still runs: its objects carry Kueue's finalizers, which only
+ * a running Kueue removes (a CRD whose objects keep finalizers never finishes deleting).
+ */
+export function deleteQueues(namespace?: string): void {
+  if (namespace) kubectl(['delete', 'localqueues', '--all', '-n', namespace, '--ignore-not-found', '--timeout=60s']);
+  kubectl(['delete', 'clusterqueue', CLUSTER_QUEUE, '--ignore-not-found', '--timeout=60s']);
+  kubectl(['delete', 'resourceflavor', FLAVOR, '--ignore-not-found', '--timeout=60s']);
+  kubectl(['delete', 'workloadpriorityclass', ...Object.keys(PRIORITIES), '--ignore-not-found', '--timeout=60s']);
 }
