@@ -8,6 +8,7 @@ import { INFORMERS } from '../informers.js';
 import { objectKey, type ResilientInformer } from '../runtime/informer.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { ModelDependents } from './dependents.js';
+import { trainingRunMetrics } from './metrics.js';
 import { TrainingRunReconciler, ownerRunKey } from './reconciler.js';
 
 export function setupTrainingRunController(ctx: ControllerContext): ControllerSetup {
@@ -27,6 +28,7 @@ export function setupTrainingRunController(ctx: ControllerContext): ControllerSe
     pods,
     jobEvents,
     burst: ctx.burst,
+    metrics: trainingRunMetrics(ctx.registry, runs),
   });
 
   const enqueue = (run: TrainingRun) => {

@@ -25,6 +25,7 @@ import { resolveModel } from './model-ref.js';
 import { jobName } from './names.js';
 import { desiredStatus, isTerminal, jobCondition, type Observation } from './observe.js';
 import { planRun, type RunPlan } from './plan.js';
+import type { TrainingRunMetrics } from './metrics.js';
 import { PreemptionCounter } from './preemptions.js';
 import { ProgressPoller } from './progress.js';
 import { REASONS } from './reasons.js';
@@ -45,6 +46,8 @@ export interface TrainingRunReconcilerDeps {
   jobEvents: ObjectCache<CoreV1Event>;
   /** Shared with the Event recorder: both hold their writes while a burst's Jobs are created. */
   burst: BurstTracker;
+  /** lathe_trainingrun_preemptions_total (trainingrun/metrics.ts); tests may leave it out. */
+  metrics?: TrainingRunMetrics;
   now?: () => Date;
 }
 
@@ -178,6 +181,7 @@ export class TrainingRunReconciler {
     await this.writeStatus(run, current, desired, log);
     if (!current?.phase && !isTerminal(desired.phase)) this.writeInitialRecord(plan, obs, desired, log);
     this.preemptions.commit(k, newPreemptions);
+    if (newPreemptions.length > 0) this.d.metrics?.preemptions.inc({ namespace }, newPreemptions.length);
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
 
