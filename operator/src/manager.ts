@@ -6,7 +6,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import type { KubeClient } from './client/kube-client.js';
 import { checkAwsAccess, type AwsAccess } from './aws/identity.js';
-import { S3ObjectStore, type ObjectStore } from './aws/s3-store.js';
+import { MalformedObjectError, S3ObjectStore, type ObjectStore } from './aws/s3-store.js';
 import type { OperatorConfig } from './config/operator-config.js';
 import type { ControllerContext, InformerSpec } from './controller-context.js';
 import { setupInferenceServiceController } from './inferenceservice/controller.js';
@@ -20,7 +20,7 @@ import { DEFAULT_INFORMER_TIMINGS, ResilientInformer } from './runtime/informer.
 import { LeaderElector, kubeLeaseLock } from './runtime/leader-election.js';
 import { apiListWatch } from './runtime/list-watch.js';
 import type { Logger } from './runtime/logger.js';
-import { createRegistry, getOrCreateGauge } from './runtime/metrics.js';
+import { createRegistry, getOrCreateCounter, getOrCreateGauge } from './runtime/metrics.js';
 import { BurstTracker } from './trainingrun/burst.js';
 import { setupTrainingRunController } from './trainingrun/controller.js';
 
@@ -53,7 +53,7 @@ export class Manager {
   constructor(private readonly o: ManagerOptions) {
     this.registry = o.registry ?? createRegistry();
     this.writer = new KubeWriter(o.client, this.registry);
-    this.store = o.store ?? new S3ObjectStore();
+    this.store = countingStore(o.store ?? new S3ObjectStore(), this.registry);
     this.events = new EventRecorder({ sink: countingSink(kubeEventSink(o.client), this.writer), logger: o.logger, hold: () => this.burst.active() });
     this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
   }
@@ -168,6 +168,35 @@ export class Manager {
     if (this.elector) await this.elector.release();
     await this.health.stop();
   }
+}
+
+/**
+ * Counts every S3 request of the operator in lathe_s3_requests_total, by operation and outcome: ok
+ * (a missing object is an answer, so ok too), invalid (the object is not JSON: the trainer's fault,
+ * not S3's) or error (S3 unreachable, refused, throttled). aws/ knows nothing of metrics.
+ */
+export function countingStore(store: ObjectStore, registry: Registry): ObjectStore {
+  const requests = getOrCreateCounter(registry, {
+    name: 'lathe_s3_requests_total',
+    help: 'S3 requests the operator made (progress.json and metadata.json reads, run.json writes, the bucket check), by operation and outcome (ok, invalid, error).',
+    labelNames: ['operation', 'outcome'],
+  });
+  for (const operation of ['get', 'put', 'head']) for (const outcome of ['ok', 'invalid', 'error']) requests.inc({ operation, outcome }, 0);
+  const counted = async <T>(operation: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      const out = await call();
+      requests.inc({ operation, outcome: 'ok' });
+      return out;
+    } catch (err) {
+      requests.inc({ operation, outcome: err instanceof MalformedObjectError ? 'invalid' : 'error' });
+      throw err;
+    }
+  };
+  return {
+    getJson: (bucket, key) => counted('get', () => store.getJson(bucket, key)),
+    putJson: (bucket, key, value) => counted('put', () => store.putJson(bucket, key, value)),
+    headBucket: (bucket) => counted('head', () => store.headBucket(bucket)),
+  };
 }
 
 /** Counts the EventRecorder's writes in lathe_api_writes_total, beside the reconcilers' own. */
