@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import TEXT_SERVER_ENV, ServerProcess, sse_events
+from conftest import PKG_ROOT, TEXT_SERVER_ENV, ServerProcess, sse_events
 
 GREEDY = {"temperature": 0}
 
@@ -154,6 +154,26 @@ def test_metrics_count_requests_and_tokens(text_server: ServerProcess) -> None:
     assert after["lathe_requests_in_flight"] == 0
     text = text_server.client.get("/metrics").text
     assert "# TYPE lathe_request_duration_seconds histogram" in text
+
+
+EXPORTED_METRICS = PKG_ROOT / "exported-metrics.txt"
+
+
+def test_exported_metrics_list_is_what_the_server_serves(text_server: ServerProcess) -> None:
+    """exported-metrics.txt, which the dashboards' and alerts' consistency check (test/observability/)
+    reads, is exactly what the real server exports: a metric added, renamed or dropped here fails."""
+    listed = {}
+    for line in EXPORTED_METRICS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, kind = line.split()
+            listed[name] = kind
+    served = {}
+    for line in text_server.client.get("/metrics").text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            if not name.endswith("_created"):
+                served[name] = kind
+    assert served == listed, f"update {EXPORTED_METRICS.name}: the server exports {served}"
 
 
 BAD_REQUESTS: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [
