@@ -40,13 +40,13 @@ describe('InferenceService metrics', () => {
     ]);
     inferenceServiceMetrics(registry, services);
     expect(await values(registry, INFERENCE_SERVICE_METRICS.services)).toEqual({
-      'namespace=ml,ready=True,reason=Ready': 2,
-      'namespace=ml,ready=False,reason=RolledBack': 1,
-      'namespace=ml,ready=Unknown,reason=Unknown': 1,
+      'object_namespace=ml,ready=True,reason=Ready': 2,
+      'object_namespace=ml,ready=False,reason=RolledBack': 1,
+      'object_namespace=ml,ready=Unknown,reason=Unknown': 1,
     });
     services.set(makeInferenceService('c').status(ready('True', 'Ready')).obj());
     services.delete('ml', 'new');
-    expect(await values(registry, INFERENCE_SERVICE_METRICS.services)).toEqual({ 'namespace=ml,ready=True,reason=Ready': 3 });
+    expect(await values(registry, INFERENCE_SERVICE_METRICS.services)).toEqual({ 'object_namespace=ml,ready=True,reason=Ready': 3 });
   });
 
   it('counts a rollback once, when the reconciler rolls a stalled model back', async () => {
@@ -79,12 +79,13 @@ describe('InferenceService metrics', () => {
       metrics: inferenceServiceMetrics(registry, services),
       now: clock.now,
     });
+    expect(await values(registry, INFERENCE_SERVICE_METRICS.rollbacks)).toEqual({ 'object_namespace=ml': 0 });
     await reconciler.reconcile('ml/chat');
-    expect(await values(registry, INFERENCE_SERVICE_METRICS.rollbacks)).toEqual({ 'namespace=ml': 1 });
+    expect(await values(registry, INFERENCE_SERVICE_METRICS.rollbacks)).toEqual({ 'object_namespace=ml': 1 });
     // The Deployment now serves the old model again; the rollback holds and is not counted again.
     deployments.set({ ...stalled, spec: { ...stalled.spec!, template: { metadata: { annotations: { [ANNOTATIONS.modelUri]: V1 } } } }, status: { observedGeneration: 4, replicas: 1, updatedReplicas: 1, readyReplicas: 1 } });
     await reconciler.reconcile('ml/chat');
     await reconciler.reconcile('ml/chat');
-    expect(await values(registry, INFERENCE_SERVICE_METRICS.rollbacks)).toEqual({ 'namespace=ml': 1 });
+    expect(await values(registry, INFERENCE_SERVICE_METRICS.rollbacks)).toEqual({ 'object_namespace=ml': 1 });
   });
 });

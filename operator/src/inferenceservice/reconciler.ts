@@ -148,7 +148,7 @@ export class InferenceServiceReconciler {
       set(CONDITION_TYPES.RolledBack, 'True', REASONS.ProgressDeadlineExceeded, msg);
       this.d.events.record(isvc, 'Warning', REASONS.RolledBack, msg);
       log.warn('rolled back', { from: wanted, to: target });
-      this.d.metrics?.rollbacks.inc({ namespace });
+      this.d.metrics?.rollbacks.inc({ object_namespace: namespace });
     } else if (target === wanted && rolledBack && rolledBack.status === 'True' && rolledBack.observedGeneration !== generation) {
       set(CONDITION_TYPES.RolledBack, 'False', REASONS.NewGeneration, 'the spec changed since the last rollback');
     }

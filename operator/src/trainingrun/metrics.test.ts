@@ -38,25 +38,25 @@ describe('TrainingRun metrics', () => {
     ]);
     trainingRunMetrics(registry, runs);
     expect(await values(registry, TRAINING_RUN_METRICS.runs)).toEqual({
-      'namespace=ml,phase=Pending': 1,
-      'namespace=ml,phase=Queued': 0,
-      'namespace=ml,phase=Running': 2,
-      'namespace=ml,phase=Succeeded': 0,
-      'namespace=ml,phase=Failed': 1,
-      'namespace=ml,phase=Suspended': 0,
-      'namespace=research,phase=Pending': 0,
-      'namespace=research,phase=Queued': 1,
-      'namespace=research,phase=Running': 0,
-      'namespace=research,phase=Succeeded': 0,
-      'namespace=research,phase=Failed': 0,
-      'namespace=research,phase=Suspended': 0,
+      'object_namespace=ml,phase=Pending': 1,
+      'object_namespace=ml,phase=Queued': 0,
+      'object_namespace=ml,phase=Running': 2,
+      'object_namespace=ml,phase=Succeeded': 0,
+      'object_namespace=ml,phase=Failed': 1,
+      'object_namespace=ml,phase=Suspended': 0,
+      'object_namespace=research,phase=Pending': 0,
+      'object_namespace=research,phase=Queued': 1,
+      'object_namespace=research,phase=Running': 0,
+      'object_namespace=research,phase=Succeeded': 0,
+      'object_namespace=research,phase=Failed': 0,
+      'object_namespace=research,phase=Suspended': 0,
     });
 
     // The cache changes; the next scrape follows it (a namespace with no runs left disappears).
     runs.set(makeTrainingRun('c').status({ phase: 'Succeeded' }).obj());
     runs.delete('research', 'd');
     const next = await values(registry, TRAINING_RUN_METRICS.runs);
-    expect(next).toMatchObject({ 'namespace=ml,phase=Failed': 0, 'namespace=ml,phase=Succeeded': 1 });
+    expect(next).toMatchObject({ 'object_namespace=ml,phase=Failed': 0, 'object_namespace=ml,phase=Succeeded': 1 });
     expect(Object.keys(next).some((k) => k.includes('research'))).toBe(false);
   });
 
@@ -72,14 +72,14 @@ describe('TrainingRun metrics', () => {
     ]);
     trainingRunMetrics(registry, runs, () => now);
     expect(await values(registry, TRAINING_RUN_METRICS.waiting)).toEqual({
-      'namespace=ml,phase=Pending': 3600,
-      'namespace=research,phase=Queued': 120,
+      'object_namespace=ml,phase=Pending': 3600,
+      'object_namespace=research,phase=Queued': 120,
     });
     expect(waitingSince(runs.get('ml', 'admitted')!)).toBe(now - 600_000);
 
     // Once it runs, it waits no more: the series goes away.
     runs.set(makeTrainingRun('old').status({ phase: 'Running' }).obj());
-    expect(await values(registry, TRAINING_RUN_METRICS.waiting)).toEqual({ 'namespace=ml,phase=Pending': 600, 'namespace=research,phase=Queued': 120 });
+    expect(await values(registry, TRAINING_RUN_METRICS.waiting)).toEqual({ 'object_namespace=ml,phase=Pending': 600, 'object_namespace=research,phase=Queued': 120 });
   });
 
   it('counts each preempted pod once, when the reconciler writes the status that carries it', async () => {
@@ -102,24 +102,26 @@ describe('TrainingRun metrics', () => {
       metrics: trainingRunMetrics(registry, runs),
       now: clock.now,
     });
+    // Zero before the first, for every namespace with runs, so increase() sees the first one.
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 0 });
     await reconciler.reconcile('ml/r');
     await reconciler.reconcile('ml/r');
-    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'namespace=ml': 1 });
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 1 });
 
     // A second pod preempted later: counted once more.
     pods.set(makePod('r-1-0-b').of('r-1', 'r').disrupted().obj());
     await reconciler.reconcile('ml/r');
     await reconciler.reconcile('ml/r');
-    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'namespace=ml': 2 });
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 2 });
 
     // A status write that fails counts nothing (the next pass counts it, once).
     pods.set(makePod('r-1-0-c').of('r-1', 'r').disrupted().obj());
     const applyStatus = writer.applyStatus.bind(writer);
     writer.applyStatus = () => Promise.reject(new Error('conflict'));
     await expect(reconciler.reconcile('ml/r')).rejects.toThrow('conflict');
-    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'namespace=ml': 2 });
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 2 });
     writer.applyStatus = applyStatus;
     await reconciler.reconcile('ml/r');
-    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'namespace=ml': 3 });
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 3 });
   });
 });

@@ -2,7 +2,9 @@
 // Prometheus scrapes (a count over the cached runs: cheap, always right, no bookkeeping on events,
 // and no write); the counter is incremented by the reconciler when it records a new preemption.
 // Every replica reports the gauges from its own warm cache, standbys included, so dashboards and
-// alerts take max() over replicas, never sum(); only the leader reconciles, so counters sum.
+// alerts take max() over replicas, never sum(); only the leader reconciles, so counters sum. The
+// runs' namespace is the label object_namespace, not namespace: a scrape by the Prometheus Operator
+// sets namespace to the operator's own (the target's), and would rename ours away.
 import type { Counter, Registry } from 'prom-client';
 import { CONDITION_TYPES, TRAINING_RUN_PHASES, type TrainingRunPhase } from '../api/constants.js';
 import type { TrainingRun } from '../api/schema/trainingrun.js';
@@ -20,7 +22,7 @@ export const WAITING_PHASES: readonly TrainingRunPhase[] = ['Pending', 'Queued']
 
 export interface TrainingRunMetrics {
   /** Preemptions recorded in a run's status, by namespace (the reconciler increments it). */
-  preemptions: Counter<'namespace'>;
+  preemptions: Counter<'object_namespace'>;
 }
 
 /**
@@ -47,7 +49,7 @@ export function trainingRunMetrics(registry: Registry, runs: ObjectCache<Trainin
   getOrCreateGauge(registry, {
     name: TRAINING_RUN_METRICS.runs,
     help: 'TrainingRuns by namespace and phase, counted in the operator\'s cache at scrape time (a run without a status yet counts as Pending). Every replica reports it: take max() over replicas.',
-    labelNames: ['namespace', 'phase'],
+    labelNames: ['object_namespace', 'phase'],
     collect() {
       this.reset();
       const counts = new Map<string, Map<TrainingRunPhase, number>>();
@@ -59,13 +61,13 @@ export function trainingRunMetrics(registry: Registry, runs: ObjectCache<Trainin
         byPhase.set(phase, (byPhase.get(phase) ?? 0) + 1);
       }
       // Every phase of a namespace that has runs, zeros included, so a rise from 0 is a change.
-      for (const [namespace, byPhase] of counts) for (const [phase, n] of byPhase) this.set({ namespace, phase }, n);
+      for (const [namespace, byPhase] of counts) for (const [phase, n] of byPhase) this.set({ object_namespace: namespace, phase }, n);
     },
   });
   getOrCreateGauge(registry, {
     name: TRAINING_RUN_METRICS.waiting,
     help: 'Seconds the longest-waiting TrainingRun has been Pending or Queued, by namespace and phase (absent when none waits). Every replica reports it: take max() over replicas.',
-    labelNames: ['namespace', 'phase'],
+    labelNames: ['object_namespace', 'phase'],
     collect() {
       this.reset();
       const t = now();
@@ -80,7 +82,7 @@ export function trainingRunMetrics(registry: Registry, runs: ObjectCache<Trainin
       }
       for (const [key, seconds] of longest) {
         const [namespace, phase] = key.split('/') as [string, string];
-        this.set({ namespace, phase }, seconds);
+        this.set({ object_namespace: namespace, phase }, seconds);
       }
     },
   });
@@ -88,7 +90,11 @@ export function trainingRunMetrics(registry: Registry, runs: ObjectCache<Trainin
     preemptions: getOrCreateCounter(registry, {
       name: TRAINING_RUN_METRICS.preemptions,
       help: 'Preemptions (spot interruptions, drains, evictions) recorded in TrainingRun statuses, by namespace: each disrupted pod once, when a status carrying it is written.',
-      labelNames: ['namespace'],
+      labelNames: ['object_namespace'],
+      // A zero for every namespace with runs, so increase() sees a namespace's first preemption.
+      collect() {
+        for (const run of runs.list()) this.inc({ object_namespace: run.metadata.namespace ?? '' }, 0);
+      },
     }),
   };
 }

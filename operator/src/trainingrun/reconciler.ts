@@ -181,7 +181,7 @@ export class TrainingRunReconciler {
     await this.writeStatus(run, current, desired, log);
     if (!current?.phase && !isTerminal(desired.phase)) this.writeInitialRecord(plan, obs, desired, log);
     this.preemptions.commit(k, newPreemptions);
-    if (newPreemptions.length > 0) this.d.metrics?.preemptions.inc({ namespace }, newPreemptions.length);
+    if (newPreemptions.length > 0) this.d.metrics?.preemptions.inc({ object_namespace: namespace }, newPreemptions.length);
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
 
