@@ -81,6 +81,9 @@ const VALUE_SETS = {
   watchNamespace: ['--set', 'watchNamespace=team-a'],
   everything: [
     '--set', 'metrics.serviceMonitor.enabled=true',
+    '--set', 'metrics.podMonitor.enabled=true',
+    '--set', 'metrics.prometheusRule.enabled=true',
+    '--set', 'dashboards.enabled=true',
     '--set', 'namespaces.create=true',
     '--set', 'operator.priorityClassName=system-cluster-critical',
     '--set', 'trainingNamespaces={ml,research}',
