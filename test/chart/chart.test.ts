@@ -164,7 +164,7 @@ describe('helm template', () => {
     expect(c.ports).toEqual([{ name: 'http-metrics', containerPort: 8080, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http-metrics' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http-metrics' });
-    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '1', memory: '256Mi', 'ephemeral-storage': '256Mi' } });
     expect(pod.serviceAccountName).toBe('lathe-operator');
     expect(pod.automountServiceAccountToken).toBe(true);
     expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
