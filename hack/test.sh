@@ -67,13 +67,13 @@ node_why=$(hack/node.sh check) || real_node=false
 echo "$node_why"
 # Builds in the background; their logs are replayed only when they fail.
 if $real_node; then
-  hack/tools.sh ensure kubectl minio etcd kwok kubernetes node >"$logs/tools.log" 2>&1 &
+  hack/tools.sh ensure kubectl minio etcd kwok kubernetes node checks >"$logs/tools.log" 2>&1 &
   tools_pid=$!
   # The images (the torch stack is several GB: built once per machine, then a cache hit).
   hack/images.sh build >"$logs/images.log" 2>&1 &
   images_pid=$!
 else
-  hack/tools.sh ensure >"$logs/tools.log" 2>&1 &
+  hack/tools.sh ensure kubectl minio etcd kwok kubernetes checks >"$logs/tools.log" 2>&1 &
   tools_pid=$!
 fi
 hack/python-env.sh >"$logs/python-env.log" 2>&1 &
@@ -101,6 +101,10 @@ cat "$logs/python-env.log"
 # terraform/test.sh reports its own tool failures; this wait only keeps the CPU order sensible.
 wait "$tftools_pid" || cat "$logs/terraform-tools.log"
 echo "waited $((SECONDS - t_wait))s"
+
+# No cluster needed, but promtool, kube-score and checkov from the builds above.
+suite observability hack/observability.sh
+suite scan hack/scan.sh
 
 trap 'cleanup; exit 1' INT TERM
 suite cluster-up hack/cluster.sh up
