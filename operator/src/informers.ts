@@ -6,6 +6,7 @@ import type { InferenceService } from './api/schema/inferenceservice.js';
 import type { TrainingRun } from './api/schema/trainingrun.js';
 import type { InformerSpec } from './controller-context.js';
 import { LABELS, MANAGED_BY } from './k8s/labels.js';
+import { slimWorkload, type Workload } from './k8s/kueue.js';
 import { JOB_FAILED_CREATE_EVENTS } from './k8s/pod-create-failure.js';
 import { RESOURCES } from './k8s/resources.js';
 import { slimDeployment, slimEvent, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
@@ -20,6 +21,11 @@ export const INFORMERS = {
   pods: spec<V1Pod>({ name: 'pods', resource: RESOURCES.pods, labelSelector: LABELS.trainingRun, transform: slimPod }),
   /** A Job that cannot create pods says why only in its Events (pod-create-failure.ts). */
   jobEvents: spec<CoreV1Event>({ name: 'job-events', resource: RESOURCES.events, fieldSelector: JOB_FAILED_CREATE_EVENTS, transform: slimEvent }),
+  /**
+   * Kueue's Workloads (LATHE_KUEUE only). Kueue copies none of the Job's labels onto them, so every
+   * Workload of the watched namespaces is cached, slim: owner, spec.active, admission conditions.
+   */
+  workloads: spec<Workload>({ name: 'workloads', resource: RESOURCES.workloads, transform: slimWorkload }),
   deployments: spec<V1Deployment>({ name: 'deployments', resource: RESOURCES.deployments, labelSelector: managed, transform: slimDeployment }),
   services: spec<V1Service>({ name: 'services', resource: RESOURCES.services, labelSelector: managed, transform: slimToMetadata }),
   hpas: spec<V2HorizontalPodAutoscaler>({ name: 'hpas', resource: RESOURCES.horizontalPodAutoscalers, labelSelector: managed, transform: slimToMetadata }),

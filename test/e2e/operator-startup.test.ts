@@ -1,6 +1,6 @@
 // Start-up mistakes a platform team makes, each met with one clear line and exit code 1 rather than
-// an operator that runs and never acts: a Lease namespace that does not exist, a setting with a
-// typo, a kubeconfig setting the operator's client does not implement.
+// an operator that runs and never acts: a Lease namespace that does not exist, Kueue support on
+// without Kueue, a setting with a typo, a kubeconfig setting the operator's client does not implement.
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -31,6 +31,13 @@ describe.skipIf(external)('operator start-up', () => {
       'lathe-operator: leader election: the Lease namespace "lathe-no-such-namespace" does not exist; create it (kubectl create namespace lathe-no-such-namespace), set LATHE_LEASE_NAMESPACE to one that exists, or set LATHE_LEADER_ELECTION=false to run a single replica without a Lease',
     ]);
     expect(lines.some((l) => l.includes('lease read/write failed'))).toBe(false);
+  });
+
+  it('stops with one line when LATHE_KUEUE is on and the cluster has no Kueue', async () => {
+    const lines = (await refused({ LATHE_KUEUE: 'true', LATHE_LEADER_ELECTION: 'false' })).filter((l) => l.startsWith('lathe-operator: '));
+    expect(lines).toEqual([
+      "lathe-operator: LATHE_KUEUE=true, but the API server does not serve kueue.x-k8s.io/v1beta2 workloads: install Kueue (v0.15 or later) first, or turn Kueue support off (LATHE_KUEUE=false; the chart's kueue.enabled=false)",
+    ]);
   });
 
   it('names a bad setting and a misspelled one', async () => {

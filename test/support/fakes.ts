@@ -6,6 +6,7 @@ import type { ObjectStore } from '../../operator/src/aws/s3-store.js';
 import { KubeApiError } from '../../operator/src/client/errors.js';
 import { resourcePath, type Resource } from '../../operator/src/client/kube-client.js';
 import type { KubeWriter } from '../../operator/src/k8s/kube-writer.js';
+import type { Workload } from '../../operator/src/k8s/kueue.js';
 import type { EventRecorder } from '../../operator/src/runtime/events.js';
 import { keyOf, type ObjectCache } from '../../operator/src/runtime/informer.js';
 
@@ -36,7 +37,7 @@ export interface Write {
   body?: unknown;
 }
 
-type WriterPart = Pick<KubeWriter, 'exists' | 'list' | 'createJob' | 'createService' | 'patchJob' | 'applyStatus' | 'applyDeployment' | 'applyService' | 'applyHpa' | 'deleteHpa'>;
+type WriterPart = Pick<KubeWriter, 'exists' | 'list' | 'createJob' | 'createService' | 'patchJob' | 'patchWorkload' | 'applyStatus' | 'applyDeployment' | 'applyService' | 'applyHpa' | 'deleteHpa'>;
 
 /** The writer: every write recorded; creates answer 409 for a name that exists, as the API does. */
 export class FakeWriter implements WriterPart {
@@ -84,6 +85,10 @@ export class FakeWriter implements WriterPart {
   }
   patchJob(_namespace: string, name: string, patch: object): Promise<V1Job> {
     this.writes.push({ verb: 'patch', kind: 'Job', name, body: patch });
+    return Promise.resolve({ metadata: { name } });
+  }
+  patchWorkload(_namespace: string, name: string, patch: object): Promise<Workload> {
+    this.writes.push({ verb: 'patch', kind: 'Workload', name, body: patch });
     return Promise.resolve({ metadata: { name } });
   }
   applyStatus(_plural: string, kind: string, _namespace: string, name: string, status: object): Promise<Record<string, unknown>> {

@@ -36,19 +36,25 @@ const RELEASE_NAMESPACE = 'lathe-e2e-system';
 /** The Lease the suite's operators elect on (the chart's Role grants exactly this one). */
 export const E2E_LEASE = { namespace: RELEASE_NAMESPACE, name: `${RELEASE}-operator` };
 let serviceAccountKubeconfig: string | undefined;
+/** The chart values the RBAC was last rendered with (re-applied when a suite asks for others). */
+let appliedValues: string | undefined;
 
 /**
  * A kubeconfig for the operator's own ServiceAccount with the Helm chart's RBAC applied, so the
  * suite proves the chart grants everything the operator really does (and, with its can-i tests,
  * nothing more). LATHE_E2E_OPERATOR_AUTH=admin runs the operator with the caller's kubeconfig.
  */
-function operatorKubeconfig(): { kubeconfig: string; leaseNamespace: string; leaseName: string } | undefined {
+function operatorKubeconfig(chartValues: string[] = []): { kubeconfig: string; leaseNamespace: string; leaseName: string } | undefined {
   if (process.env.LATHE_E2E_OPERATOR_AUTH === 'admin') return undefined;
   const run = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
-  if (!serviceAccountKubeconfig) {
+  if (appliedValues !== chartValues.join(',')) {
     run('kubectl', ['apply', '-f', '-'], run('kubectl', ['create', 'namespace', RELEASE_NAMESPACE, '--dry-run=client', '-o', 'yaml']));
-    const rbac = run('helm', ['template', RELEASE, path.join(root, 'charts/lathe'), '-n', RELEASE_NAMESPACE, '--show-only', 'templates/rbac.yaml', '--show-only', 'templates/serviceaccount.yaml']);
+    const sets = chartValues.flatMap((v) => ['--set', v]);
+    const rbac = run('helm', ['template', RELEASE, path.join(root, 'charts/lathe'), '-n', RELEASE_NAMESPACE, ...sets, '--show-only', 'templates/rbac.yaml', '--show-only', 'templates/serviceaccount.yaml']);
     run('kubectl', ['apply', '-n', RELEASE_NAMESPACE, '-f', '-'], rbac);
+    appliedValues = chartValues.join(',');
+  }
+  if (!serviceAccountKubeconfig) {
     const token = run('kubectl', ['create', 'token', 'lathe-operator', '-n', RELEASE_NAMESPACE, '--duration=3h']).trim();
     const admin = JSON.parse(run('kubectl', ['config', 'view', '--raw', '--minify', '-o', 'json'])) as {
       clusters: { cluster: { server: string; 'certificate-authority'?: string; 'certificate-authority-data'?: string } }[];
@@ -74,6 +80,8 @@ export interface StartOptions {
   nodeArgs?: string[];
   /** Wait for /readyz (informers synced, leader elected) before returning. */
   waitReady?: boolean;
+  /** Chart values (`key=value`) the operator's RBAC is rendered with, e.g. `kueue.enabled=true`. */
+  chartValues?: string[];
 }
 
 /** Starts the operator built by `make build`, through hack/operator-node.sh (the image's node flags). */
@@ -83,7 +91,7 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
   }
   const port = await freePort();
   const logs: string[] = [];
-  const sa = operatorKubeconfig();
+  const sa = operatorKubeconfig(opts.chartValues);
   // The image's node flags and malloc setting (hack/operator-node.sh).
   const child: ChildProcess = spawn(path.join(root, 'hack/operator-node.sh'), opts.nodeArgs ?? [], {
     cwd: root,

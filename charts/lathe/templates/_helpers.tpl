@@ -87,3 +87,17 @@ namespace named in a roleArnByNamespace map, sorted and without duplicates. Outp
 {{- if .Values.watchNamespace }}{{ $ns = append $ns .Values.watchNamespace }}{{ end }}
 {{- toYaml (dict "namespaces" ($ns | uniq | sortAlpha)) }}
 {{- end }}
+
+{{/*
+Kueue support on or off ("true"/"false"): kueue.enabled, or with "auto" whether the cluster serves
+Kueue's v1beta2 API when the chart is rendered (helm install/upgrade, ArgoCD; `helm template` alone
+sees no cluster, so "auto" is off there).
+*/}}
+{{- define "lathe.kueue" -}}
+{{- $v := toString .Values.kueue.enabled -}}
+{{- if eq $v "auto" -}}
+{{- .Capabilities.APIVersions.Has "kueue.x-k8s.io/v1beta2" | toString -}}
+{{- else -}}
+{{- eq $v "true" | toString -}}
+{{- end -}}
+{{- end -}}

@@ -109,6 +109,12 @@ const SETTINGS = {
    * says so. Empty on EKS: IRSA gives the pods short-lived credentials, never static keys.
    */
   podEnvSecret: setting('LATHE_POD_ENV_SECRET', objectName, ''),
+  /**
+   * Read Kueue's Workloads (and patch their spec.active): what Kueue says about a queued run goes
+   * into its status, and spec.suspend works on queued runs. Needs Kueue's CRDs (start-up fails
+   * without them) and the chart's `kueue.enabled` RBAC. Off: queued runs wait without a reason.
+   */
+  kueue: setting('LATHE_KUEUE', boolean, false),
   /** Namespaces to watch; empty means all (the chart's default is cluster-wide). */
   watchNamespaces: setting<string[]>('LATHE_WATCH_NAMESPACES', namespaces, []),
   /**

@@ -8,6 +8,7 @@ import { statusCode } from '../client/errors.js';
 import { CONTENT_TYPES, resourcePath, type KubeClient, type Resource } from '../client/kube-client.js';
 import { getOrCreateCounter } from '../runtime/metrics.js';
 import { FIELD_MANAGER } from './labels.js';
+import type { Workload } from './kueue.js';
 import { RESOURCES } from './resources.js';
 
 export type WriteVerb = 'create' | 'patch' | 'apply' | 'delete';
@@ -72,6 +73,12 @@ export class KubeWriter {
   async patchJob(namespace: string, name: string, patch: object): Promise<V1Job> {
     const path = resourcePath({ ...RESOURCES.jobs, namespace, name });
     return this.count('jobs', 'patch', () => this.client.patch<V1Job>(path, patch, CONTENT_TYPES.mergePatch, { fieldManager: FIELD_MANAGER }));
+  }
+
+  /** Merge patch of a Kueue Workload: only `spec.active` and Lathe's annotation (trainingrun/queueing.ts). */
+  async patchWorkload(namespace: string, name: string, patch: object): Promise<Workload> {
+    const path = resourcePath({ ...RESOURCES.workloads, namespace, name });
+    return this.count('workloads', 'patch', () => this.client.patch<Workload>(path, patch, CONTENT_TYPES.mergePatch, { fieldManager: FIELD_MANAGER }));
   }
 
   /** Server-side apply of a whole object under Lathe's one field manager. */

@@ -15,7 +15,6 @@ export const LABELS = {
   attempt: 'lathe.dev/attempt',
   inferenceService: 'lathe.dev/inference-service',
   modelHash: 'lathe.dev/model-hash',
-  kueueQueue: 'kueue.x-k8s.io/queue-name',
 } as const;
 
 export const ANNOTATIONS = {

@@ -3,6 +3,7 @@
 // sink and the Lease lock in runtime/ name their own: runtime/ knows nothing of Lathe.)
 import { GROUP, PLURALS, VERSION } from '../api/constants.js';
 import type { Resource } from '../client/kube-client.js';
+import { KUEUE_GROUP, KUEUE_VERSION } from './kueue.js';
 
 export const RESOURCES = {
   trainingRuns: { group: GROUP, version: VERSION, plural: PLURALS.TrainingRun },
@@ -14,4 +15,6 @@ export const RESOURCES = {
   deployments: { group: 'apps', version: 'v1', plural: 'deployments' },
   replicaSets: { group: 'apps', version: 'v1', plural: 'replicasets' },
   horizontalPodAutoscalers: { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers' },
+  /** Kueue's, read and `spec.active` patched only with LATHE_KUEUE=true. */
+  workloads: { group: KUEUE_GROUP, version: KUEUE_VERSION, plural: 'workloads' },
 } as const satisfies Record<string, Resource>;

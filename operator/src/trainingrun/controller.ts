@@ -1,10 +1,11 @@
 // The TrainingRun controller's watches (its SetupWithManager): a run is reconciled when it changes,
-// when its Job, pods or the Job's FailedCreate Events change, and when the run its `run://` model
-// names changes phase. Handlers only enqueue keys; all the work happens in reconcile.
+// when its Job, pods, the Job's FailedCreate Events or (LATHE_KUEUE) its Kueue Workload change, and
+// when the run its `run://` model names changes phase. Handlers only enqueue keys; all the work happens in reconcile.
 import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { ControllerContext, ControllerSetup } from '../controller-context.js';
 import { INFORMERS } from '../informers.js';
+import type { Workload } from '../k8s/kueue.js';
 import { objectKey, type ResilientInformer } from '../runtime/informer.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { ModelDependents } from './dependents.js';
@@ -16,6 +17,7 @@ export function setupTrainingRunController(ctx: ControllerContext): ControllerSe
   const jobs = ctx.informer(INFORMERS.jobs);
   const pods = ctx.informer(INFORMERS.pods);
   const jobEvents = ctx.informer(INFORMERS.jobEvents);
+  const workloads = ctx.config.kueue ? ctx.informer(INFORMERS.workloads) : undefined;
   const queue = new WorkQueue({ name: 'trainingrun', registry: ctx.registry });
   const reconciler = new TrainingRunReconciler({
     config: ctx.config,
@@ -27,6 +29,7 @@ export function setupTrainingRunController(ctx: ControllerContext): ControllerSe
     jobs,
     pods,
     jobEvents,
+    ...(workloads ? { workloads } : {}),
     burst: ctx.burst,
     metrics: trainingRunMetrics(ctx.registry, runs),
   });
@@ -72,6 +75,15 @@ export function setupTrainingRunController(ctx: ControllerContext): ControllerSe
   };
   jobEvents.on('add', enqueueEventsJobOwner);
   jobEvents.on('update', (_old, e) => enqueueEventsJobOwner(e));
+  // A Workload belongs to its Job (owner reference), the Job to its run.
+  const enqueueWorkloadOwner = (w: Workload) => {
+    const owner = w.metadata?.ownerReferences?.find((o) => o.kind === 'Job');
+    const job = owner ? jobs.get(w.metadata?.namespace, owner.name) : undefined;
+    if (job) enqueueOwner(job);
+  };
+  workloads?.on('add', enqueueWorkloadOwner);
+  workloads?.on('update', (_old, w) => enqueueWorkloadOwner(w));
+  workloads?.on('delete', enqueueWorkloadOwner);
 
   return { name: 'trainingrun', queue, reconcile: (k) => reconciler.reconcile(k) };
 }

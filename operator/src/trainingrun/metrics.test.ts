@@ -4,10 +4,11 @@
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { T0, makeJob, makePod, makeTrainingRun } from '../../../test/support/builders.js';
+import { T0, makeJob, makePod, makeTrainingRun, makeWorkload } from '../../../test/support/builders.js';
 import { configWith } from '../../../test/support/config.js';
 import { FakeWriter, MemoryCache, MemoryStore, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
 import type { TrainingRun } from '../api/schema/trainingrun.js';
+import type { Workload } from '../k8s/kueue.js';
 import { silentLogger } from '../runtime/logger.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { BurstTracker } from './burst.js';
@@ -103,25 +104,50 @@ describe('TrainingRun metrics', () => {
       now: clock.now,
     });
     // Zero before the first, for every namespace with runs, so increase() sees the first one.
-    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 0 });
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml,source=pod': 0, 'object_namespace=ml,source=kueue': 0 });
     await reconciler.reconcile('ml/r');
     await reconciler.reconcile('ml/r');
-    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 1 });
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toMatchObject({ 'object_namespace=ml,source=pod': 1 });
 
     // A second pod preempted later: counted once more.
     pods.set(makePod('r-1-0-b').of('r-1', 'r').disrupted().obj());
     await reconciler.reconcile('ml/r');
     await reconciler.reconcile('ml/r');
-    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 2 });
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toMatchObject({ 'object_namespace=ml,source=pod': 2 });
 
     // A status write that fails counts nothing (the next pass counts it, once).
     pods.set(makePod('r-1-0-c').of('r-1', 'r').disrupted().obj());
     const applyStatus = writer.applyStatus.bind(writer);
     writer.applyStatus = () => Promise.reject(new Error('conflict'));
     await expect(reconciler.reconcile('ml/r')).rejects.toThrow('conflict');
-    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 2 });
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toMatchObject({ 'object_namespace=ml,source=pod': 2 });
     writer.applyStatus = applyStatus;
     await reconciler.reconcile('ml/r');
-    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml': 3 });
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toMatchObject({ 'object_namespace=ml,source=pod': 3 });
+  });
+
+  it("counts a Kueue preemption of the run's Workload once, as source kueue", async () => {
+    const registry = createRegistry({ defaultMetrics: false });
+    const clock = new TestClock(T0.getTime() + 60_000);
+    const job = makeJob('r-1').run('r').submittedTo('team-a').obj();
+    const runs = new MemoryCache<TrainingRun>([makeTrainingRun('r').queue('team-a').status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0 }).obj()]);
+    const reconciler = new TrainingRunReconciler({
+      config: configWith({ s3Bucket: 'lathe-artifacts' }),
+      writer: new FakeWriter(clock.now),
+      store: new MemoryStore(),
+      events: new RecordingEvents(),
+      logger: silentLogger(),
+      runs,
+      jobs: new MemoryCache<V1Job>([job]),
+      pods: new MemoryCache<V1Pod>(),
+      jobEvents: new MemoryCache<CoreV1Event>(),
+      workloads: new MemoryCache<Workload>([makeWorkload('job-r-1').ownedBy(job).preempted(1).obj()]),
+      burst: new BurstTracker(() => clock.now().getTime()),
+      metrics: trainingRunMetrics(registry, runs),
+      now: clock.now,
+    });
+    await reconciler.reconcile('ml/r');
+    await reconciler.reconcile('ml/r');
+    expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml,source=pod': 0, 'object_namespace=ml,source=kueue': 1 });
   });
 });

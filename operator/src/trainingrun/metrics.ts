@@ -17,12 +17,15 @@ export const TRAINING_RUN_METRICS = {
   preemptions: 'lathe_trainingrun_preemptions_total',
 } as const;
 
+/** Where a preemption came from: a disrupted pod, or Kueue preempting the run's Workload. */
+export const PREEMPTION_SOURCES = ['pod', 'kueue'] as const;
+
 /** Phases a run waits in before it trains: a run stuck in one for long is worth an alert. */
 export const WAITING_PHASES: readonly TrainingRunPhase[] = ['Pending', 'Queued'];
 
 export interface TrainingRunMetrics {
-  /** Preemptions recorded in a run's status, by namespace (the reconciler increments it). */
-  preemptions: Counter<'object_namespace'>;
+  /** Preemptions recorded in a run's status, by namespace and source (the reconciler increments it). */
+  preemptions: Counter<'object_namespace' | 'source'>;
 }
 
 /**
@@ -89,11 +92,11 @@ export function trainingRunMetrics(registry: Registry, runs: ObjectCache<Trainin
   return {
     preemptions: getOrCreateCounter(registry, {
       name: TRAINING_RUN_METRICS.preemptions,
-      help: 'Preemptions (spot interruptions, drains, evictions) recorded in TrainingRun statuses, by namespace: each disrupted pod once, when a status carrying it is written.',
-      labelNames: ['object_namespace'],
+      help: 'Preemptions recorded in TrainingRun statuses, by namespace and source: pod (a spot interruption, drain or eviction: each disrupted pod once) or kueue (the Workload evicted by Kueue\'s preemption), counted when a status carrying them is written.',
+      labelNames: ['object_namespace', 'source'],
       // A zero for every namespace with runs, so increase() sees a namespace's first preemption.
       collect() {
-        for (const run of runs.list()) this.inc({ object_namespace: run.metadata.namespace ?? '' }, 0);
+        for (const run of runs.list()) for (const source of PREEMPTION_SOURCES) this.inc({ object_namespace: run.metadata.namespace ?? '', source }, 0);
       },
     }),
   };

@@ -6,6 +6,8 @@ import { CONDITION_TYPES, TERMINAL_PHASES } from '../api/constants.js';
 import type { TrainingRun, TrainingRunProgress, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import { setCondition, type Condition } from '../k8s/conditions.js';
 import { needsAPerson, type CreateFailure } from '../k8s/pod-create-failure.js';
+import type { Workload } from '../k8s/kueue.js';
+import { QUEUE_BLOCKED_REASONS, queuedPhase, submitted } from './queueing.js';
 import { REASONS } from './reasons.js';
 import { TRAINER_CONTAINER } from './trainer-contract.js';
 
@@ -38,6 +40,12 @@ export interface Observation {
   createFailure?: CreateFailure;
   /** The API server refused the Job or Service rendered from this spec (400/422). */
   rejected?: { reason: string; message: string };
+  /** The Job's Kueue Workload (queued runs, when the operator reads Workloads). */
+  workload?: Workload;
+  /** What status.queue records of that Workload (queueing.ts kueuePreemptions). */
+  queue?: NonNullable<TrainingRunStatus['queue']>;
+  /** The operator reads Kueue Workloads (LATHE_KUEUE): a queued run's status can say what Kueue says. */
+  kueue?: boolean;
   /** Set while the referenced `run://` model is not ready; the run waits. */
   waitingFor?: { reason: string; message: string };
   now: Date;
@@ -72,10 +80,13 @@ export function phaseOf(o: Observation): { phase: Phase; reason: string; message
     return { phase: 'Running', ...problem };
   }
   if (job.spec?.suspend) {
-    if (run.spec.queue && !run.spec.suspend) {
-      return { phase: 'Queued', reason: REASONS.WaitingForAdmission, message: `waiting for Kueue to admit the Job from LocalQueue ${run.spec.queue}` };
-    }
+    if (run.spec.queue) return queuedPhase(run, job, o.workload, o.kueue ?? false);
     return { phase: 'Suspended', reason: REASONS.Suspended, message: 'the run is suspended (spec.suspend)' };
+  }
+  if (run.spec.queue && run.spec.suspend && submitted(job) && !o.kueue) {
+    // Admitted and running: only Kueue's Workload switch could stop it, and the operator has no access.
+    const { reason, message } = queuedPhase(run, job, undefined, false);
+    return { phase: 'Running', reason, message };
   }
   const active = o.pods.filter((p) => !p.metadata?.deletionTimestamp);
   if (o.createFailure) {
@@ -140,6 +151,11 @@ export function terminationMessage(pods: V1Pod[]): string | undefined {
   return undefined;
 }
 
+/** Reasons a person must act on while the operator keeps watching: kstatus Stalled, a Warning Event. */
+export function stalled(reason: string | undefined): boolean {
+  return needsAPerson(reason) || QUEUE_BLOCKED_REASONS.includes(reason ?? '');
+}
+
 /** The status the run should have now. `current` supplies condition transition times. */
 export function desiredStatus(o: Observation, current: TrainingRunStatus | undefined): TrainingRunStatus {
   const { phase, reason, message } = phaseOf(o);
@@ -156,6 +172,8 @@ export function desiredStatus(o: Observation, current: TrainingRunStatus | undef
     failures: job?.status?.failed ?? current?.failures ?? 0,
     message,
   };
+  const queue = o.queue ?? current?.queue;
+  if (queue) status.queue = queue;
   const startTime = current?.startTime ?? job?.status?.startTime;
   if (startTime) status.startTime = new Date(startTime).toISOString();
   if (isTerminal(phase)) {
@@ -174,7 +192,7 @@ export function desiredStatus(o: Observation, current: TrainingRunStatus | undef
   set(CONDITION_TYPES.Ready, phase === 'Succeeded' ? 'True' : 'False', reason, message);
   // kstatus: a suspended run is at rest ("Current"), so Flux and `kpt live status` do not wait on
   // it; pods that cannot be created need a person ("Failed" until fixed; the Job keeps trying).
-  const blocked = needsAPerson(reason);
+  const blocked = stalled(reason);
   set(CONDITION_TYPES.Reconciling, terminal || blocked || phase === 'Suspended' ? 'False' : 'True', reason, message);
   set(CONDITION_TYPES.Stalled, phase === 'Failed' || blocked ? 'True' : 'False', reason, message);
   if (terminal) {

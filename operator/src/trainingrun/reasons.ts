@@ -8,8 +8,13 @@ export const REASONS = {
   ModelNotFound: 'ModelNotFound',
   ModelFailed: 'ModelFailed',
   WaitingForModel: 'WaitingForModel',
-  // Queued and Suspended
+  // Queued and Suspended (queueing.ts: what the Job's Kueue Workload says)
   WaitingForAdmission: 'WaitingForAdmission',
+  Preempted: 'Preempted',
+  LocalQueueNotFound: 'LocalQueueNotFound',
+  Inadmissible: 'Inadmissible',
+  WorkloadDeactivated: 'WorkloadDeactivated',
+  SuspendNeedsKueue: 'SuspendNeedsKueue',
   Suspended: 'Suspended',
   Resumed: 'Resumed',
   // Running

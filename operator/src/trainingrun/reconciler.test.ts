@@ -5,7 +5,8 @@
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { FakeWriter, MemoryCache, MemoryStore, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
-import { T0, makeJob, makePod, makeTrainingRun } from '../../../test/support/builders.js';
+import { T0, makeJob, makePod, makeTrainingRun, makeWorkload } from '../../../test/support/builders.js';
+import type { Workload } from '../k8s/kueue.js';
 import { trainerMetadata } from '../../../test/support/metadata.js';
 import type { TrainingRun, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import { configWith } from '../../../test/support/config.js';
@@ -20,25 +21,27 @@ import { KubeApiError } from '../client/errors.js';
 
 const KEY = 'ml/r';
 
-function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?: CoreV1Event[] } = {}) {
+function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?: CoreV1Event[]; workloads?: Workload[] } = {}) {
   const clock = new TestClock(T0.getTime() + 60_000);
   const runs = new MemoryCache<TrainingRun>(o.run ? [o.run] : [makeTrainingRun('r').obj()]);
   const jobs = new MemoryCache<V1Job>(o.jobs);
   const pods = new MemoryCache<V1Pod>(o.pods);
   const jobEvents = new MemoryCache<CoreV1Event>(o.events);
+  // Kueue's Workloads are read only when given (LATHE_KUEUE).
+  const workloads = o.workloads ? new MemoryCache<Workload>(o.workloads) : undefined;
   const writer = new FakeWriter(clock.now);
   for (const j of o.jobs ?? []) writer.server.set(`/apis/batch/v1/namespaces/ml/jobs/${j.metadata!.name}`, j);
   const store = new MemoryStore();
   const events = new RecordingEvents();
   const burst = new BurstTracker(() => clock.now().getTime());
   const config = configWith({ s3Bucket: 'lathe-artifacts', progressPollMs: 15_000 });
-  const reconciler = new TrainingRunReconciler({ config, writer, store, events, logger: silentLogger(), runs, jobs, pods, jobEvents, burst, now: clock.now });
+  const reconciler = new TrainingRunReconciler({ config, writer, store, events, logger: silentLogger(), runs, jobs, pods, jobEvents, ...(workloads ? { workloads } : {}), burst, now: clock.now });
   const run = runs.get('ml', 'r')!;
   const loc = runLocation('lathe-artifacts', 'r', runId(run.metadata));
   const statuses = () => writer.writesOf('apply', 'TrainingRun/status').map((w) => w.body as TrainingRunStatus);
   const last = () => statuses().at(-1);
   const reason = () => last()?.conditions?.find((c) => c.type === 'Ready')?.reason;
-  return { clock, runs, jobs, pods, jobEvents, writer, store, events, burst, reconciler, loc, statuses, last, reason };
+  return { clock, runs, jobs, pods, jobEvents, workloads, writer, store, events, burst, reconciler, loc, statuses, last, reason };
 }
 
 /** A run that has been Running on attempt 1. */
@@ -138,6 +141,40 @@ describe('TrainingRunReconciler', () => {
     expect(h.store.objects.get(`${h.loc.bucket}/${h.loc.keyPrefix}run.json`)).toMatchObject({ phase: 'Failed' });
   });
 
+  it('retries real failures in the same Job up to spec.retries, then fails with "too many failures" and the trainer\'s last error', async () => {
+    // The Job carries the budget: backoffLimit = spec.retries (preemptions are ignored by its podFailurePolicy).
+    const fresh = harness({ run: makeTrainingRun('r').retries(2).obj() });
+    await fresh.reconciler.reconcile(KEY);
+    expect((fresh.writer.writesOf('create', 'Job')[0]!.body as V1Job).spec!.backoffLimit).toBe(2);
+
+    const run = makeTrainingRun('r').retries(2).status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0 }).obj();
+    const failedPod = (name: string, at: number, message: string) =>
+      makePod(name).of('r-1', 'r').created(new Date(T0.getTime() + at)).exited(1, message).obj();
+    const h = harness({
+      run,
+      jobs: [makeJob('r-1').run('r').failures(1).obj()],
+      pods: [failedPod('r-1-a', 1_000, 'RuntimeError: CUDA out of memory'), makePod('r-1-b').of('r-1', 'r').created(new Date(T0.getTime() + 2_000)).phase('Running').obj()],
+    });
+    // One real failure: the Job controller starts a new pod; the run stays Running on attempt 1 and counts it.
+    await h.reconciler.reconcile(KEY);
+    expect(h.last()).toMatchObject({ phase: 'Running', attempts: 1, failures: 1, preemptions: 0 });
+    // The second failure: still within spec.retries.
+    h.jobs.set(makeJob('r-1').run('r').failures(2).obj());
+    h.pods.set(failedPod('r-1-b', 2_000, 'RuntimeError: CUDA out of memory'));
+    h.pods.set(makePod('r-1-c').of('r-1', 'r').created(new Date(T0.getTime() + 3_000)).phase('Running').obj());
+    await h.reconciler.reconcile(KEY);
+    expect(h.last()).toMatchObject({ phase: 'Running', attempts: 1, failures: 2 });
+    // The third: more than spec.retries (2) allows; the Job fails, and so does the run, saying why.
+    h.jobs.set(makeJob('r-1').run('r').failures(3).failed('BackoffLimitExceeded').obj());
+    h.pods.set(failedPod('r-1-c', 3_000, 'RuntimeError: loss is NaN'));
+    await h.reconciler.reconcile(KEY);
+    const message = 'the trainer failed more often than spec.retries allows: RuntimeError: loss is NaN';
+    expect(h.last()).toMatchObject({ phase: 'Failed', attempts: 1, failures: 3, message });
+    expect(h.last()!.conditions!.find((c) => c.type === 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded', message });
+    // Real failures never start another attempt: that is the Job's backoffLimit, not a new Job.
+    expect(h.writer.writesOf('create', 'Job')).toEqual([]);
+  });
+
   it('starts attempt 2, saying why, when the Job of a running run was deleted', async () => {
     const h = harness({ run: runningRun() });
     await h.reconciler.reconcile(KEY);
@@ -204,5 +241,49 @@ describe('TrainingRunReconciler', () => {
     await h.reconciler.reconcile(KEY);
     expect(h.statuses()).toEqual([expect.objectContaining({ phase: 'Succeeded', message: 'model written to s3://b/m/checkpoint/' })]);
     expect(h.writer.writesOf('create')).toEqual([]);
+  });
+
+  describe('with Kueue (LATHE_KUEUE)', () => {
+    const queued = (status: Partial<TrainingRunStatus> = {}) =>
+      makeTrainingRun('r').queue('team-a').status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0, ...status }).obj();
+    const job = makeJob('r-1').run('r').submittedTo('team-a').obj();
+
+    it('counts a Kueue preemption once, with a Warning, across an operator restart', async () => {
+      const w = makeWorkload('job-r-1').ownedBy(job).preempted(1).obj();
+      const h = harness({ run: queued(), jobs: [job], workloads: [w] });
+      await h.reconciler.reconcile(KEY);
+      expect(h.last()).toMatchObject({ phase: 'Queued', preemptions: 1, queue: { workload: 'job-r-1', preemptions: 1 } });
+      expect(h.reason()).toBe('Preempted');
+      expect(h.events.reasons()).toContain('Preempted');
+
+      // A new process reads the status it wrote: the same eviction is not counted again.
+      const again = harness({ run: makeTrainingRun('r').queue('team-a').status(h.last()!).obj(), jobs: [job], workloads: [w] });
+      await again.reconciler.reconcile(KEY);
+      expect(again.statuses()).toEqual([]);
+      expect(again.events.reasons()).not.toContain('Preempted');
+    });
+
+    it('shows a missing LocalQueue as Stalled with one Warning, and keeps watching', async () => {
+      const w = makeWorkload('job-r-1').ownedBy(job).inadmissible("LocalQueue team-a doesn't exist").obj();
+      const h = harness({ run: queued({ phase: 'Queued' }), jobs: [job], workloads: [w] });
+      await h.reconciler.reconcile(KEY);
+      expect(h.reason()).toBe('LocalQueueNotFound');
+      expect(h.last()!.conditions).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'Stalled', status: 'True', reason: 'LocalQueueNotFound' }),
+          expect.objectContaining({ type: 'Reconciling', status: 'False' }),
+        ]),
+      );
+      expect(h.events.events.filter((e) => e.type === 'Warning').map((e) => e.reason)).toEqual(['LocalQueueNotFound']);
+    });
+
+    it('suspends an admitted queued run by deactivating its Workload, never by patching the Job', async () => {
+      const running = makeJob('r-1').run('r').submittedTo('team-a').suspended(false).obj();
+      const w = makeWorkload('job-r-1').ownedBy(running).admitted().obj();
+      const h = harness({ run: makeTrainingRun('r').queue('team-a').suspend().status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 2 }).obj(), jobs: [running], workloads: [w] });
+      await h.reconciler.reconcile(KEY);
+      expect(h.writer.writesOf('patch', 'Workload').map((x) => x.body)).toEqual([expect.objectContaining({ spec: { active: false } })]);
+      expect(h.writer.writesOf('patch', 'Job')).toEqual([]);
+    });
   });
 });

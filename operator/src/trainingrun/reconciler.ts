@@ -1,8 +1,8 @@
 // The thin, effectful half of the TrainingRun controller. One pass: read the caches, make the one
 // child that is missing, look at S3 when the phase calls for it, then write status once, and only
 // if it changed. Level-triggered: any pass can be repeated after a crash without harm. Each policy
-// lives in a file of its own (attempts, suspend, preemptions, progress, artifacts, first-status,
-// model-ref); this file only puts them in order.
+// lives in a file of its own (attempts, suspend, queueing, preemptions, progress, artifacts,
+// first-status, model-ref); this file only puts them in order.
 import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { CONDITION_TYPES, KINDS, PLURALS } from '../api/constants.js';
 import type { TrainingRun, TrainingRunStatus } from '../api/schema/trainingrun.js';
@@ -10,6 +10,7 @@ import type { ObjectStore } from '../aws/s3-store.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
+import { workloadOf, type Workload } from '../k8s/kueue.js';
 import { LABELS } from '../k8s/labels.js';
 import { FAILED_CREATE, REJECTED_RETRY_MS, childRejection, jobCreateFailure, needsAPerson } from '../k8s/pod-create-failure.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
@@ -23,10 +24,11 @@ import type { BurstTracker } from './burst.js';
 import { firstStatusDelay } from './first-status.js';
 import { resolveModel } from './model-ref.js';
 import { jobName } from './names.js';
-import { desiredStatus, isTerminal, jobCondition, type Observation } from './observe.js';
+import { desiredStatus, isTerminal, jobCondition, stalled, type Observation } from './observe.js';
 import { planRun, type RunPlan } from './plan.js';
 import type { TrainingRunMetrics } from './metrics.js';
 import { PreemptionCounter } from './preemptions.js';
+import { kueuePreemptions } from './queueing.js';
 import { ProgressPoller } from './progress.js';
 import { REASONS } from './reasons.js';
 import { buildRecord, writeRecord } from './records.js';
@@ -35,7 +37,7 @@ import { syncSuspend } from './suspend.js';
 
 export interface TrainingRunReconcilerDeps {
   config: OperatorConfig;
-  writer: Pick<KubeWriter, 'exists' | 'createJob' | 'createService' | 'patchJob' | 'applyStatus'>;
+  writer: Pick<KubeWriter, 'exists' | 'createJob' | 'createService' | 'patchJob' | 'patchWorkload' | 'applyStatus'>;
   store: ObjectStore;
   events: Pick<EventRecorder, 'record'>;
   logger: Logger;
@@ -44,6 +46,8 @@ export interface TrainingRunReconcilerDeps {
   pods: ObjectCache<V1Pod>;
   /** Jobs' FailedCreate Events (the only way a Job says it cannot create pods). */
   jobEvents: ObjectCache<CoreV1Event>;
+  /** Kueue's Workloads, when the operator reads them (LATHE_KUEUE). */
+  workloads?: ObjectCache<Workload>;
   /** Shared with the Event recorder: both hold their writes while a burst's Jobs are created. */
   burst: BurstTracker;
   /** lathe_trainingrun_preemptions_total (trainingrun/metrics.ts); tests may leave it out. */
@@ -124,17 +128,21 @@ export class TrainingRunReconciler {
       gpus: plan.gpus,
       preemptions: current?.preemptions ?? 0,
       started: current?.phase === 'Running',
+      kueue: this.d.workloads !== undefined,
       now: this.now(),
     };
     let recording: Recording = {};
     let requeueAfterMs: number | undefined;
     let newPreemptions: string[] = [];
+    let kueuePreempted = 0;
 
     if ('waiting' in model) {
       obs.waitingFor = model.waiting; // The referenced run's own status change re-queues this one.
     } else {
       if (job) {
-        await syncSuspend(this.d, run, job);
+        const workload = run.spec.queue && this.d.workloads && job.metadata?.uid ? workloadOf(this.d.workloads.list(namespace), job.metadata.uid) : undefined;
+        if (workload) obs.workload = workload;
+        await syncSuspend(this.d, run, job, workload);
       } else {
         plan = await attemptForMissingJob({ reads: this.d.writer, events: this.d.events, log }, plan, current);
         Object.assign(obs, { attempt: plan.attempt, jobName: plan.jobName });
@@ -152,7 +160,10 @@ export class TrainingRunReconciler {
         obs.pods = this.podsOf(namespace, plan.jobName);
         if (job.metadata?.uid) obs.createFailure = jobCreateFailure({ name: plan.jobName, uid: job.metadata.uid }, this.d.jobEvents.list(namespace), obs.pods);
         const preempted = this.preemptions.count(k, obs.pods, current?.preemptions ?? 0);
-        obs.preemptions = preempted.count;
+        const queued = kueuePreemptions(obs.workload, current);
+        kueuePreempted = queued.added;
+        obs.preemptions = preempted.count + queued.added;
+        if (queued.queue) obs.queue = queued.queue;
         newPreemptions = preempted.uids;
 
         const deps = { store: this.d.store, now: this.now, log };
@@ -172,16 +183,18 @@ export class TrainingRunReconciler {
 
     let desired: TrainingRunStatus = { ...desiredStatus(obs, current), runId: plan.runId };
     const jobCreatedAt = obs.job?.metadata?.creationTimestamp ? new Date(obs.job.metadata.creationTimestamp).getTime() : -Infinity;
-    const wait = firstStatusDelay({ current, desired, urgent: Boolean(obs.waitingFor || obs.rejected) || newPreemptions.length > 0, jobCreatedAt, now: this.now().getTime(), burst: this.d.burst });
+    const wait = firstStatusDelay({ current, desired, urgent: Boolean(obs.waitingFor || obs.rejected) || newPreemptions.length > 0 || kueuePreempted > 0, jobCreatedAt, now: this.now().getTime(), burst: this.d.burst });
     if (wait !== undefined) return { requeueAfterMs: wait };
     if (obs.artifact?.problem && jobCondition(job, 'Failed')) {
       // Not Failed until the record is safe; the Job's failure is still what the user reads.
       desired = { ...desired, phase: 'Running', message: `${desired.message} (recording: ${obs.artifact.problem.message})` };
     }
     await this.writeStatus(run, current, desired, log);
+    if (kueuePreempted > 0) this.d.events.record(run, 'Warning', REASONS.Preempted, `preempted by Kueue: ${desired.message ?? ''}`);
     if (!current?.phase && !isTerminal(desired.phase)) this.writeInitialRecord(plan, obs, desired, log);
     this.preemptions.commit(k, newPreemptions);
-    if (newPreemptions.length > 0) this.d.metrics?.preemptions.inc({ object_namespace: namespace }, newPreemptions.length);
+    if (newPreemptions.length > 0) this.d.metrics?.preemptions.inc({ object_namespace: namespace, source: 'pod' }, newPreemptions.length);
+    if (kueuePreempted > 0) this.d.metrics?.preemptions.inc({ object_namespace: namespace, source: 'kueue' }, kueuePreempted);
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
 
@@ -221,9 +234,9 @@ export class TrainingRunReconciler {
     // Pods or a Job that cannot be created are a Warning of their own, whatever the phase.
     const reason = conditionReason(desired);
     const quietStart = !current?.phase && desired.phase === 'Pending' && ([REASONS.CreatingJob, REASONS.PodsPending] as string[]).includes(String(reason));
-    if (needsAPerson(reason) && conditionReason(current) !== reason) {
+    if (reason && stalled(reason) && conditionReason(current) !== reason) {
       this.d.events.record(run, 'Warning', reason, desired.message ?? '');
-      log.warn(reason === FAILED_CREATE ? 'pods cannot be created' : 'the API server refused the Job', { message: desired.message });
+      log.warn(reason === FAILED_CREATE ? 'pods cannot be created' : needsAPerson(reason) ? 'the API server refused the Job' : 'Kueue will not admit the run', { message: desired.message });
     } else if (current?.phase !== desired.phase && !quietStart) {
       const type = desired.phase === 'Failed' ? 'Warning' : 'Normal';
       this.d.events.record(run, type, desired.phase ?? 'Unknown', desired.message ?? '');

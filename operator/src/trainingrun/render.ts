@@ -8,12 +8,13 @@ import { parseDurationSeconds } from '../api/duration.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import { containerResources, controllerReference } from '../k8s/children.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
+import { KUEUE_LABELS } from '../k8s/kueue.js';
 import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
 import { placement } from '../k8s/scheduling.js';
 import { podS3Access } from '../k8s/pod-s3.js';
 import { workerServiceName } from './names.js';
 import type { RunPlan } from './plan.js';
-import { MASTER_PORT, TRAINER_BAD_INPUT_EXIT_CODE, TRAINER_CONTAINER } from './trainer-contract.js';
+import { MASTER_PORT, TORCHRUN_ENV, TRAINER_BAD_INPUT_EXIT_CODE, TRAINER_CONTAINER, TRAINER_ENV } from './trainer-contract.js';
 
 export interface RenderInput {
   /** The run, its defaults, id, S3 prefix and attempt (plan.ts). */
@@ -39,6 +40,19 @@ export function runLabels(run: TrainingRun): Record<string, string> {
   };
 }
 
+/**
+ * Kueue's labels on the Job: the queue (only once the run is not suspended, so that a run created
+ * suspended is not submitted until it resumes) and the WorkloadPriorityClass.
+ */
+function kueueLabels(run: TrainingRun): Record<string, string> {
+  const { queue, suspend, workloadPriorityClassName } = run.spec;
+  if (!queue) return {};
+  return {
+    ...(suspend ? {} : { [KUEUE_LABELS.queueName]: queue }),
+    ...(workloadPriorityClassName ? { [KUEUE_LABELS.priorityClass]: workloadPriorityClassName } : {}),
+  };
+}
+
 export function render(input: RenderInput): RenderedRun {
   const { plan, config, modelUri } = input;
   const { run, spec, attempt, location } = plan;
@@ -48,35 +62,35 @@ export function render(input: RenderInput): RenderedRun {
   const job = plan.jobName;
   const distributed = spec.workers > 1;
   const labels = { ...runLabels(run), [LABELS.runId]: id, [LABELS.attempt]: String(attempt) };
-  const jobLabels = { ...labels, ...(run.spec.queue ? { [LABELS.kueueQueue]: run.spec.queue } : {}) };
+  const jobLabels = { ...labels, ...kueueLabels(run) };
 
   const s3 = podS3Access(config);
   const env: V1EnvVar[] = [
-    { name: 'LATHE_RUN_ID', value: id },
-    { name: 'LATHE_RUN_NAME', value: name },
-    { name: 'LATHE_NAMESPACE', value: namespace },
-    { name: 'LATHE_ATTEMPT', value: String(attempt) },
-    { name: 'LATHE_TASK', value: spec.task },
-    { name: 'LATHE_MODEL_URI', value: modelUri },
-    { name: 'LATHE_MODEL_NAME', value: spec.modelSlug },
-    { name: 'LATHE_DATASET_URI', value: run.spec.dataset.uri },
-    { name: 'LATHE_OUTPUT_URI', value: location.prefixUri },
-    { name: 'LATHE_HYPERPARAMETERS', value: hyperparametersJson(run) },
-    { name: 'HF_HOME', value: '/tmp/hf' },
+    { name: TRAINER_ENV.runId, value: id },
+    { name: TRAINER_ENV.runName, value: name },
+    { name: TRAINER_ENV.namespace, value: namespace },
+    { name: TRAINER_ENV.attempt, value: String(attempt) },
+    { name: TRAINER_ENV.task, value: spec.task },
+    { name: TRAINER_ENV.modelUri, value: modelUri },
+    { name: TRAINER_ENV.modelName, value: spec.modelSlug },
+    { name: TRAINER_ENV.datasetUri, value: run.spec.dataset.uri },
+    { name: TRAINER_ENV.outputUri, value: location.prefixUri },
+    { name: TRAINER_ENV.hyperparameters, value: hyperparametersJson(run) },
+    { name: TRAINER_ENV.hfHome, value: '/tmp/hf' },
     ...s3.env,
   ];
   if (distributed) {
     // Kubeflow's torchrun names (PET_*): rank from the Indexed Job's completion index, rendezvous on
     // pod 0's stable DNS name through the headless Service.
     env.push(
-      { name: 'PET_NNODES', value: String(spec.workers) },
-      { name: 'PET_NPROC_PER_NODE', value: String(Math.max(spec.gpus, 1)) },
+      { name: TORCHRUN_ENV.nnodes, value: String(spec.workers) },
+      { name: TORCHRUN_ENV.nprocPerNode, value: String(Math.max(spec.gpus, 1)) },
       {
-        name: 'PET_NODE_RANK',
+        name: TORCHRUN_ENV.nodeRank,
         valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${ANNOTATIONS.completionIndex}']` } },
       },
-      { name: 'PET_MASTER_ADDR', value: `${job}-0.${workerServiceName(name)}` },
-      { name: 'PET_MASTER_PORT', value: String(MASTER_PORT) },
+      { name: TORCHRUN_ENV.masterAddr, value: `${job}-0.${workerServiceName(name)}` },
+      { name: TORCHRUN_ENV.masterPort, value: String(MASTER_PORT) },
     );
   }
 
@@ -125,7 +139,7 @@ export function render(input: RenderInput): RenderedRun {
       parallelism: spec.workers,
       completionMode: distributed ? 'Indexed' : 'NonIndexed',
       backoffLimit: spec.retries,
-      // Kueue owns `suspend` of a queued Job from creation on; otherwise it mirrors spec.suspend.
+      // Kueue owns `suspend` of a submitted Job from creation on (queueing.ts); otherwise it mirrors spec.suspend.
       suspend: run.spec.queue ? true : spec.suspend,
       ...(maxRuntime !== undefined ? { activeDeadlineSeconds: maxRuntime } : {}),
       ...(ttl !== undefined ? { ttlSecondsAfterFinished: ttl } : {}),

@@ -13,6 +13,8 @@ return {
   { name = "tr no status", script = TR, obj = { metadata = { generation = 1 } }, status = "Progressing" },
   { name = "tr pending", script = TR, obj = tr("Pending", { cond("Ready", "False", "Pending", "Waiting for the Job") }), status = "Progressing" },
   { name = "tr queued", script = TR, obj = tr("Queued", { cond("Queued", "True", "Queued", "Waiting for Kueue"), cond("Ready", "False") }), status = "Progressing", message = "Kueue" },
+  { name = "tr queued, no LocalQueue", script = TR, obj = tr("Queued", { cond("Queued", "True", "LocalQueueNotFound", "Kueue cannot admit the Job: LocalQueue team-b doesn't exist"), cond("Ready", "False"), cond("Stalled", "True", "LocalQueueNotFound", "Kueue cannot admit the Job: LocalQueue team-b doesn't exist") }), status = "Degraded", message = "team-b" },
+  { name = "tr queued, preempted", script = TR, obj = tr("Queued", { cond("Queued", "True", "Preempted", "preempted by Kueue"), cond("Ready", "False"), cond("Stalled", "False") }), status = "Progressing", message = "preempted" },
   { name = "tr running", script = TR, obj = tr("Running", { cond("Ready", "False", "Running") }, { progress = { summary = "2/3" } }), status = "Progressing", message = "2/3" },
   { name = "tr succeeded", script = TR, obj = tr("Succeeded", { cond("Ready", "True", "Succeeded", "Model written"), cond("Succeeded", "True") }), status = "Healthy", message = "Model written" },
   { name = "tr failed phase", script = TR, obj = tr("Failed", { cond("Ready", "False"), cond("Failed", "True", "BackoffLimitExceeded", "lathe-trainer: error: no such dataset") }), status = "Degraded", message = "no such dataset" },

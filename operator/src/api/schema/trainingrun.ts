@@ -12,6 +12,7 @@ import {
   conditions,
   DateTime,
   dnsLabel,
+  dnsSubdomain,
   duration,
   podMetadata,
   podScheduling,
@@ -156,6 +157,12 @@ const specShape = {
     'spec.queue',
     'Kueue LocalQueue to submit the Job to (a DNS label); the Job waits, suspended, until Kueue admits it. Default: none (no Kueue). Immutable.',
   ).optional(),
+  workloadPriorityClassName: dnsSubdomain(
+    'spec.workloadPriorityClassName',
+    'Kueue WorkloadPriorityClass of the run (the Job\'s kueue.x-k8s.io/priority-class label): its order in the queue and ' +
+      'which workloads it may preempt, without changing the pods\' scheduling priority (spec.priorityClassName, which ' +
+      'Kueue also reads when this is unset). Requires spec.queue. Default: none. Immutable.',
+  ).optional(),
   ttlAfterFinished: duration(
     'spec.ttlAfterFinished',
     'How long a finished Job (and its pods) is kept, as a duration (`1h`); the TrainingRun and its S3 records stay. Default: the Job is kept. Immutable.',
@@ -226,6 +233,12 @@ const SPEC_RULES: CelRule[] = [
     reason: 'FieldValueRequired',
   },
   {
+    rule: '!has(self.workloadPriorityClassName) || has(self.queue)',
+    message: 'spec.workloadPriorityClassName needs spec.queue: only Kueue reads it',
+    fieldPath: '.workloadPriorityClassName',
+    reason: 'FieldValueRequired',
+  },
+  {
     rule: "self.task != 'custom' || has(self.command)",
     message: 'spec.command is required when spec.task is custom',
     fieldPath: '.command',
@@ -246,8 +259,11 @@ export const TrainingRunSpecSchema = z
     if (spec.task !== 'image-classification' && spec.model === undefined) {
       ctx.addIssue({ code: 'custom', path: ['model'], message: SPEC_RULES[0]!.message });
     }
+    if (spec.workloadPriorityClassName !== undefined && spec.queue === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['workloadPriorityClassName'], message: SPEC_RULES[1]!.message });
+    }
     if (spec.task === 'custom' && spec.command === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['command'], message: SPEC_RULES[1]!.message });
+      ctx.addIssue({ code: 'custom', path: ['command'], message: SPEC_RULES[2]!.message });
     }
   })
   .meta({
@@ -307,9 +323,17 @@ export const TrainingRunStatusSchema = z
     ).optional(),
     progress: ProgressSchema.optional(),
     attempts: z.int().min(0).meta({ description: 'Jobs created so far (attempt numbers are 1-based; the Job is `<run>-<attempt>`).' }).optional(),
-    preemptions: z.int().min(0).meta({ description: 'Attempts ended by a spot interruption or node drain; they do not count against retries.' }).optional(),
+    preemptions: z.int().min(0).meta({ description: 'Pods ended by a spot interruption, node drain or preemption, and Kueue preemptions of the Workload; they do not count against retries.' }).optional(),
     failures: z.int().min(0).meta({ description: 'Attempts that failed; the run fails when this exceeds spec.retries.' }).optional(),
     jobName: z.string().max(63).meta({ description: 'Name of the current (or last) Job.' }).optional(),
+    queue: z
+      .object({
+        workload: z.string().max(253).meta({ description: "The Kueue Workload of the current Job." }),
+        clusterQueue: z.string().max(253).meta({ description: 'The ClusterQueue that admitted it, once admitted.' }).optional(),
+        preemptions: z.int().min(0).meta({ description: "Kueue's preemptions of this Workload, already counted in status.preemptions." }).optional(),
+      })
+      .meta({ description: 'Queued runs (spec.queue) with the operator reading Kueue: the Workload Kueue made of the Job.' })
+      .optional(),
     startTime: DateTime('When the first attempt started running.').optional(),
     completionTime: DateTime('When the run reached Succeeded or Failed.').optional(),
     artifact: ArtifactSchema.optional(),

@@ -1,0 +1,148 @@
+// A real Kueue (hack/tools.sh builds v0.19.2 from Go modules) run out of cluster against the local
+// control plane, as the Kueue suite needs it, and the queue set-up a platform team would make: a
+// ResourceFlavor on the GPU node pool, a ClusterQueue with 4 GPUs that preempts lower priorities,
+// WorkloadPriorityClasses, and a LocalQueue per test namespace.
+//
+// What running it out of cluster takes (v0.19.2): internal certificate management off, so the
+// metrics server reads its certificate from the fixed path /etc/kueue/metrics/certs (made here and
+// removed on stop) and the webhook server from a certDir of our own; the VisibilityOnDemand gate
+// off (it serves an aggregated API the local API server cannot reach). Kueue's webhooks are served
+// but not registered with the API server: Lathe creates queued Jobs suspended itself, which is all
+// the Job webhook would add, and a webhook outage then cannot block the other suites' Jobs.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { kubectl, repoRoot, waitFor } from './cluster.js';
+const METRICS_CERTS = '/etc/kueue/metrics/certs';
+
+export const FLAVOR = 'gpu';
+export const CLUSTER_QUEUE = 'lathe-gpu';
+export const GPU_QUOTA = 4;
+export const PRIORITIES = { high: 1000, low: 100 } as const;
+
+function tool(name: string): string {
+  return execFileSync(path.join(repoRoot, 'hack/tools.sh'), ['path', name], { encoding: 'utf8' }).trim();
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
+
+function selfSignedCert(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', path.join(dir, 'tls.key'), '-out', path.join(dir, 'tls.crt')], { stdio: 'ignore' });
+}
+
+export interface KueueProcess {
+  readonly logs: string[];
+  stop(): Promise<void>;
+}
+
+/** Installs Kueue's CRDs (the same release as the binary) and starts the controller; resolves when it is healthy. */
+export async function startKueue(): Promise<KueueProcess> {
+  kubectl(['apply', '--server-side', '--force-conflicts', '-f', tool('kueue-crds')]);
+  for (const crd of ['workloads', 'clusterqueues', 'localqueues', 'resourceflavors', 'workloadpriorityclasses']) {
+    // (`kubectl wait` fails at once while a new CRD has no conditions yet.)
+    await waitFor(`CRD ${crd}.kueue.x-k8s.io established`, () =>
+      kubectl(['get', `crd/${crd}.kueue.x-k8s.io`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']) === 'True' || undefined,
+    );
+  }
+  const madeEtc = !existsSync('/etc/kueue');
+  selfSignedCert(METRICS_CERTS);
+  const dir = mkdtempSync(path.join(tmpdir(), 'lathe-kueue-'));
+  selfSignedCert(path.join(dir, 'webhook'));
+  const [health, metrics, webhook] = [await freePort(), await freePort(), await freePort()];
+  const config = {
+    apiVersion: 'config.kueue.x-k8s.io/v1beta2',
+    kind: 'Configuration',
+    health: { healthProbeBindAddress: `127.0.0.1:${health}` },
+    metrics: { bindAddress: `127.0.0.1:${metrics}` },
+    webhook: { port: webhook, host: '127.0.0.1', certDir: path.join(dir, 'webhook') },
+    leaderElection: { leaderElect: false },
+    internalCertManagement: { enable: false },
+    featureGates: { VisibilityOnDemand: false },
+    integrations: { frameworks: ['batch/job'] },
+  };
+  writeFileSync(path.join(dir, 'config.yaml'), JSON.stringify(config));
+  const logs: string[] = [];
+  const child: ChildProcess = spawn(tool('kueue'), [`--config=${path.join(dir, 'config.yaml')}`, '--zap-log-level=2'], {
+    env: { ...process.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(line);
+    if (logs.length > 3000) logs.splice(0, logs.length - 3000);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = once(child, 'exit');
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(madeEtc ? '/etc/kueue' : METRICS_CERTS, { recursive: true, force: true });
+    // The cluster as found: the later suites (and the chart's kueue.enabled=auto) see no Kueue.
+    kubectl(['delete', '-f', tool('kueue-crds'), '--ignore-not-found', '--wait=true']);
+  };
+  try {
+    await waitFor('Kueue to be healthy', async () => {
+      if (child.exitCode !== null) throw new Error(`kueue exited with ${child.exitCode}:\n${logs.slice(-30).join('\n')}`);
+      try {
+        return (await fetch(`http://127.0.0.1:${health}/readyz`)).ok || undefined;
+      } catch {
+        return undefined;
+      }
+    }, 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { logs, stop };
+}
+
+/** The cluster-wide queue set-up: one flavor on the GPU pool, a 4-GPU ClusterQueue, two priorities. */
+export function applyClusterQueue(): void {
+  const objects = [
+    { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ResourceFlavor', metadata: { name: FLAVOR }, spec: { nodeLabels: { 'lathe.dev/node-pool': 'gpu' } } },
+    {
+      apiVersion: 'kueue.x-k8s.io/v1beta2',
+      kind: 'ClusterQueue',
+      metadata: { name: CLUSTER_QUEUE },
+      spec: {
+        namespaceSelector: {},
+        preemption: { withinClusterQueue: 'LowerPriority' },
+        resourceGroups: [
+          {
+            coveredResources: ['cpu', 'memory', 'nvidia.com/gpu'],
+            flavors: [{ name: FLAVOR, resources: [{ name: 'cpu', nominalQuota: '64' }, { name: 'memory', nominalQuota: '256Gi' }, { name: 'nvidia.com/gpu', nominalQuota: GPU_QUOTA }] }],
+          },
+        ],
+      },
+    },
+    ...Object.entries(PRIORITIES).map(([name, value]) => ({ apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'WorkloadPriorityClass', metadata: { name }, value })),
+  ];
+  kubectl(['apply', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+}
+
+export function applyLocalQueue(namespace: string, name: string): void {
+  const lq = { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'LocalQueue', metadata: { name, namespace }, spec: { clusterQueue: CLUSTER_QUEUE } };
+  kubectl(['apply', '-f', '-'], JSON.stringify(lq));
+}
+
+export function deleteClusterQueue(): void {
+  kubectl(['delete', 'clusterqueue', CLUSTER_QUEUE, '--ignore-not-found', '--wait=false']);
+  kubectl(['delete', 'resourceflavor', FLAVOR, '--ignore-not-found', '--wait=false']);
+  kubectl(['delete', 'workloadpriorityclass', ...Object.keys(PRIORITIES), '--ignore-not-found']);
+}
