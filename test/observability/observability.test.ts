@@ -20,9 +20,9 @@ import { DASHBOARDS, DASHBOARD_DIR, render as renderDashboard } from '../../hack
 import { InferenceServiceSchema } from '../../operator/src/api/schema/inferenceservice.js';
 import { render as renderInferenceService } from '../../operator/src/inferenceservice/render.js';
 import { configWith } from '../support/config.js';
-import { metricFamilies, operatorExposition, seriesNames } from '../support/operator-metrics.js';
+import { metricFamilies, operatorExposition, operatorLabelNames, seriesNames } from '../support/operator-metrics.js';
 import { applyExclusions, lintDashboard, type LintConfig } from './dashboard-lint.js';
-import { metricNames, variableSelector, withGrafanaVariables } from './promql.js';
+import { matchedLabels, metricNames, variableSelector, withGrafanaVariables } from './promql.js';
 
 type Obj = Record<string, any>;
 
@@ -250,6 +250,35 @@ describe('metric consistency', () => {
     expect([...queried.keys()].some(isDcgm)).toBe(true);
     // And a panel that queries a metric nobody exports is caught.
     expect(metricNames('sum(rate(lathe_reconciles_totl[5m]))').has('lathe_reconciles_totl') && !operator.has('lathe_reconciles_totl')).toBe(true);
+  });
+});
+
+describe('label consistency of the operator metrics', () => {
+  /** Labels a Prometheus Operator scrape adds to every series of a target. */
+  const TARGET_LABELS = new Set(['job', 'instance', 'namespace', 'pod', 'service', 'endpoint', 'container']);
+  const family = (series: string) => series.replace(/_(bucket|sum|count)$/, '');
+
+  it('every label a query matches on an operator metric is one of its labels or a scrape target label', () => {
+    const labels = operatorLabelNames();
+    const exprs = [
+      ...dashboardExprs(),
+      ...(renderedRule().spec.groups as Obj[]).flatMap((g) => (g.rules as Obj[]).map((r) => ({ name: `alert ${r.alert}`, expr: String(r.expr) }))),
+    ];
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const { name, expr } of exprs) {
+      for (const [metric, used] of matchedLabels(expr)) {
+        const own = labels.get(family(metric)) ?? labels.get(metric);
+        if (!own) continue; // the inference server's, DCGM's or up
+        checked++;
+        for (const l of used) {
+          if (!own.has(l) && !TARGET_LABELS.has(l) && !(l === 'le' && metric.endsWith('_bucket'))) wrong.push(`${name}: ${metric} has no label ${l}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(20);
+    expect([...matchedLabels('rate(lathe_trainingruns{phaze="Failed",job=~"$job"}[5m])')]).toEqual([['lathe_trainingruns', new Set(['phaze', 'job'])]]);
   });
 });
 

@@ -35,3 +35,13 @@ export function metricNames(expr: string): Set<string> {
   }
   return out;
 }
+
+/** For each selector with matchers, the metric name and the label names its matchers use. */
+export function matchedLabels(expr: string): [string, Set<string>][] {
+  const out: [string, Set<string>][] = [];
+  for (const m of expr.matchAll(/(?<![\w:])([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{((?:[^}"]|"(?:[^"\\]|\\.)*")*)\}/g)) {
+    const body = m[2]!.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+    out.push([m[1]!, new Set([...body.matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g)].map((x) => x[1]!))]);
+  }
+  return out;
+}

@@ -21,6 +21,16 @@ export function operatorExposition(): Promise<string> {
   return offlineManager().registry.metrics();
 }
 
+/** Each metric family of the operator's registry and its label names (prom-client keeps them). */
+export function operatorLabelNames(): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const m of offlineManager().registry.getMetricsAsArray()) {
+    const labels = (m as unknown as { labelNames?: readonly string[] }).labelNames ?? [];
+    out.set(m.name, new Set(labels));
+  }
+  return out;
+}
+
 /** `# TYPE` lines of an exposition: family name to type. */
 export function metricFamilies(exposition: string): Map<string, string> {
   const out = new Map<string, string>();
