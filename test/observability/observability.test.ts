@@ -253,13 +253,26 @@ describe('metric consistency', () => {
   });
 });
 
-describe('label consistency of the operator metrics', () => {
+/** The inference server's families and their label names (exported-metrics.txt's third column). */
+function inferenceServerLabels(): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const line of readFileSync(path.join(root, 'inference-image/exported-metrics.txt'), 'utf8').split('\n')) {
+    if (!line.trim() || line.startsWith('#')) continue;
+    const [name, , labels] = line.trim().split(/\s+/);
+    out.set(name!, new Set(labels && labels !== '-' ? labels.split(',') : []));
+  }
+  return out;
+}
+
+describe('label consistency', () => {
   /** Labels a Prometheus Operator scrape adds to every series of a target. */
   const TARGET_LABELS = new Set(['job', 'instance', 'namespace', 'pod', 'service', 'endpoint', 'container']);
   const family = (series: string) => series.replace(/_(bucket|sum|count)$/, '');
 
-  it('every label a query matches on an operator metric is one of its labels or a scrape target label', () => {
+  it("every label a query matches on is one of the metric's own (operator or server) or a scrape target label", () => {
     const labels = operatorLabelNames();
+    // The serving pods' series also carry inference_service, which the PodMonitor adds.
+    for (const [name, own] of inferenceServerLabels()) labels.set(name, new Set([...own, 'inference_service']));
     const exprs = [
       ...dashboardExprs(),
       ...(renderedRule().spec.groups as Obj[]).flatMap((g) => (g.rules as Obj[]).map((r) => ({ name: `alert ${r.alert}`, expr: String(r.expr) }))),
@@ -269,7 +282,7 @@ describe('label consistency of the operator metrics', () => {
     for (const { name, expr } of exprs) {
       for (const [metric, used] of matchedLabels(expr)) {
         const own = labels.get(family(metric)) ?? labels.get(metric);
-        if (!own) continue; // the inference server's, DCGM's or up
+        if (!own) continue; // DCGM's or up
         checked++;
         for (const l of used) {
           if (!own.has(l) && !TARGET_LABELS.has(l) && !(l === 'le' && metric.endsWith('_bucket'))) wrong.push(`${name}: ${metric} has no label ${l}`);
@@ -277,7 +290,7 @@ describe('label consistency of the operator metrics', () => {
       }
     }
     expect(wrong).toEqual([]);
-    expect(checked).toBeGreaterThan(20);
+    expect(checked).toBeGreaterThan(40);
     expect([...matchedLabels('rate(lathe_trainingruns{phaze="Failed",job=~"$job"}[5m])')]).toEqual([['lathe_trainingruns', new Set(['phaze', 'job'])]]);
   });
 });
