@@ -179,7 +179,8 @@ def test_exported_metrics_list_is_what_the_server_serves(text_server: ServerProc
             _, _, name, kind = line.split()
             if not name.endswith("_created"):
                 served[name] = kind
-    assert served == {n: k for n, (k, _) in listed.items()}, f"update {EXPORTED_METRICS.name}: the server exports {served}"
+    want = {n: k for n, (k, _) in listed.items()}
+    assert served == want, f"update {EXPORTED_METRICS.name}: the server exports {served}"
     # Label names: those the server's metrics declare (prometheus_client keeps them on the metric;
     # a labelled family with no sample yet shows none on /metrics) ...
     declared = {}
