@@ -82,6 +82,9 @@ const VALUE_SETS = {
   watchNamespace: ['--set', 'watchNamespace=team-a'],
   everything: [
     '--set', 'metrics.serviceMonitor.enabled=true',
+    '--set', 'metrics.podMonitor.enabled=true',
+    '--set', 'metrics.prometheusRule.enabled=true',
+    '--set', 'dashboards.enabled=true',
     '--set', 'namespaces.create=true',
     '--set', 'operator.priorityClassName=system-cluster-critical',
     '--set', 'trainingNamespaces={ml,research}',
@@ -162,7 +165,7 @@ describe('helm template', () => {
     expect(c.ports).toEqual([{ name: 'http-metrics', containerPort: 8080, protocol: 'TCP' }]);
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http-metrics' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http-metrics' });
-    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } });
+    expect(c.resources).toEqual({ requests: { cpu: '100m', memory: '128Mi', 'ephemeral-storage': '64Mi' }, limits: { cpu: '1', memory: '256Mi', 'ephemeral-storage': '256Mi' } });
     expect(pod.serviceAccountName).toBe('lathe-operator');
     expect(pod.automountServiceAccountToken).toBe(true);
     expect(pod.volumes).toContainEqual({ name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });

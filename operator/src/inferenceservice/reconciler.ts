@@ -18,6 +18,7 @@ import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import { objectKey, type ObjectCache } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
+import type { InferenceServiceMetrics } from './metrics.js';
 import { REASONS } from './reasons.js';
 import { childName, render, replicaBounds, selectorString, serviceUrl } from './render.js';
 
@@ -35,6 +36,8 @@ export interface InferenceServiceReconcilerDeps {
   deployments: ObjectCache<V1Deployment>;
   kubeServices: ObjectCache<V1Service>;
   hpas: ObjectCache<V2HorizontalPodAutoscaler>;
+  /** lathe_inferenceservice_rollbacks_total (inferenceservice/metrics.ts); tests may leave it out. */
+  metrics?: InferenceServiceMetrics;
   now?: () => Date;
 }
 
@@ -145,6 +148,7 @@ export class InferenceServiceReconciler {
       set(CONDITION_TYPES.RolledBack, 'True', REASONS.ProgressDeadlineExceeded, msg);
       this.d.events.record(isvc, 'Warning', REASONS.RolledBack, msg);
       log.warn('rolled back', { from: wanted, to: target });
+      this.d.metrics?.rollbacks.inc({ object_namespace: namespace });
     } else if (target === wanted && rolledBack && rolledBack.status === 'True' && rolledBack.observedGeneration !== generation) {
       set(CONDITION_TYPES.RolledBack, 'False', REASONS.NewGeneration, 'the spec changed since the last rollback');
     }

@@ -10,6 +10,7 @@ import type { Workload } from '../k8s/kueue.js';
 import { objectKey, type ResilientInformer } from '../runtime/informer.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { ModelDependents } from './dependents.js';
+import { trainingRunMetrics } from './metrics.js';
 import { TrainingRunReconciler, ownerRunKey } from './reconciler.js';
 
 export function setupTrainingRunController(ctx: ControllerContext): ControllerSetup {
@@ -31,6 +32,7 @@ export function setupTrainingRunController(ctx: ControllerContext): ControllerSe
     jobEvents,
     ...(workloads ? { workloads } : {}),
     burst: ctx.burst,
+    metrics: trainingRunMetrics(ctx.registry, runs),
   });
 
   const enqueue = (run: TrainingRun) => {
