@@ -222,6 +222,7 @@ describe('TrainingRuns queued in Kueue', () => {
     // Counted once: a later pass (resync, the Workload's own updates) adds nothing.
     await sleep(3000);
     expect((await get(victim.metadata.name)).status!.preemptions).toBe(1);
+    expect(metricSum(await operator!.metrics(), 'lathe_trainingrun_preemptions_total', { object_namespace: ns, source: 'kueue' })).toBe(1);
   });
 
   it('admits a 2-worker run as one Workload of two pods', async () => {
