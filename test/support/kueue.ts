@@ -17,7 +17,8 @@ import { kubectl, repoRoot, waitFor } from './cluster.js';
 import { freePort, spawnLogged } from './process.js';
 const METRICS_CERTS = '/etc/kueue/metrics/certs';
 
-export const FLAVOR = 'gpu';
+/** The ResourceFlavor: Kueue puts its node labels on the pods it admits. */
+export const FLAVOR = 'lathe-pool';
 export const CLUSTER_QUEUE = 'lathe-gpu';
 export const GPU_QUOTA = 4;
 export const PRIORITIES = { high: 1000, low: 100 } as const;
@@ -86,10 +87,13 @@ export async function startKueue(): Promise<KueueProcess> {
   return { logs, stop };
 }
 
-/** The cluster-wide queue set-up: one flavor on the GPU pool, a 4-GPU ClusterQueue, two priorities. */
-export function applyClusterQueue(): void {
+/**
+ * The cluster-wide queue set-up: one flavor on a node pool (the simulated GPU pool by default; the
+ * real node's `local` pool for the real-pods suite), a ClusterQueue with 4 GPUs, two priorities.
+ */
+export function applyClusterQueue(nodePool = 'gpu'): void {
   const objects = [
-    { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ResourceFlavor', metadata: { name: FLAVOR }, spec: { nodeLabels: { 'lathe.dev/node-pool': 'gpu' } } },
+    { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ResourceFlavor', metadata: { name: FLAVOR }, spec: { nodeLabels: { 'lathe.dev/node-pool': nodePool } } },
     {
       apiVersion: 'kueue.x-k8s.io/v1beta2',
       kind: 'ClusterQueue',
