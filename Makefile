@@ -139,6 +139,10 @@ test-scan: deps ## checkov and kube-score over the rendered chart and the object
 dashboards: deps ## regenerate charts/lathe/dashboards/*.json from hack/dashboards.ts
 	@npx tsx hack/dashboards.ts
 
+.PHONY: loadtest
+loadtest: deps ## vegeta ramp against InferenceService SERVICE (NAMESPACE, default default) through its Service; prints and writes a report
+	@npx tsx hack/loadtest.ts "$(SERVICE)" -n "$(or $(NAMESPACE),default)"
+
 .PHONY: bench-inference
 bench-inference: s3-up python-env ## the model loader's download benchmark (parallel vs single stream)
 	@$(S3ENV) && cd inference-image && $(PYENV)/bin/python bench/download_bench.py

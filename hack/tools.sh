@@ -2,8 +2,9 @@
 # Builds (once) and locates the binaries of the local environment: the Kubernetes control plane,
 # etcd, kwok, MinIO, kubectl and helm, Kueue for the queueing suite, for the real node (hack/node.sh)
 # kubelet, kube-proxy, containerd, crictl and CoreDNS, and for the observability and scanner checks
-# (hack/observability.sh, hack/scan.sh) promtool and kube-score. Every build lands in a cache outside
-# the repository, keyed by version, so a second `make cluster` on the same machine builds nothing.
+# (hack/observability.sh, hack/scan.sh) promtool and kube-score, and vegeta for `make loadtest`.
+# Every build lands in a cache outside the repository, keyed by version, so a second `make cluster`
+# on the same machine builds nothing.
 #
 #   hack/tools.sh ensure [tool...]   build what is missing (default: the control plane; "node": the
 #                                    real node's; "checks": promtool and kube-score),
@@ -36,6 +37,8 @@ KUEUE_VERSION=0.19.2
 # README, Dependencies.
 PROMETHEUS_VERSION=0.316.0
 KUBE_SCORE_VERSION=1.20.0
+# The load generator of `make loadtest` (hack/loadtest.ts).
+VEGETA_VERSION=12.13.0
 
 CACHE=${LATHE_CACHE:-$HOME/.cache/lathe}
 BIN=$CACHE/bin
@@ -56,6 +59,7 @@ coredns_dir=$BIN/coredns-$COREDNS_VERSION
 kueue_dir=$BIN/kueue-$KUEUE_VERSION
 promtool_dir=$BIN/promtool-$PROMETHEUS_VERSION
 kube_score_dir=$BIN/kube-score-$KUBE_SCORE_VERSION
+vegeta_dir=$BIN/vegeta-$VEGETA_VERSION
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -152,6 +156,10 @@ build_promtool() {
     "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION"
 }
 
+build_vegeta() {
+  GOBIN=$1 go install -trimpath -ldflags "-s -w" "github.com/tsenart/vegeta/v12@v$VEGETA_VERSION"
+}
+
 build_kube_score() {
   GOBIN=$1 go install -trimpath -ldflags "-s -w -X main.version=$KUBE_SCORE_VERSION" \
     "github.com/zegl/kube-score/cmd/kube-score@v$KUBE_SCORE_VERSION"
@@ -219,6 +227,7 @@ path_of() {
     kueue-crds) echo "$kueue_dir/crds" ;;
     promtool) echo "$promtool_dir/promtool" ;;
     kube-score) echo "$kube_score_dir/kube-score" ;;
+    vegeta) echo "$vegeta_dir/vegeta" ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
@@ -238,6 +247,7 @@ ensure_one() {
     kueue | kueue-crds) atomic_build "$kueue_dir" build_kueue ;;
     promtool) atomic_build "$promtool_dir" build_promtool ;;
     kube-score) atomic_build "$kube_score_dir" build_kube_score ;;
+    vegeta) atomic_build "$vegeta_dir" build_vegeta ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
@@ -276,6 +286,7 @@ case $cmd in
     echo "minio $MINIO_VERSION"; echo "kubectl+helm $KUBECTL_LAYER"
     echo "containerd v$CONTAINERD_VERSION"; echo "crictl v$CRICTL_VERSION"; echo "coredns v$COREDNS_VERSION"
     echo "kueue v$KUEUE_VERSION"
-    echo "promtool (prometheus module) v$PROMETHEUS_VERSION"; echo "kube-score v$KUBE_SCORE_VERSION" ;;
+    echo "promtool (prometheus module) v$PROMETHEUS_VERSION"; echo "kube-score v$KUBE_SCORE_VERSION"
+    echo "vegeta v$VEGETA_VERSION" ;;
   *) echo "usage: $0 ensure [tool...] | path TOOL | versions" >&2; exit 2 ;;
 esac
