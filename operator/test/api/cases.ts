@@ -291,7 +291,7 @@ export const BAD_INFERENCE_SERVICES: BadCase[] = [
   },
   { name: 'zero progress deadline', field: 'spec.progressDeadlineSeconds', mutate: (o) => (ispec(o).progressDeadlineSeconds = 0) },
   { name: 'unknown spec field', field: 'spec.minReplicas', strict: true, mutate: (o) => (ispec(o).minReplicas = 2) },
-  { name: 'expose with both ingress and httpRoute', field: 'spec.expose', mutate: (o) => (ispec(o).expose = { ...ispec(o).expose, ...structuredClone(HTTP_ROUTE_EXPOSE) }) },
+  { name: 'expose with both ingress and httpRoute', field: 'spec.expose', mutate: (o) => (ispec(o).expose.httpRoute = structuredClone(HTTP_ROUTE_EXPOSE.httpRoute)) },
   { name: 'expose with neither ingress nor httpRoute', field: 'spec.expose', mutate: (o) => (ispec(o).expose = {}) },
   { name: 'ingress host that is not a DNS name', field: 'spec.expose.ingress.host', mutate: (o) => (ispec(o).expose.ingress.host = 'Story_Writer.example.com') },
   { name: 'ingress host that is an IP address', field: 'spec.expose.ingress.host', mutate: (o) => (ispec(o).expose.ingress.host = '10.0.0.1') },
