@@ -81,6 +81,10 @@ const VALUE_SETS = {
   watchNamespace: ['--set', 'watchNamespace=team-a'],
   everything: [
     '--set', 'metrics.serviceMonitor.enabled=true',
+    '--set', 'networkPolicy.enabled=true',
+    '--set', 'networkPolicy.apiServer.cidrs={10.0.0.0/16}',
+    '--set', 'networkPolicy.workloads.enabled=true',
+    '--set', 'gatewayApi.enabled=true',
     '--set', 'namespaces.create=true',
     '--set', 'operator.priorityClassName=system-cluster-critical',
     '--set', 'trainingNamespaces={ml,research}',
@@ -241,6 +245,8 @@ describe('helm template', () => {
         `apps/deployments:${v}`,
         `autoscaling/horizontalpodautoscalers:${v}`,
       ]),
+      // spec.expose.ingress: applied and watched (list/watch), deleted when removed; never read one by one.
+      ...['list', 'watch', 'create', 'patch', 'delete'].map((v) => `networking.k8s.io/ingresses:${v}`),
       'core/pods:get',
       'core/pods:list',
       'core/pods:watch',
@@ -274,6 +280,87 @@ describe('helm template', () => {
     expect(kueue(['--api-versions', 'kueue.x-k8s.io/v1beta2'])).toEqual(on);
     expect(kueue(['--api-versions', 'kueue.x-k8s.io/v1beta2', '--set', 'kueue.enabled=false'])).toEqual(off);
     expect(renderFails(['--set', 'kueue.enabled=maybe'])).toContain('kueue');
+  });
+
+  it('grants HTTPRoutes and sets LATHE_GATEWAY_API only with gatewayApi.enabled, or auto on a cluster serving the Gateway API', () => {
+    const gw = (args: string[]) => {
+      const objs = render(args);
+      const rules = (one(objs, 'ClusterRole', 'lathe-operator').rules as Obj[]).filter((r) => (r.apiGroups as string[]).includes('gateway.networking.k8s.io'));
+      return { rules, env: envValue(objs, 'LATHE_GATEWAY_API') };
+    };
+    const on = { rules: [{ apiGroups: ['gateway.networking.k8s.io'], resources: ['httproutes'], verbs: ['list', 'watch', 'create', 'patch', 'delete'] }], env: 'true' };
+    const off = { rules: [], env: 'false' };
+    expect(gw([])).toEqual(off);
+    expect(gw(['--set', 'gatewayApi.enabled=true'])).toEqual(on);
+    expect(gw(['--api-versions', 'gateway.networking.k8s.io/v1/HTTPRoute'])).toEqual(on);
+    expect(gw(['--api-versions', 'gateway.networking.k8s.io/v1/HTTPRoute', '--set', 'gatewayApi.enabled=false'])).toEqual(off);
+    expect(renderFails(['--set', 'gatewayApi.enabled=maybe'])).toContain('gatewayApi');
+  });
+
+  it("renders no NetworkPolicy by default; networkPolicy.workloads turns on the operator's and grants networkpolicies", () => {
+    const objs = render();
+    expect(ofKind(objs, 'NetworkPolicy')).toHaveLength(0);
+    expect(envValue(objs, 'LATHE_NETWORK_POLICIES')).toBe('false');
+    expect(rulesOf(objs).filter((r) => (r.resources as string[]).includes('networkpolicies'))).toEqual([]);
+
+    const on = render([
+      '--set', 'networkPolicy.workloads.enabled=true',
+      '--set', 'networkPolicy.workloads.ingressNamespaces={ingress-nginx}',
+      '--set', 'networkPolicy.workloads.ingressCidrs={10.0.0.0/16,10.1.0.0/16}',
+      '--set', 'networkPolicy.workloads.prometheusNamespaces={monitoring,observability}',
+    ]);
+    // The operator's own policy is a separate switch.
+    expect(ofKind(on, 'NetworkPolicy')).toHaveLength(0);
+    expect((one(on, 'ClusterRole', 'lathe-operator').rules as Obj[]).filter((r) => (r.resources as string[]).includes('networkpolicies'))).toEqual([
+      { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['list', 'watch', 'create', 'patch'] },
+    ]);
+    const processEnv: Record<string, string> = {};
+    for (const [k, e] of envOf(on)) if (typeof e.value === 'string') processEnv[k] = e.value;
+    expect(loadConfig(processEnv)).toMatchObject({
+      networkPolicies: true,
+      networkPolicyIngressNamespaces: ['ingress-nginx'],
+      networkPolicyIngressCidrs: ['10.0.0.0/16', '10.1.0.0/16'],
+      networkPolicyPrometheusNamespaces: ['monitoring', 'observability'],
+    });
+    expect(renderFails(['--set', 'networkPolicy.workloads.ingressCidrs={vpc}'])).toMatch(/ingressCidrs/);
+  });
+
+  it('with networkPolicy.enabled, lets the operator reach only the API server, S3 (443) and DNS, and be reached only on its metrics port', () => {
+    const objs = render(['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiServer.cidrs={10.0.0.0/16}']);
+    const np = one(objs, 'NetworkPolicy');
+    expect(np.metadata).toMatchObject({ name: 'lathe-operator', namespace: RELEASE_NS });
+    expect(np.spec.podSelector).toEqual(deployment(objs).spec.selector);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+    expect(np.spec.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '10.0.0.0/16' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+      { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+      {
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+        ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+      },
+    ]);
+    // Every knob: the API server's ports, S3's ranges, the DNS pods, Prometheus' namespace.
+    const custom = one(
+      render([
+        '--set', 'networkPolicy.enabled=true',
+        '--set', 'networkPolicy.apiServer.cidrs={172.20.0.1/32,10.0.12.7/32}',
+        '--set', 'networkPolicy.apiServer.ports={443,6443}',
+        '--set', 'networkPolicy.s3.cidrs={52.216.0.0/15}',
+        '--set', 'networkPolicy.dns.namespace=dns',
+        '--set', 'networkPolicy.dns.podLabels.app=node-local-dns',
+        '--set', 'networkPolicy.metricsFromNamespaces={monitoring}',
+        '--set', 'operator.metricsPort=9090',
+      ]),
+      'NetworkPolicy',
+    );
+    expect(custom.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 9090 }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] }]);
+    expect(custom.spec.egress[0]).toEqual({ to: [{ ipBlock: { cidr: '172.20.0.1/32' } }, { ipBlock: { cidr: '10.0.12.7/32' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] });
+    expect(custom.spec.egress[1].to).toEqual([{ ipBlock: { cidr: '52.216.0.0/15' } }]);
+    expect(custom.spec.egress[2].to[0]).toEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dns' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns', app: 'node-local-dns' } } });
+    // helm template sees no cluster to look the API server up in: it says what to set.
+    expect(renderFails(['--set', 'networkPolicy.enabled=true'])).toContain('networkPolicy.apiServer.cidrs');
+    expect(renderFails(['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiServer.cidrs={10.0.0.0}'])).toMatch(/cidrs/);
   });
 
   it('keeps Leases in a Role of the release namespace, limited to the operator\'s Lease', () => {
@@ -609,6 +696,8 @@ describe.runIf(clusterEnabled)('on the cluster', () => {
       ['patch', 'deployments.apps', '-n', trainNs],
       ['list', 'replicasets.apps', '-n', trainNs],
       ['delete', 'horizontalpodautoscalers.autoscaling', '-n', trainNs],
+      ['patch', 'ingresses.networking.k8s.io', '-n', trainNs],
+      ['watch', 'ingresses.networking.k8s.io', '--all-namespaces'],
       ['create', 'events', '-n', trainNs],
       ['watch', 'events', '--all-namespaces'],
       ['patch', 'events', '-n', trainNs],
@@ -625,6 +714,7 @@ describe.runIf(clusterEnabled)('on the cluster', () => {
       ['create', 'pods', '-n', trainNs],
       ['delete', 'pods', '-n', trainNs],
       ['delete', 'replicasets.apps', '-n', trainNs],
+      ['create', 'networkpolicies.networking.k8s.io', '-n', trainNs],
       ['create', 'pods/exec', '-n', trainNs],
       ['update', 'trainingruns.lathe.dev', '-n', trainNs],
       ['patch', 'trainingruns.lathe.dev', '-n', trainNs],
