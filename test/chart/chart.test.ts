@@ -582,6 +582,7 @@ describe('examples', () => {
         'trainingrun-queued.yaml',
         'inferenceservice-smol-llama.yaml',
         'inferenceservice-sana-sprint.yaml',
+        'inferenceservice-exposed.yaml',
         'argocd-application.yaml',
         'namespace.yaml',
       ]),
@@ -596,6 +597,8 @@ describe('examples', () => {
     expect(byName.get('TrainingRun/smol-llama-queued')!.spec.queue).toBeTruthy();
     expect(byName.get('InferenceService/story-writer')!.spec).toMatchObject({ model: { trainingRun: 'smol-llama-stories' }, task: 'text-generation', replicas: { min: 1, max: 3 } });
     expect(byName.get('InferenceService/sana-sprint')!.spec).toMatchObject({ model: { uri: 'hf://Efficient-Large-Model/Sana_Sprint_1.6B_1024px' }, task: 'text-to-image', resources: { gpus: 1, memory: '24Gi' } });
+    expect(byName.get('InferenceService/story-writer-public')!.spec.expose).toMatchObject({ ingress: { className: 'alb', host: 'story-writer.models.example.com', tls: {} } });
+    expect(byName.get('InferenceService/story-writer-routed')!.spec.expose.httpRoute.parentRefs[0]).toMatchObject({ name: 'public', namespace: 'gateway-system' });
     expect(byName.get('Namespace/ml')!.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
     const apps = all.filter((o) => o.kind === 'Application');
     expect(apps.map((a) => a.spec.source.path).sort()).toEqual(['charts/lathe', 'examples']);
