@@ -58,7 +58,7 @@ describe('loadConfig', () => {
   });
 
   it('turns the Gateway API and NetworkPolicies off by default, and parses their lists', () => {
-    expect(loadConfig({})).toMatchObject({ gatewayApi: false, networkPolicies: false, networkPolicyIngressNamespaces: [], networkPolicyIngressCidrs: [], networkPolicyPrometheusNamespaces: ['monitoring'] });
+    expect(loadConfig({})).toMatchObject({ gatewayApi: false, networkPolicies: false, networkPolicyIngressNamespaces: [], networkPolicyIngressCidrs: [], networkPolicyPrometheusNamespaces: [] });
     expect(
       loadConfig({
         LATHE_GATEWAY_API: 'true',

@@ -150,8 +150,8 @@ const SETTINGS = {
    * addresses in the VPC's subnets, not from a pod, so give the VPC CIDR (or the public subnets') here.
    */
   networkPolicyIngressCidrs: setting<string[]>('LATHE_NETWORK_POLICY_INGRESS_CIDRS', cidrs, []),
-  /** Namespaces of Prometheus, allowed to scrape serving pods. */
-  networkPolicyPrometheusNamespaces: setting<string[]>('LATHE_NETWORK_POLICY_PROMETHEUS_NAMESPACES', namespaces, ['monitoring']),
+  /** Namespaces of Prometheus, allowed to scrape serving pods (the chart's default: monitoring). Empty: none. */
+  networkPolicyPrometheusNamespaces: setting<string[]>('LATHE_NETWORK_POLICY_PROMETHEUS_NAMESPACES', namespaces, []),
   /** Namespaces to watch; empty means all (the chart's default is cluster-wide). */
   watchNamespaces: setting<string[]>('LATHE_WATCH_NAMESPACES', namespaces, []),
   /**

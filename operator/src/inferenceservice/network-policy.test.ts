@@ -49,8 +49,8 @@ describe('renderServingNetworkPolicy', () => {
     for (const [k, v] of Object.entries(np.spec.podSelector.matchLabels!)) expect(podLabels[k]).toBe(v);
   });
 
-  it('with the defaults admits only the namespace itself and Prometheus in monitoring', () => {
+  it("with the operator's defaults admits only the service's own namespace (the chart adds Prometheus in monitoring)", () => {
     const np = render({ isvc: isvc(), modelUri: MODEL, config: configWith({ networkPolicies: true }) }).networkPolicy!;
-    expect(np.spec.ingress).toEqual([{ from: [{ podSelector: {} }, { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }]);
+    expect(np.spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 8080 }] }]);
   });
 });
