@@ -19,9 +19,9 @@ export function installGatewayApiCrds(): () => void {
   if (gatewayApiServed()) return () => undefined;
   const out = execFileSync('go', ['mod', 'download', '-json', `sigs.k8s.io/gateway-api@${GATEWAY_API_VERSION}`], {
     encoding: 'utf8',
-    // Outside any module: GOFLAGS=-mod=mod would otherwise look for a go.mod.
+    // Outside any module, with no inherited GOFLAGS (a -mod=vendor, say, would make it look for one).
     cwd: '/',
-    env: { ...process.env, GOFLAGS: '-mod=mod' },
+    env: { ...process.env, GOFLAGS: '' },
   });
   const dir = (JSON.parse(out) as { Dir: string }).Dir;
   const files = CRDS.map((c) => path.join(dir, 'config/crd/standard', `gateway.networking.k8s.io_${c}.yaml`));
