@@ -131,6 +131,14 @@ test-inference: s3-up python-env ## inference-image pytest suite, against the lo
 test-chart: deps ## Helm chart: lint, template assertions, CRD copies; install and RBAC checks on $KUBECONFIG
 	@charts/test.sh
 
+.PHONY: test-observability test-scan dashboards
+test-observability: deps ## dashboards (lint, promtool), alerts (promtool check + unit tests), metric consistency, GPU autoscaling example
+	@hack/observability.sh
+test-scan: deps ## checkov and kube-score over the rendered chart and the objects the operator renders for every example
+	@hack/scan.sh
+dashboards: deps ## regenerate charts/lathe/dashboards/*.json from hack/dashboards.ts
+	@npx tsx hack/dashboards.ts
+
 .PHONY: bench-inference
 bench-inference: s3-up python-env ## the model loader's download benchmark (parallel vs single stream)
 	@$(S3ENV) && cd inference-image && $(PYENV)/bin/python bench/download_bench.py

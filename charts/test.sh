@@ -33,6 +33,9 @@ if [ "$mode" != cluster ]; then
   echo "== helm lint --strict (defaults and Terraform's helm_values)"
   "$HELM" lint --strict charts/lathe
   for f in charts/lathe/ci/*-values.yaml; do "$HELM" lint --strict charts/lathe -f "$f" >/dev/null; done
+  # Everything optional on: the ServiceMonitor, PodMonitor, PrometheusRule and dashboards ConfigMap.
+  "$HELM" lint --strict charts/lathe --set metrics.serviceMonitor.enabled=true --set metrics.podMonitor.enabled=true \
+    --set metrics.prometheusRule.enabled=true --set dashboards.enabled=true >/dev/null
   echo "== chart CRDs in sync with crds/"
   charts/sync-crds.sh --check
 fi

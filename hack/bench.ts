@@ -27,8 +27,9 @@ import { render } from '../operator/src/trainingrun/render.js';
 import { planRun } from '../operator/src/trainingrun/plan.js';
 import { isGone } from '../operator/src/runtime/list-watch.js';
 import { startOperator, metricSum, type OperatorProcess, type StartOptions } from '../test/support/operator-process.js';
-import { createNamespace, deleteNamespace, ensureCrds, trainingRunManifest, waitFor } from '../test/support/cluster.js';
+import { createNamespace, deleteNamespace, ensureCrds, waitFor } from '../test/support/cluster.js';
 import { s3, writeArtifact } from '../test/support/sim-trainer.js';
+import { makeTrainingRun } from '../test/support/builders.js';
 
 const N_BURST = Number(process.env.LATHE_BENCH_BURST ?? 1000);
 const BURST_ROUNDS = Number(process.env.LATHE_BENCH_BURST_ROUNDS ?? 3);
@@ -63,7 +64,7 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
 }
 
 function run(name: string, extra: Record<string, unknown> = {}): TrainingRun {
-  return trainingRunManifest(name, { resources: { cpu: '10m', memory: '16Mi' }, ...extra });
+  return makeTrainingRun(name).resources({ cpu: '10m', memory: '16Mi' }).spec(extra).manifest();
 }
 
 async function createRun(ns: string, name: string, extra: Record<string, unknown> = {}): Promise<void> {

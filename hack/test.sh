@@ -83,6 +83,10 @@ pyenv_pid=$!
 (terraform/scripts/tools.sh terraform && terraform/scripts/tools.sh checkov && terraform/scripts/tools.sh pytest) \
   >"$logs/terraform-tools.log" 2>&1 &
 tftools_pid=$!
+# promtool and kube-score for the observability and scan suites: apart from the cluster's tools, so
+# that a failed build fails those two suites (which then try once more) rather than the whole run.
+hack/tools.sh ensure checks >"$logs/checks-tools.log" 2>&1 &
+checks_pid=$!
 
 suite lint npx eslint .
 suite typecheck npx tsc -p tsconfig.json --noEmit
@@ -101,6 +105,11 @@ cat "$logs/python-env.log"
 # terraform/test.sh reports its own tool failures; this wait only keeps the CPU order sensible.
 wait "$tftools_pid" || cat "$logs/terraform-tools.log"
 echo "waited $((SECONDS - t_wait))s"
+
+# No cluster needed, but promtool, kube-score and checkov from the builds above.
+wait "$checks_pid" || cat "$logs/checks-tools.log"
+suite observability hack/observability.sh
+suite scan hack/scan.sh
 
 trap 'cleanup; exit 1' INT TERM
 suite cluster-up hack/cluster.sh up

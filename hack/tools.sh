@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds (once) and locates the binaries of the local environment: the Kubernetes control plane,
-# etcd, kwok, MinIO, kubectl and helm, Kueue for the queueing suite, and for the real node
-# (hack/node.sh) kubelet, kube-proxy, containerd, crictl and CoreDNS. Every build lands in a cache
-# outside the repository, keyed by version, so a second `make cluster` on the same machine builds
-# nothing.
+# etcd, kwok, MinIO, kubectl and helm, Kueue for the queueing suite, for the real node (hack/node.sh)
+# kubelet, kube-proxy, containerd, crictl and CoreDNS, and for the observability and scanner checks
+# (hack/observability.sh, hack/scan.sh) promtool and kube-score. Every build lands in a cache outside
+# the repository, keyed by version, so a second `make cluster` on the same machine builds nothing.
 #
 #   hack/tools.sh ensure [tool...]   build what is missing (default: the control plane; "node": the
-#                                    real node's), in parallel where it pays
+#                                    real node's; "checks": promtool and kube-score),
+#                                    in parallel where it pays
 #   hack/tools.sh path TOOL          print the absolute path of one binary (building it if missing)
 #   hack/tools.sh versions           print the pinned versions
 #
@@ -28,6 +29,13 @@ CRICTL_VERSION=1.34.0
 COREDNS_VERSION=1.12.4
 # Kueue for the queueing suite (test/kueue/): run out of cluster against the local control plane.
 KUEUE_VERSION=0.19.2
+# The observability and scanner checks. promtool: the Prometheus module's versions are v0.3xx.y for
+# Prometheus 3.xx.y (v0.316.0 is Prometheus 3.16.0). kube-score stands in for kube-linter, which the
+# module proxy does not serve, and the dashboards' lint is test/observability/ (Grafana's
+# dashboard-linter v0.2.0 needs github.com/grafana/grafana/apps/dashboard, which the proxy refuses):
+# README, Dependencies.
+PROMETHEUS_VERSION=0.316.0
+KUBE_SCORE_VERSION=1.20.0
 
 CACHE=${LATHE_CACHE:-$HOME/.cache/lathe}
 BIN=$CACHE/bin
@@ -46,6 +54,8 @@ containerd_dir=$BIN/containerd-$CONTAINERD_VERSION
 crictl_dir=$BIN/crictl-$CRICTL_VERSION
 coredns_dir=$BIN/coredns-$COREDNS_VERSION
 kueue_dir=$BIN/kueue-$KUEUE_VERSION
+promtool_dir=$BIN/promtool-$PROMETHEUS_VERSION
+kube_score_dir=$BIN/kube-score-$KUBE_SCORE_VERSION
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -135,6 +145,18 @@ build_coredns() {
   GOBIN=$1 go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@v$COREDNS_VERSION"
 }
 
+build_promtool() {
+  local v=github.com/prometheus/common/version
+  GOBIN=$1 go install -trimpath \
+    -ldflags "-s -w -X $v.Version=3.${PROMETHEUS_VERSION#0.3} -X $v.Branch=release -X $v.Revision=v$PROMETHEUS_VERSION" \
+    "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION"
+}
+
+build_kube_score() {
+  GOBIN=$1 go install -trimpath -ldflags "-s -w -X main.version=$KUBE_SCORE_VERSION" \
+    "github.com/zegl/kube-score/cmd/kube-score@v$KUBE_SCORE_VERSION"
+}
+
 build_etcd() {
   local out=$1 mod=$SRC/etcd-$ETCD_VERSION
   mkdir -p "$mod"
@@ -195,6 +217,8 @@ path_of() {
     coredns) echo "$coredns_dir/coredns" ;;
     kueue) echo "$kueue_dir/kueue" ;;
     kueue-crds) echo "$kueue_dir/crds" ;;
+    promtool) echo "$promtool_dir/promtool" ;;
+    kube-score) echo "$kube_score_dir/kube-score" ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
@@ -212,6 +236,8 @@ ensure_one() {
     crictl) atomic_build "$crictl_dir" build_crictl ;;
     coredns) atomic_build "$coredns_dir" build_coredns ;;
     kueue | kueue-crds) atomic_build "$kueue_dir" build_kueue ;;
+    promtool) atomic_build "$promtool_dir" build_promtool ;;
+    kube-score) atomic_build "$kube_score_dir" build_kube_score ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
@@ -222,7 +248,11 @@ ensure() {
   # "node": what the real node needs (hack/node.sh), built only on machines that can run it.
   local expanded=()
   for t in "${tools[@]}"; do
-    if [ "$t" = node ]; then expanded+=(kubernetes-node containerd crictl coredns); else expanded+=("$t"); fi
+    case $t in
+      node) expanded+=(kubernetes-node containerd crictl coredns) ;;
+      checks) expanded+=(promtool kube-score) ;;
+      *) expanded+=("$t") ;;
+    esac
   done
   tools=("${expanded[@]}")
   # Downloads overlap with compiles; the compiles themselves share the machine's cores, and Go's
@@ -245,6 +275,7 @@ case $cmd in
     echo "kubernetes v$K8S_VERSION"; echo "etcd v$ETCD_VERSION"; echo "kwok v$KWOK_VERSION"
     echo "minio $MINIO_VERSION"; echo "kubectl+helm $KUBECTL_LAYER"
     echo "containerd v$CONTAINERD_VERSION"; echo "crictl v$CRICTL_VERSION"; echo "coredns v$COREDNS_VERSION"
-    echo "kueue v$KUEUE_VERSION" ;;
+    echo "kueue v$KUEUE_VERSION"
+    echo "promtool (prometheus module) v$PROMETHEUS_VERSION"; echo "kube-score v$KUBE_SCORE_VERSION" ;;
   *) echo "usage: $0 ensure [tool...] | path TOOL | versions" >&2; exit 2 ;;
 esac

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import TEXT_SERVER_ENV, ServerProcess, sse_events
+from conftest import PKG_ROOT, TEXT_SERVER_ENV, ServerProcess, sse_events
 
 GREEDY = {"temperature": 0}
 
@@ -154,6 +154,49 @@ def test_metrics_count_requests_and_tokens(text_server: ServerProcess) -> None:
     assert after["lathe_requests_in_flight"] == 0
     text = text_server.client.get("/metrics").text
     assert "# TYPE lathe_request_duration_seconds histogram" in text
+
+
+EXPORTED_METRICS = PKG_ROOT / "exported-metrics.txt"
+
+
+def test_exported_metrics_list_is_what_the_server_serves(text_server: ServerProcess) -> None:
+    """exported-metrics.txt, which the dashboards' and alerts' consistency check (test/observability/)
+    reads, is exactly what the real server exports: a metric added, renamed, retyped or relabelled
+    here fails."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    from lathe_inference.metrics import Metrics
+
+    listed: dict[str, tuple[str, tuple[str, ...]]] = {}
+    for line in EXPORTED_METRICS.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, kind, labels = line.split()
+            listed[name] = (kind, () if labels == "-" else tuple(labels.split(",")))
+    text = text_server.client.get("/metrics").text
+    served: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            if not name.endswith("_created"):
+                served[name] = kind
+    want = {n: k for n, (k, _) in listed.items()}
+    assert served == want, f"update {EXPORTED_METRICS.name}: the server exports {served}"
+    # Label names: those the server's metrics declare (prometheus_client keeps them on the metric;
+    # a labelled family with no sample yet shows none on /metrics) ...
+    declared = {}
+    for m in vars(Metrics()).values():
+        if isinstance(m, MetricWrapperBase):
+            declared[m._name + ("_total" if m._type == "counter" else "")] = tuple(m._labelnames)  # noqa: SLF001
+    assert declared == {n: l for n, (_, l) in listed.items()}, f"update {EXPORTED_METRICS.name}: labels are {declared}"
+    # ... and those the real server's samples carry (requests served by the tests above) are among them.
+    for line in text.splitlines():
+        if line and not line.startswith("#") and "{" in line:
+            series = line[: line.index("{")]
+            family = next((n for n in listed if series in (n, f"{n}_bucket", f"{n}_sum", f"{n}_count")), None)
+            if family is None:
+                continue
+            used = {kv.split("=", 1)[0] for kv in line[line.index("{") + 1 : line.rindex("}")].split('",') if kv}
+            assert used - {"le"} <= set(listed[family][1]), f"{line}: labels beyond {listed[family][1]}"
 
 
 BAD_REQUESTS: list[tuple[str, str, str, Any, dict[str, str], int, str]] = [

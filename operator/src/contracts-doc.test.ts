@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { makeInferenceService, makeTrainingRun } from '../../test/support/builders.js';
 import { configWith } from '../../test/support/config.js';
 import { render as renderService } from './inferenceservice/render.js';
+import { S3_ENDPOINT_ENV } from './k8s/pod-s3.js';
 import { planRun } from './trainingrun/plan.js';
 import { render as renderRun } from './trainingrun/render.js';
+import { TORCHRUN_ENV, TRAINER_ENV } from './trainingrun/trainer-contract.js';
 
 const doc = readFileSync(path.join(import.meta.dirname, '../../docs/contracts.md'), 'utf8');
 
@@ -37,6 +39,14 @@ describe('docs/contracts.md', () => {
     const ddp = renderRun({ plan: planRun(makeTrainingRun('r').workers(2).obj(), config.s3Bucket, 1), config, modelUri: 'scratch' });
     const set = new Set([...envNames(single.job.spec!.template.spec!.containers[0]!.env), ...envNames(ddp.job.spec!.template.spec!.containers[0]!.env)]);
     expect([...tableVariables('Trainer environment')].sort()).toEqual([...set].sort());
+  });
+
+  it('lists exactly the trainer-contract constants (TRAINER_ENV, TORCHRUN_ENV, the S3 endpoint) that render sets', () => {
+    const constants = [...Object.values(TRAINER_ENV), ...Object.values(TORCHRUN_ENV), S3_ENDPOINT_ENV].map((n) => (n.startsWith('AWS_') ? 'AWS_*' : n));
+    expect([...tableVariables('Trainer environment')].sort()).toEqual([...new Set(constants)].sort());
+    // Every name render sets is one of the constants: no literal name beside them.
+    const ddp = renderRun({ plan: planRun(makeTrainingRun('r').workers(2).obj(), config.s3Bucket, 1), config, modelUri: 'scratch' });
+    expect(ddp.job.spec!.template.spec!.containers[0]!.env!.map((e) => e.name).sort()).toEqual([...Object.values(TRAINER_ENV), ...Object.values(TORCHRUN_ENV), S3_ENDPOINT_ENV].sort());
   });
 
   it('lists exactly the variables the operator sets on a serving container', () => {

@@ -3,10 +3,10 @@
 // own watches in its folder (trainingrun/controller.ts, inferenceservice/controller.ts). `main.ts`
 // runs it as a process; the integration tests and the benchmark run it in-process the same way.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import type { KubeClient } from './client/kube-client.js';
 import { checkAwsAccess, type AwsAccess } from './aws/identity.js';
-import { S3ObjectStore, type ObjectStore } from './aws/s3-store.js';
+import { MalformedObjectError, S3ObjectStore, type ObjectStore } from './aws/s3-store.js';
 import type { OperatorConfig } from './config/operator-config.js';
 import type { ControllerContext, InformerSpec } from './controller-context.js';
 import { setupInferenceServiceController } from './inferenceservice/controller.js';
@@ -22,7 +22,7 @@ import { DEFAULT_INFORMER_TIMINGS, ResilientInformer } from './runtime/informer.
 import { LeaderElector, kubeLeaseLock } from './runtime/leader-election.js';
 import { apiListWatch } from './runtime/list-watch.js';
 import type { Logger } from './runtime/logger.js';
-import { createRegistry, getOrCreateGauge } from './runtime/metrics.js';
+import { createRegistry, getOrCreateCounter, getOrCreateGauge } from './runtime/metrics.js';
 import { BurstTracker } from './trainingrun/burst.js';
 import { setupTrainingRunController } from './trainingrun/controller.js';
 
@@ -51,13 +51,22 @@ export class Manager {
   /** One pool for every informer's cache: Jobs, pods and runs share condition and label strings. */
   private readonly strings = new StringPool();
   private leading = false;
+  private built = false;
+  /** Settled when this replica first leads (or leader election fails for good). */
+  private readonly leadership = deferred();
+  private readonly awsAccess: Gauge<'bucket'>;
 
   constructor(private readonly o: ManagerOptions) {
     this.registry = o.registry ?? createRegistry();
     this.writer = new KubeWriter(o.client, this.registry);
-    this.store = o.store ?? new S3ObjectStore();
+    this.store = countingStore(o.store ?? new S3ObjectStore(), this.registry);
     this.events = new EventRecorder({ sink: countingSink(kubeEventSink(o.client), this.writer), logger: o.logger, hold: () => this.burst.active() });
     this.health = new HealthServer({ registry: this.registry, logger: o.logger, port: o.config.metricsPort });
+    this.awsAccess = getOrCreateGauge(this.registry, {
+      name: 'lathe_aws_access',
+      help: '1 when the start-up check could reach the artifact bucket (S3 HeadBucket), else 0.',
+      labelNames: ['bucket'],
+    });
   }
 
   /** The process's informer for `spec`: one per name, shared by every controller that asks. */
@@ -90,8 +99,14 @@ export class Manager {
     return inf;
   }
 
-  /** Builds informers and controllers (each declares its own watches); `start` runs them. */
-  async start(): Promise<void> {
+  /**
+   * Builds informers, controllers and the leader elector (each controller declares its own
+   * watches), which registers every metric the process exports; nothing runs and nothing is sent
+   * yet. `start` calls it; the metric consistency test (test/observability/) calls it alone.
+   */
+  build(): void {
+    if (this.built) return;
+    this.built = true;
     const { config, logger } = this.o;
     const ctx: ControllerContext = {
       config,
@@ -106,7 +121,33 @@ export class Manager {
     for (const setup of [setupTrainingRunController(ctx), setupInferenceServiceController(ctx)]) {
       this.controllers.push(new Controller({ name: setup.name, queue: setup.queue, reconcile: setup.reconcile, logger, workers: config.workers, registry: this.registry }));
     }
+    if (config.leaderElection) {
+      this.elector = new LeaderElector({
+        lock: kubeLeaseLock(this.o.client, config.leaseNamespace, config.leaseName),
+        name: config.leaseName,
+        identity: config.identity,
+        logger,
+        registry: this.registry,
+        onStartedLeading: () => {
+          this.leading = true;
+          this.leadership.resolve();
+        },
+        onFatal: (err) => this.leadership.reject(err),
+        onStoppedLeading: (reason) => {
+          if (reason === 'lost') {
+            // Another replica may already lead: stop at once, as controller-runtime does.
+            logger.error('leader election lost; exiting');
+            process.exit(1);
+          }
+        },
+      });
+    }
+  }
 
+  /** Builds (once) and runs: health server, informers, then the controllers once leading. */
+  async start(): Promise<void> {
+    const { config, logger } = this.o;
+    this.build();
     this.health.addReadinessCheck({ name: 'informers-synced', check: () => [...this.informersByName.values()].every((i) => i.hasSynced()) });
     this.health.addReadinessCheck({ name: 'aws-access', informational: true, check: () => this.aws?.bucketReachable ?? false });
     this.health.addLivenessCheck({ name: 'informers', check: () => true });
@@ -117,41 +158,17 @@ export class Manager {
     if (config.gatewayApi) await requireGatewayApi(this.o.client);
     // Caches fill before leadership is won, so a standby takes over with warm caches.
     await Promise.all([...this.informersByName.values()].map((i) => i.start()));
-    if (config.leaderElection) {
-      await new Promise<void>((resolve, reject) => {
-        this.elector = new LeaderElector({
-          lock: kubeLeaseLock(this.o.client, config.leaseNamespace, config.leaseName),
-          name: config.leaseName,
-          identity: config.identity,
-          logger,
-          registry: this.registry,
-          onStartedLeading: () => {
-            this.leading = true;
-            resolve();
-          },
-          onFatal: reject,
-          onStoppedLeading: (reason) => {
-            if (reason === 'lost') {
-              // Another replica may already lead: stop at once, as controller-runtime does.
-              logger.error('leader election lost; exiting');
-              process.exit(1);
-            }
-          },
-        });
-        this.health.addReadinessCheck({ name: 'leader-election', informational: true, check: () => this.leading });
-        this.elector.start();
-      });
+    if (this.elector) {
+      this.health.addReadinessCheck({ name: 'leader-election', informational: true, check: () => this.leading });
+      this.elector.start();
+      await this.leadership.promise;
     }
     for (const c of this.controllers) c.start();
     logger.info('operator started', { workers: config.workers, bucket: config.s3Bucket, namespaces: config.watchNamespaces });
   }
 
   private async checkAws(): Promise<void> {
-    const gauge = getOrCreateGauge(this.registry, {
-      name: 'lathe_aws_access',
-      help: '1 when the start-up check could reach the artifact bucket (S3 HeadBucket), else 0.',
-      labelNames: ['bucket'],
-    });
+    const gauge = this.awsAccess;
     try {
       this.aws = await checkAwsAccess(this.store, this.o.config.s3Bucket);
     } catch (err) {
@@ -172,6 +189,47 @@ export class Manager {
     if (this.elector) await this.elector.release();
     await this.health.stop();
   }
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err: unknown) => void } {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody awaits it without leader election; a failure is still reported through start().
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
+/**
+ * Counts every S3 request of the operator in lathe_s3_requests_total, by operation and outcome: ok
+ * (a missing object is an answer, so ok too), invalid (the object is not JSON: the trainer's fault,
+ * not S3's) or error (S3 unreachable, refused, throttled). aws/ knows nothing of metrics.
+ */
+export function countingStore(store: ObjectStore, registry: Registry): ObjectStore {
+  const requests = getOrCreateCounter(registry, {
+    name: 'lathe_s3_requests_total',
+    help: 'S3 requests the operator made (progress.json and metadata.json reads, run.json writes, the bucket check), by operation and outcome (ok, invalid, error).',
+    labelNames: ['operation', 'outcome'],
+  });
+  for (const operation of ['get', 'put', 'head']) for (const outcome of ['ok', 'invalid', 'error']) requests.inc({ operation, outcome }, 0);
+  const counted = async <T>(operation: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      const out = await call();
+      requests.inc({ operation, outcome: 'ok' });
+      return out;
+    } catch (err) {
+      requests.inc({ operation, outcome: err instanceof MalformedObjectError ? 'invalid' : 'error' });
+      throw err;
+    }
+  };
+  return {
+    getJson: (bucket, key) => counted('get', () => store.getJson(bucket, key)),
+    putJson: (bucket, key, value) => counted('put', () => store.putJson(bucket, key, value)),
+    headBucket: (bucket) => counted('head', () => store.headBucket(bucket)),
+  };
 }
 
 /** Counts the EventRecorder's writes in lathe_api_writes_total, beside the reconcilers' own. */

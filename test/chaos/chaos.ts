@@ -15,9 +15,10 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CoordinationV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Job } from '@kubernetes/client-node';
 import { parseMetadata } from '../../operator/src/api/metadata.js';
 import { statusCode } from '../../operator/src/client/errors.js';
-import { clients, createNamespace, deleteNamespace, ensureCrds, repoRoot, sleep, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, repoRoot, sleep, waitFor } from '../support/cluster.js';
 import { E2E_LEASE, metricSum, startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { s3, writeArtifact } from '../support/sim-trainer.js';
+import { makeTrainingRun } from '../support/builders.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -170,7 +171,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         ...(kind === 'spot' ? { spot: true } : {}),
         ...(kind === 'suspended' ? { suspend: true } : {}),
       };
-      await custom.createNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', body: trainingRunManifest(runName(i), spec) });
+      await custom.createNamespacedCustomObject({ ...api, namespace: ns, plural: 'trainingruns', body: makeTrainingRun(runName(i)).spec(spec).manifest() });
     }
     const broken = new Set<string>();
     for (let i = 0; i < o.services; i++) {

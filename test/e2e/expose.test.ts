@@ -6,7 +6,8 @@
 // the Ingress, Accepted on the route); the Gateway API CRDs come from the Go module proxy.
 import { CustomObjectsApi, NetworkingV1Api, type V1Ingress, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { makeTrainingRun } from '../support/builders.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
 import { installGatewayApiCrds } from '../support/gateway-api.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 
@@ -170,7 +171,7 @@ describe.skipIf(external)('spec.expose and NetworkPolicies', () => {
       ...api,
       namespace: ns,
       plural: 'trainingruns',
-      body: trainingRunManifest('ddp', { task: 'image-classification', dataset: { uri: 'builtin:mnist' }, model: undefined, workers: 2, resources: { cpu: '100m', memory: '256Mi' }, podMetadata: { annotations: { 'sim.lathe.dev/hold': 'true' } } }),
+      body: makeTrainingRun('ddp').task('image-classification').dataset('builtin:mnist').spec({ model: undefined }).workers(2).resources({ cpu: '100m', memory: '256Mi' }).podAnnotations({ 'sim.lathe.dev/hold': 'true' }).manifest(),
     });
     const np: V1NetworkPolicy = await waitFor('the workers NetworkPolicy', () => networking.readNamespacedNetworkPolicy({ name: 'ddp', namespace: ns }));
     const sameRun = { matchLabels: { 'lathe.dev/training-run': 'ddp' } };

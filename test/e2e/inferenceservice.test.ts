@@ -1,9 +1,10 @@
 // InferenceService end to end, with the operator running as a process: resolution from a finished
 // TrainingRun, S3 and the Hub, autoscaling and scale, and the rollback that keeps a bad model from
 // taking down the one that serves.
-import { AppsV1Api, AutoscalingV2Api, CustomObjectsApi, type V1Deployment } from '@kubernetes/client-node';
+import { AppsV1Api, AutoscalingV2Api, CustomObjectsApi, Watch, type V1Deployment, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { makeTrainingRun } from '../support/builders.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { s3, writeArtifact } from '../support/sim-trainer.js';
 
@@ -62,7 +63,7 @@ async function finishedRun(name: string, hold = false): Promise<{ finish: () => 
     ...api,
     namespace: ns,
     plural: 'trainingruns',
-    body: trainingRunManifest(name, { resources: { cpu: '100m', memory: '256Mi' }, podMetadata: { annotations: { 'sim.lathe.dev/hold': 'true' } } }),
+    body: makeTrainingRun(name).resources({ cpu: '100m', memory: '256Mi' }).podAnnotations({ 'sim.lathe.dev/hold': 'true' }).manifest(),
   });
   const finish = async () => {
     const job = await waitFor(`Job ${name}-1`, () => batch.readNamespacedJob({ name: `${name}-1`, namespace: ns }));
@@ -88,6 +89,46 @@ async function deployment(name: string): Promise<V1Deployment> {
 
 function env(d: V1Deployment): Record<string, string> {
   return Object.fromEntries((d.spec!.template.spec!.containers[0]!.env ?? []).map((e) => [e.name, e.value ?? '']));
+}
+
+/**
+ * Watches the pods of Deployment `name` (every ADDED/MODIFIED/DELETED the API server sends, from the
+ * pods that exist now on) and, after each event, records how many Ready pods serve model `uri`:
+ * the fewest seen is the availability of that model throughout, not only at the end.
+ */
+async function watchServingPods(name: string, uri: string): Promise<{ samples: number[]; otherModels: Set<string>; stop: () => Promise<number[]> }> {
+  const dep = await deployment(name);
+  const selector = Object.entries(dep.spec!.selector.matchLabels!).map(([k, v]) => `${k}=${v}`).join(',');
+  const pods = new Map<string, V1Pod>();
+  const samples: number[] = [];
+  const otherModels = new Set<string>();
+  let failed: unknown;
+  const count = () =>
+    [...pods.values()].filter((p) =>
+      p.metadata?.annotations?.['lathe.dev/model-uri'] === uri && !p.metadata?.deletionTimestamp &&
+      p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+  const abort = await new Watch(kc).watch(`/api/v1/namespaces/${ns}/pods`, { labelSelector: selector }, (type, obj: V1Pod) => {
+    if (type === 'DELETED') pods.delete(obj.metadata!.name!);
+    else if (type === 'ADDED' || type === 'MODIFIED') pods.set(obj.metadata!.name!, obj);
+    else return;
+    const model = obj.metadata?.annotations?.['lathe.dev/model-uri'];
+    if (model && model !== uri) otherModels.add(model);
+    samples.push(count());
+  }, (err) => {
+    // A watch that ends before stop() would leave a gap in the record: the test fails on it.
+    if (!stopped) failed = err ?? new Error('the pod watch ended early');
+  });
+  let stopped = false;
+  return {
+    samples,
+    otherModels,
+    stop: () => {
+      stopped = true;
+      abort.abort();
+      if (failed) return Promise.reject(failed instanceof Error ? failed : new Error(`the pod watch ended: ${JSON.stringify(failed)}`));
+      return Promise.resolve(samples);
+    },
+  };
 }
 
 beforeAll(async () => {
@@ -192,6 +233,9 @@ describe('InferenceService', () => {
   it('rolls back a model change whose pods never become ready, and says so', async () => {
     await createService('rollback', { model: { uri: 's3://lathe-artifacts/models/good/v1/checkpoint/' }, progressDeadlineSeconds: 3 });
     await waitReady('rollback');
+    const good = 's3://lathe-artifacts/models/good/v1/checkpoint/';
+    const serving = await watchServingPods('rollback', good);
+    await waitFor('the watch to see the serving pod', () => serving.samples.at(-1) === 1);
     // The new model never loads: its pods run but never turn Ready (kwok's sim.lathe.dev/ready=false).
     kubectl(['patch', 'inferenceservice', 'rollback', '-n', ns, '--type=merge', '-p',
       JSON.stringify({ spec: { model: { uri: 's3://lathe-artifacts/models/bad/v2/checkpoint/' }, podMetadata: { annotations: { 'sim.lathe.dev/ready': 'false' } } } })]);
@@ -207,11 +251,16 @@ describe('InferenceService', () => {
       return env(dep).LATHE_MODEL_URI === 's3://lathe-artifacts/models/good/v1/checkpoint/' ? dep : undefined;
     });
     expect(d.spec!.template.metadata!.annotations!['lathe.dev/model-uri']).toBe('s3://lathe-artifacts/models/good/v1/checkpoint/');
-    // The serving version stayed up the whole time (maxUnavailable 0), and is ready again.
+    // The serving version is ready again once the rollout is back on it...
     await waitFor('the old model ready again', async () => {
       const dep = await deployment('rollback');
       return (dep.status?.readyReplicas ?? 0) >= 1 && dep.status?.updatedReplicas === dep.status?.replicas ? dep : undefined;
     });
+    // ... and it stayed up the whole time (maxUnavailable 0): every pod event from before the
+    // patch until now left at least one Ready pod of the good model, while the bad pods came and went.
+    const samples = await serving.stop();
+    expect([...serving.otherModels], 'the watch saw the bad model\'s pods').toContain('s3://lathe-artifacts/models/bad/v2/checkpoint/');
+    expect(Math.min(...samples), `Ready pods of ${good} after each pod event: ${samples.join(' ')}`).toBeGreaterThanOrEqual(1);
     const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=rollback' });
     expect(events.items.some((e) => e.reason === 'RolledBack' && e.type === 'Warning')).toBe(true);
   });

@@ -4,9 +4,10 @@
 // what Kueue and Lathe do to the Jobs, the Workloads and the runs' status.
 import { CustomObjectsApi, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor, sleep } from '../support/cluster.js';
+import { makeTrainingRun } from '../support/builders.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor, sleep } from '../support/cluster.js';
 import { startOperator, metricSum, type OperatorProcess } from '../support/operator-process.js';
-import { applyClusterQueue, applyLocalQueue, deleteClusterQueue, startKueue, type KueueProcess } from '../support/kueue.js';
+import { applyClusterQueue, applyLocalQueue, deleteQueues, startKueue, type KueueProcess } from '../support/kueue.js';
 import { jobEnv } from '../support/sim-trainer.js';
 import type { Workload } from '../../operator/src/k8s/kueue.js';
 
@@ -31,13 +32,13 @@ interface Run {
 }
 
 async function create(name: string, spec: Record<string, unknown> = {}): Promise<void> {
-  const body = trainingRunManifest(name, {
-    hyperparameters: { epochs: 2, batchSize: 4, learningRate: 0.0005 },
-    resources: { gpus: 2, cpu: '1', memory: '2Gi' },
-    podMetadata: { annotations: { 'sim.lathe.dev/hold': 'true' } },
-    queue: QUEUE,
-    ...spec,
-  });
+  const body = makeTrainingRun(name)
+    .hyperparameters({ epochs: 2, batchSize: 4, learningRate: 0.0005 })
+    .resources({ gpus: 2, cpu: '1', memory: '2Gi' })
+    .podAnnotations({ 'sim.lathe.dev/hold': 'true' })
+    .queue(QUEUE)
+    .spec(spec)
+    .manifest();
   await custom.createNamespacedCustomObject({ ...RUNS, namespace: ns, body });
 }
 
@@ -94,11 +95,13 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  const t0 = Date.now();
   await operator?.stop();
-  if (ns) await deleteNamespace(core, ns);
-  deleteClusterQueue();
+  if (kueue) deleteQueues(ns || undefined);
   await kueue?.stop();
-});
+  if (ns) await deleteNamespace(core, ns);
+  console.log(`[kueue] torn down in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+}, 300_000);
 
 describe('TrainingRuns queued in Kueue', () => {
   it("admits what the quota holds, says Kueue's reason for the rest, and admits it when a run goes", async () => {
@@ -219,6 +222,7 @@ describe('TrainingRuns queued in Kueue', () => {
     // Counted once: a later pass (resync, the Workload's own updates) adds nothing.
     await sleep(3000);
     expect((await get(victim.metadata.name)).status!.preemptions).toBe(1);
+    expect(metricSum(await operator!.metrics(), 'lathe_trainingrun_preemptions_total', { object_namespace: ns, source: 'kueue' })).toBe(1);
   });
 
   it('admits a 2-worker run as one Workload of two pods', async () => {

@@ -3,10 +3,12 @@
 import { CustomObjectsApi, type V1Job, type V1Pod } from '@kubernetes/client-node';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { makeTrainingRun } from '../support/builders.js';
+import { clients, createNamespace, deleteNamespace, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
 import { statusCode } from '../../operator/src/client/errors.js';
 import { jobEnv, s3, writeArtifact, writeProgress } from '../support/sim-trainer.js';
+import { TORCHRUN_ENV, TRAINER_ENV } from '../../operator/src/trainingrun/trainer-contract.js';
 
 const { kc, core, batch } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -23,6 +25,7 @@ interface Run {
     message?: string;
     attempts?: number;
     preemptions?: number;
+    failures?: number;
     jobName?: string;
     observedGeneration?: number;
     progress?: { epoch?: number; epochs?: number; loss?: number; summary?: string };
@@ -34,12 +37,12 @@ interface Run {
 const HOLD = { 'sim.lathe.dev/hold': 'true' };
 
 function trainingRun(name: string, spec: Record<string, unknown> = {}) {
-  return trainingRunManifest(name, {
-    hyperparameters: { epochs: 2, batchSize: 4, learningRate: 0.0005 },
-    resources: { gpus: 1, cpu: '1', memory: '2Gi' },
-    podMetadata: { annotations: HOLD },
-    ...spec,
-  });
+  return makeTrainingRun(name)
+    .hyperparameters({ epochs: 2, batchSize: 4, learningRate: 0.0005 })
+    .resources({ gpus: 1, cpu: '1', memory: '2Gi' })
+    .podAnnotations(HOLD)
+    .spec(spec)
+    .manifest();
 }
 
 async function create(name: string, spec: Record<string, unknown> = {}): Promise<void> {
@@ -99,7 +102,7 @@ describe('TrainingRun', () => {
     const [pod] = await runningPods('single-1');
     const running = await waitPhase('single', 'Running');
     expect(running.status!.runId).toMatch(/^\d{8}-\d{6}-[a-z0-9]{6}$/);
-    expect(jobEnv(job).LATHE_RUN_ID).toBe(running.status!.runId);
+    expect(jobEnv(job)[TRAINER_ENV.runId]).toBe(running.status!.runId);
 
     await writeProgress(storage, job, { epoch: 1, epochs: 2, step: 10, loss: 2.5 });
     const withProgress = await waitFor('progress in status', async () => {
@@ -111,7 +114,7 @@ describe('TrainingRun', () => {
     const { checkpointUri } = await writeArtifact(storage, job);
     exitPods([pod!], 0);
     const done = await waitPhase('single', 'Succeeded');
-    expect(done.status!.artifact).toMatchObject({ uri: checkpointUri, metadataUri: `${jobEnv(job).LATHE_OUTPUT_URI}metadata.json` });
+    expect(done.status!.artifact).toMatchObject({ uri: checkpointUri, metadataUri: `${jobEnv(job)[TRAINER_ENV.outputUri]}metadata.json` });
     expect(done.status!.conditions).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ type: 'Ready', status: 'True' }),
@@ -157,7 +160,7 @@ describe('TrainingRun', () => {
     await waitPhase('base', 'Succeeded');
     // The base run's phase change re-queues its dependent at once (no resync in between).
     const tunedJob = await jobOf('tuned');
-    expect(jobEnv(tunedJob).LATHE_MODEL_URI).toBe(checkpointUri);
+    expect(jobEnv(tunedJob)[TRAINER_ENV.modelUri]).toBe(checkpointUri);
   });
 
   it('runs two workers as an Indexed Job with torchrun rendezvous env', async () => {
@@ -165,7 +168,7 @@ describe('TrainingRun', () => {
     const job = await jobOf('ddp');
     expect(job.spec).toMatchObject({ completionMode: 'Indexed', completions: 2, parallelism: 2 });
     const env = jobEnv(job);
-    expect(env).toMatchObject({ PET_NNODES: '2', PET_NPROC_PER_NODE: '1', PET_MASTER_ADDR: 'ddp-1-0.ddp', PET_MASTER_PORT: '29500' });
+    expect(env).toMatchObject({ [TORCHRUN_ENV.nnodes]: '2', [TORCHRUN_ENV.nprocPerNode]: '1', [TORCHRUN_ENV.masterAddr]: 'ddp-1-0.ddp', [TORCHRUN_ENV.masterPort]: '29500' });
     const svc = await core.readNamespacedService({ name: 'ddp', namespace: ns });
     expect(svc.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
     const pods = await runningPods('ddp-1', 2);
@@ -218,6 +221,30 @@ describe('TrainingRun', () => {
     expect((await podsOf('bad-input-1')).length).toBe(1);
   });
 
+  it('retries a real failure up to spec.retries, then fails with "too many failures" and the trainer\'s last error', async () => {
+    await create('flaky', { retries: 1 });
+    const [first] = await runningPods('flaky-1');
+    exitPods([first!], 1, 'RuntimeError: CUDA out of memory');
+    // Within spec.retries: the Job starts another pod; the run stays Running on attempt 1 and counts the failure.
+    const retried = await waitFor('the retried pod', async () => {
+      const pods = (await podsOf('flaky-1')).filter((p) => p.status?.phase === 'Running' && p.metadata!.name !== first!.metadata!.name);
+      return pods[0];
+    }, 90_000);
+    const counted = await waitFor('one failure in status', async () => {
+      const r = await get('flaky');
+      return r.status?.failures === 1 ? r : undefined;
+    });
+    expect(counted.status).toMatchObject({ phase: 'Running', attempts: 1, preemptions: 0 });
+    exitPods([retried], 1, 'RuntimeError: loss is NaN');
+    const r = await waitPhase('flaky', 'Failed', 90_000);
+    const message = 'the trainer failed more often than spec.retries allows: RuntimeError: loss is NaN';
+    expect(r.status).toMatchObject({ message, attempts: 1, failures: 2, jobName: 'flaky-1' });
+    expect(r.status!.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded', message })]));
+    // The retries were the Job's, not new attempts.
+    expect(await batch.readNamespacedJob({ name: 'flaky-2', namespace: ns }).then(() => true, () => false)).toBe(false);
+    expect((await podsOf('flaky-1')).length).toBe(2);
+  });
+
   it('starts a new attempt when someone deletes the Job of a running run', async () => {
     await create('job-deleted');
     await runningPods('job-deleted-1');
@@ -229,7 +256,7 @@ describe('TrainingRun', () => {
       return run.status?.attempts === 2 ? run : undefined;
     });
     expect(r.status!.jobName).toBe('job-deleted-2');
-    expect(jobEnv(job2).LATHE_RUN_ID).toBe(r.status!.runId);
+    expect(jobEnv(job2)[TRAINER_ENV.runId]).toBe(r.status!.runId);
     const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=job-deleted' });
     expect(events.items.some((e) => e.reason === 'JobDeleted')).toBe(true);
   });

@@ -7,8 +7,9 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { CoordinationV1Api, CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clients, ensureCrds, repoRoot, suffix, trainingRunManifest, waitFor } from '../support/cluster.js';
+import { clients, ensureCrds, repoRoot, suffix, waitFor } from '../support/cluster.js';
 import { deleteNamespaceAndWait, describePod, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, withPortForward, type Seed } from '../support/real-node.js';
+import { makeTrainingRun } from '../support/builders.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -65,13 +66,13 @@ describe('the operator installed with Helm, on the real node', () => {
   });
 
   it('reconciles a TrainingRun in a real pod to Succeeded, and the standby takes over when the leader is deleted', async () => {
-    const run = trainingRunManifest('via-helm', {
-      model: seed.model,
-      dataset: { uri: seed.dataset },
-      hyperparameters: { epochs: 1, batchSize: 8, learningRate: 0.01, maxSeqLength: 16 },
-      resources: { gpus: 0, cpu: '500m', memory: '3Gi' },
-      ...ON_REAL_NODE,
-    });
+    const run = makeTrainingRun('via-helm')
+      .model(seed.model)
+      .dataset(seed.dataset)
+      .hyperparameters({ epochs: 1, batchSize: 8, learningRate: 0.01, maxSeqLength: 16 })
+      .resources({ gpus: 0, cpu: '500m', memory: '3Gi' })
+      .spec(ON_REAL_NODE)
+      .manifest();
     await custom.createNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: training, plural: 'trainingruns', body: run });
     // waitFor retries a check that throws, so the end is returned and judged after the wait.
     const done = await waitFor('via-helm to finish', async () => {

@@ -7,11 +7,13 @@ import type { InferenceService } from '../../operator/src/api/schema/inferencese
 import type { TrainingRun, TrainingRunStatus } from '../../operator/src/api/schema/trainingrun.js';
 import { KUEUE_LABELS, SUSPENDED_BY_LATHE, type Workload, type WorkloadCondition } from '../../operator/src/k8s/kueue.js';
 import { LABELS } from '../../operator/src/k8s/labels.js';
+import { TRAINER_CONTAINER } from '../../operator/src/trainingrun/trainer-contract.js';
 
 export const T0 = new Date('2026-11-22T12:00:00Z');
 
 export class TrainingRunBuilder {
   private readonly run: TrainingRun;
+  private namespaced = false;
 
   constructor(name: string) {
     this.run = {
@@ -24,6 +26,91 @@ export class TrainingRunBuilder {
 
   namespace(ns: string): this {
     this.run.metadata.namespace = ns;
+    this.namespaced = true;
+    return this;
+  }
+  uid(uid: string): this {
+    this.run.metadata.uid = uid;
+    return this;
+  }
+  generation(g: number): this {
+    this.run.metadata.generation = g;
+    return this;
+  }
+  created(at: Date): this {
+    this.run.metadata.creationTimestamp = at;
+    return this;
+  }
+  dataset(uri: string): this {
+    this.run.spec.dataset = { uri };
+    return this;
+  }
+  task(task: TrainingRun['spec']['task']): this {
+    this.run.spec.task = task;
+    return this;
+  }
+  hyperparameters(h: NonNullable<TrainingRun['spec']['hyperparameters']>): this {
+    this.run.spec.hyperparameters = { ...this.run.spec.hyperparameters, ...h };
+    return this;
+  }
+  /** cpu, memory, gpus (merged over what is set). */
+  resources(r: NonNullable<TrainingRun['spec']['resources']>): this {
+    this.run.spec.resources = { ...this.run.spec.resources, ...r };
+    return this;
+  }
+  podAnnotations(a: Record<string, string>): this {
+    const pm = this.run.spec.podMetadata ?? {};
+    this.run.spec.podMetadata = { ...pm, annotations: { ...pm.annotations, ...a } };
+    return this;
+  }
+  /**
+   * Every optional field of the spec set to a valid value (the admission and schema tests: the API
+   * server and the zod schemas must accept all of it and prune nothing).
+   */
+  everyField(): this {
+    this.run.spec = {
+      model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
+      task: 'text-generation',
+      dataset: { uri: 's3://ml-data/tinystories.jsonl' },
+      hyperparameters: { epochs: 3, batchSize: 8, learningRate: 5.0e-5, extra: { scheduler: 'cosine' } },
+      workers: 2,
+      resources: { gpus: 1, cpu: '4', memory: '16Gi' },
+      spot: true,
+      maxRuntime: '2h',
+      retries: 2,
+      queue: 'team-a',
+      workloadPriorityClassName: 'high-priority',
+      ttlAfterFinished: '1h',
+      suspend: true,
+      outputModel: 'smol-llama-stories',
+      podMetadata: { labels: { 'cost-center': 'ml-research' }, annotations: { 'example.com/note': 'hello world' } },
+      nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-A10G' },
+      tolerations: [
+        { key: 'example.com/dedicated', operator: 'Equal', value: 'ml', effect: 'NoSchedule' },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      ],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['us-east-1a', 'us-east-1b'] }] }],
+          },
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 50, preference: { matchExpressions: [{ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['g5.xlarge'] }] } },
+          ],
+        },
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'lathe.dev/training-run': this.run.metadata.name! } } } },
+          ],
+        },
+      },
+      priorityClassName: 'ml-batch',
+    };
+    return this;
+  }
+  /** Any other spec fields, set over what is there (for the rarer ones without a method of their own). */
+  spec(fields: Partial<TrainingRun['spec']>): this {
+    Object.assign(this.run.spec, structuredClone(fields));
     return this;
   }
   model(model: string): this {
@@ -54,12 +141,24 @@ export class TrainingRunBuilder {
     this.run.spec.workloadPriorityClassName = name;
     return this;
   }
+  retries(n: number): this {
+    this.run.spec.retries = n;
+    return this;
+  }
   status(status: TrainingRunStatus): this {
     this.run.status = status;
     return this;
   }
   obj(): TrainingRun {
     return structuredClone(this.run);
+  }
+  /**
+   * The object as a user sends it to the API server: no uid, resourceVersion, generation or
+   * creationTimestamp, and no namespace unless one was given (the request's path names it).
+   */
+  manifest(): TrainingRun & { metadata: { name: string } } {
+    const { name, namespace } = this.run.metadata;
+    return { ...structuredClone(this.run), metadata: this.namespaced ? { name: name!, namespace } : { name: name! } };
   }
 }
 
@@ -95,8 +194,13 @@ export class JobBuilder {
     this.job.status = { ...this.job.status, completionTime: at, conditions: [{ type: 'Complete', status: 'True' }] };
     return this;
   }
+  /** Pods of the Job that failed so far (the Job controller's count), while it goes on. */
+  failures(n: number): this {
+    this.job.status = { ...this.job.status, failed: n };
+    return this;
+  }
   failed(reason = 'BackoffLimitExceeded'): this {
-    this.job.status = { ...this.job.status, failed: 1, conditions: [{ type: 'Failed', status: 'True', reason }] };
+    this.job.status = { ...this.job.status, failed: this.job.status?.failed ?? 1, conditions: [{ type: 'Failed', status: 'True', reason }] };
     return this;
   }
   obj(): V1Job {
@@ -126,6 +230,15 @@ export class PodBuilder {
     this.pod.metadata!.creationTimestamp = at;
     return this;
   }
+  /** The trainer exited with `code`, its last line `message` in the termination log (a real failure). */
+  exited(code: number, message = ''): this {
+    this.pod.status = {
+      ...this.pod.status,
+      phase: code === 0 ? 'Succeeded' : 'Failed',
+      containerStatuses: [{ name: TRAINER_CONTAINER, image: 'trainer', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: code, ...(message ? { message } : {}) } } }],
+    };
+    return this;
+  }
   /** Ended by a spot interruption, drain or preemption. */
   disrupted(): this {
     this.pod.status = { ...this.pod.status, phase: 'Failed', conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'TerminationByKubelet' }] };
@@ -152,6 +265,11 @@ export class InferenceServiceBuilder {
 
   model(uri: string): this {
     this.isvc.spec.model = { uri };
+    return this;
+  }
+  /** replicas.min, and max when it autoscales (max > min adds an HPA). */
+  replicas(min: number, max?: number): this {
+    this.isvc.spec.replicas = max === undefined ? { min } : { min, max };
     return this;
   }
   generation(g: number): this {

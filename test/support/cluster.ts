@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiextensionsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
-import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
 import { fromKubeconfigFiles } from '../../operator/src/client/cluster-access.js';
 import { statusCode } from '../../operator/src/client/errors.js';
 import { KubeClient } from '../../operator/src/client/kube-client.js';
@@ -113,21 +112,6 @@ export async function deleteNamespace(core: CoreV1Api, name: string): Promise<vo
   } catch (err) {
     if (statusCode(err) !== 404) throw err;
   }
-}
-
-/** A fine-tune of the reference text model (as examples/trainingrun-smol-llama.yaml), with `spec` over it. */
-export function trainingRunManifest(name: string, spec: Record<string, unknown> = {}): TrainingRun {
-  return {
-    apiVersion: 'lathe.dev/v1alpha1',
-    kind: 'TrainingRun',
-    metadata: { name },
-    spec: {
-      model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
-      task: 'text-generation',
-      dataset: { uri: 's3://lathe-datasets/tinystories.jsonl' },
-      ...spec,
-    },
-  };
 }
 
 /** kubectl of the environment (on PATH; `make test-e2e` puts the local one first). */

@@ -50,7 +50,10 @@ export interface KueueProcess {
 export async function startKueue(): Promise<KueueProcess> {
   kubectl(['apply', '--server-side', '--force-conflicts', '-f', tool('kueue-crds')]);
   for (const crd of ['workloads', 'clusterqueues', 'localqueues', 'resourceflavors', 'workloadpriorityclasses']) {
-    kubectl(['wait', '--for=condition=Established', `crd/${crd}.kueue.x-k8s.io`, '--timeout=60s']);
+    // (`kubectl wait` fails at once while a new CRD has no conditions yet.)
+    await waitFor(`CRD ${crd}.kueue.x-k8s.io established`, () =>
+      kubectl(['get', `crd/${crd}.kueue.x-k8s.io`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']) === 'True' || undefined,
+    );
   }
   const madeEtc = !existsSync('/etc/kueue');
   selfSignedCert(METRICS_CERTS);
@@ -91,7 +94,7 @@ export async function startKueue(): Promise<KueueProcess> {
     rmSync(dir, { recursive: true, force: true });
     rmSync(madeEtc ? '/etc/kueue' : METRICS_CERTS, { recursive: true, force: true });
     // The cluster as found: the later suites (and the chart's kueue.enabled=auto) see no Kueue.
-    kubectl(['delete', '-f', tool('kueue-crds'), '--ignore-not-found', '--wait=true']);
+    kubectl(['delete', '-f', tool('kueue-crds'), '--ignore-not-found', '--timeout=120s']);
   };
   try {
     await waitFor('Kueue to be healthy', async () => {
@@ -138,8 +141,13 @@ export function applyLocalQueue(namespace: string, name: string): void {
   kubectl(['apply', '-f', '-'], JSON.stringify(lq));
 }
 
-export function deleteClusterQueue(): void {
-  kubectl(['delete', 'clusterqueue', CLUSTER_QUEUE, '--ignore-not-found', '--wait=false']);
-  kubectl(['delete', 'resourceflavor', FLAVOR, '--ignore-not-found', '--wait=false']);
-  kubectl(['delete', 'workloadpriorityclass', ...Object.keys(PRIORITIES), '--ignore-not-found']);
+/**
+ * Deletes the queue set-up while Kueue still runs: its objects carry Kueue's finalizers, which only
+ * a running Kueue removes (a CRD whose objects keep finalizers never finishes deleting).
+ */
+export function deleteQueues(namespace?: string): void {
+  if (namespace) kubectl(['delete', 'localqueues', '--all', '-n', namespace, '--ignore-not-found', '--timeout=60s']);
+  kubectl(['delete', 'clusterqueue', CLUSTER_QUEUE, '--ignore-not-found', '--timeout=60s']);
+  kubectl(['delete', 'resourceflavor', FLAVOR, '--ignore-not-found', '--timeout=60s']);
+  kubectl(['delete', 'workloadpriorityclass', ...Object.keys(PRIORITIES), '--ignore-not-found', '--timeout=60s']);
 }

@@ -5,11 +5,12 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import * as path from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
+import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
 import { createNamespace, deleteNamespace, repoRoot, waitFor } from './cluster.js';
 
 /** hack/node.sh's node: its label and taint, which only pods that ask for it tolerate. */
 export const REAL_NODE = 'lathe-node';
-export const ON_REAL_NODE = {
+export const ON_REAL_NODE: Pick<TrainingRun['spec'], 'nodeSelector' | 'tolerations'> = {
   nodeSelector: { 'lathe.dev/node-pool': 'local' },
   tolerations: [{ key: 'lathe.dev/real-node', operator: 'Exists', effect: 'NoSchedule' }],
 };

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { V1Job } from '@kubernetes/client-node';
+import { TORCHRUN_ENV, TRAINER_ENV } from '../../operator/src/trainingrun/trainer-contract.js';
 
 export function s3(): S3Client {
   return new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) });
@@ -28,13 +29,13 @@ async function put(client: S3Client, uri: string, body: string | Uint8Array): Pr
 export async function writeProgress(client: S3Client, job: V1Job, p: { epoch: number; epochs: number; step: number; loss: number }): Promise<void> {
   const env = jobEnv(job);
   const now = new Date().toISOString();
-  await put(client, `${env.LATHE_OUTPUT_URI}progress.json`, JSON.stringify({ schemaVersion: 1, runId: env.LATHE_RUN_ID, ...p, totalSteps: p.epochs * 10, startedAt: now, updatedAt: now }));
+  await put(client, `${env[TRAINER_ENV.outputUri]}progress.json`, JSON.stringify({ schemaVersion: 1, runId: env[TRAINER_ENV.runId], ...p, totalSteps: p.epochs * 10, startedAt: now, updatedAt: now }));
 }
 
 /** Final weights, then metadata.json last (its presence means the artifact is complete). */
 export async function writeArtifact(client: S3Client, job: V1Job, opts: { metadata?: (m: Record<string, unknown>) => unknown } = {}): Promise<{ checkpointUri: string }> {
   const env = jobEnv(job);
-  const out = env.LATHE_OUTPUT_URI!;
+  const out = env[TRAINER_ENV.outputUri]!;
   const files = [
     { path: 'model.safetensors', body: new Uint8Array(4096).map((_, i) => i % 251) },
     { path: 'config.json', body: new TextEncoder().encode(JSON.stringify({ model_type: 'llama', hidden_size: 16 })) },
@@ -43,17 +44,17 @@ export async function writeArtifact(client: S3Client, job: V1Job, opts: { metada
   const started = new Date(Date.now() - 60_000).toISOString();
   const metadata: Record<string, unknown> = {
     schemaVersion: 1,
-    runId: env.LATHE_RUN_ID,
-    model: env.LATHE_MODEL_NAME,
-    baseModel: env.LATHE_MODEL_URI,
-    task: env.LATHE_TASK,
-    datasetUri: env.LATHE_DATASET_URI,
-    hyperparameters: JSON.parse(env.LATHE_HYPERPARAMETERS ?? '{}') as Record<string, unknown>,
+    runId: env[TRAINER_ENV.runId],
+    model: env[TRAINER_ENV.modelName],
+    baseModel: env[TRAINER_ENV.modelUri],
+    task: env[TRAINER_ENV.task],
+    datasetUri: env[TRAINER_ENV.datasetUri],
+    hyperparameters: JSON.parse(env[TRAINER_ENV.hyperparameters] ?? '{}') as Record<string, unknown>,
     metrics: { epochs: [{ epoch: 1, loss: 2.5 }, { epoch: 2, loss: 1.25 }], final: { loss: 1.25 } },
     artifact: { uri: `${out}checkpoint/`, format: 'safetensors' },
     files: files.map((f) => ({ path: f.path, size: f.body.byteLength, sha256: createHash('sha256').update(f.body).digest('hex') })),
-    attempt: Number(env.LATHE_ATTEMPT ?? 1),
-    worldSize: Number(env.PET_NNODES ?? 1),
+    attempt: Number(env[TRAINER_ENV.attempt] ?? 1),
+    worldSize: Number(env[TORCHRUN_ENV.nnodes] ?? 1),
     startedAt: started,
     finishedAt: new Date().toISOString(),
     frameworks: { python: '3.12.7', torch: '2.15.0', transformers: '5.23.0' },

@@ -8,6 +8,7 @@ import { INFORMERS } from '../informers.js';
 import { LABELS } from '../k8s/labels.js';
 import { keyOf, objectKey, type ResilientInformer } from '../runtime/informer.js';
 import { WorkQueue } from '../runtime/workqueue.js';
+import { inferenceServiceMetrics } from './metrics.js';
 import { InferenceServiceReconciler } from './reconciler.js';
 
 export function setupInferenceServiceController(ctx: ControllerContext): ControllerSetup {
@@ -33,6 +34,7 @@ export function setupInferenceServiceController(ctx: ControllerContext): Control
     ingresses,
     ...(httpRoutes ? { httpRoutes } : {}),
     ...(networkPolicies ? { networkPolicies } : {}),
+    metrics: inferenceServiceMetrics(ctx.registry, services),
   });
 
   services.on('add', (s) => {

@@ -21,6 +21,7 @@ import type { ReconcileResult } from '../runtime/controller.js';
 import { objectKey, type ObjectCache } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
 import { gatewayApiDisabled, httpRouteExposure, ingressExposure, type Exposure } from './expose.js';
+import type { InferenceServiceMetrics } from './metrics.js';
 import { REASONS } from './reasons.js';
 import { childName, render, replicaBounds, selectorString, serviceUrl } from './render.js';
 
@@ -43,6 +44,8 @@ export interface InferenceServiceReconcilerDeps {
   httpRoutes?: ObjectCache<HttpRoute>;
   /** Only with LATHE_NETWORK_POLICIES. */
   networkPolicies?: ObjectCache<NetworkPolicy>;
+  /** lathe_inferenceservice_rollbacks_total (inferenceservice/metrics.ts); tests may leave it out. */
+  metrics?: InferenceServiceMetrics;
   now?: () => Date;
 }
 
@@ -154,6 +157,7 @@ export class InferenceServiceReconciler {
       set(CONDITION_TYPES.RolledBack, 'True', REASONS.ProgressDeadlineExceeded, msg);
       this.d.events.record(isvc, 'Warning', REASONS.RolledBack, msg);
       log.warn('rolled back', { from: wanted, to: target });
+      this.d.metrics?.rollbacks.inc({ object_namespace: namespace });
     } else if (target === wanted && rolledBack && rolledBack.status === 'True' && rolledBack.observedGeneration !== generation) {
       set(CONDITION_TYPES.RolledBack, 'False', REASONS.NewGeneration, 'the spec changed since the last rollback');
     }

@@ -1,6 +1,7 @@
 // The TrainingRun controller's watches (its SetupWithManager): a run is reconciled when it changes,
 // when its Job, pods, the Job's FailedCreate Events or (LATHE_KUEUE) its Kueue Workload change, and
-// when the run its `run://` model names changes phase. Handlers only enqueue keys; all the work happens in reconcile.
+// when the run its `run://` model names changes phase. Handlers only enqueue keys; all the work
+// happens in reconcile.
 import type { CoreV1Event, KubernetesObject } from '@kubernetes/client-node';
 import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { ControllerContext, ControllerSetup } from '../controller-context.js';
@@ -9,6 +10,7 @@ import type { Workload } from '../k8s/kueue.js';
 import { objectKey, type ResilientInformer } from '../runtime/informer.js';
 import { WorkQueue } from '../runtime/workqueue.js';
 import { ModelDependents } from './dependents.js';
+import { trainingRunMetrics } from './metrics.js';
 import { TrainingRunReconciler, ownerRunKey } from './reconciler.js';
 
 export function setupTrainingRunController(ctx: ControllerContext): ControllerSetup {
@@ -30,6 +32,7 @@ export function setupTrainingRunController(ctx: ControllerContext): ControllerSe
     jobEvents,
     ...(workloads ? { workloads } : {}),
     burst: ctx.burst,
+    metrics: trainingRunMetrics(ctx.registry, runs),
   });
 
   const enqueue = (run: TrainingRun) => {

@@ -1,18 +1,9 @@
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { TrainingRun } from '../api/schema/trainingrun.js';
+import { makeTrainingRun } from '../../../test/support/builders.js';
 import { desiredStatus, phaseOf, type Observation } from './observe.js';
 
 const now = new Date('2026-11-22T12:00:00Z');
-
-function run(spec: Partial<TrainingRun['spec']> = {}): TrainingRun {
-  return {
-    apiVersion: 'lathe.dev/v1alpha1',
-    kind: 'TrainingRun',
-    metadata: { name: 'r', namespace: 'ml', uid: 'u', generation: 3 },
-    spec: { model: 'hf://a/b', task: 'text-generation', dataset: { uri: 'builtin:mnist' }, ...spec },
-  };
-}
 
 function job(status: V1Job['status'] = {}, suspend = false): V1Job {
   return { metadata: { name: 'r-1' }, spec: { suspend, template: {} }, status };
@@ -23,7 +14,7 @@ function pod(phase: string, extra: Partial<V1Pod['status']> = {}): V1Pod {
 }
 
 function obs(o: Partial<Observation>): Observation {
-  return { run: run(), job: job(), pods: [], attempt: 1, jobName: 'r-1', gpus: 1, preemptions: 0, now, ...o };
+  return { run: makeTrainingRun('r').generation(3).obj(), job: job(), pods: [], attempt: 1, jobName: 'r-1', gpus: 1, preemptions: 0, now, ...o };
 }
 
 describe('phaseOf', () => {
@@ -70,8 +61,8 @@ describe('phaseOf', () => {
   });
 
   it('tells Queued (Kueue) from Suspended (the user)', () => {
-    expect(phaseOf(obs({ run: run({ queue: 'team-a' }), job: job({}, true) })).phase).toBe('Queued');
-    expect(phaseOf(obs({ run: run({ suspend: true }), job: job({}, true) })).phase).toBe('Suspended');
+    expect(phaseOf(obs({ run: makeTrainingRun('r').generation(3).queue('team-a').obj(), job: job({}, true) })).phase).toBe('Queued');
+    expect(phaseOf(obs({ run: makeTrainingRun('r').generation(3).suspend().obj(), job: job({}, true) })).phase).toBe('Suspended');
   });
 
   it('says a Job cannot create pods, before any pod-based reason, and stays Running once started', () => {
@@ -116,10 +107,10 @@ describe('desiredStatus', () => {
 
   it('is at rest while suspended, and stalled (not reconciling) while pods cannot be created', () => {
     const cond = (st: ReturnType<typeof desiredStatus>, type: string) => st.conditions!.find((c) => c.type === type)?.status;
-    const suspended = desiredStatus(obs({ run: run({ suspend: true }), job: job({}, true) }), undefined);
+    const suspended = desiredStatus(obs({ run: makeTrainingRun('r').generation(3).suspend().obj(), job: job({}, true) }), undefined);
     expect([suspended.phase, cond(suspended, 'Reconciling'), cond(suspended, 'Stalled'), cond(suspended, 'Suspended')]).toEqual(['Suspended', 'False', 'False', 'True']);
     // Queued waits on Kueue: still in progress.
-    const queued = desiredStatus(obs({ run: run({ queue: 'team-a' }), job: job({}, true) }), undefined);
+    const queued = desiredStatus(obs({ run: makeTrainingRun('r').generation(3).queue('team-a').obj(), job: job({}, true) }), undefined);
     expect(cond(queued, 'Reconciling')).toBe('True');
     const blocked = desiredStatus(obs({ createFailure: { reason: 'FailedCreate', message: 'Job r-1 cannot create pods: quota' } }), undefined);
     expect([blocked.phase, cond(blocked, 'Reconciling'), cond(blocked, 'Stalled'), cond(blocked, 'Ready')]).toEqual(['Pending', 'False', 'True', 'False']);

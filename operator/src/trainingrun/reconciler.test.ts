@@ -153,6 +153,40 @@ describe('TrainingRunReconciler', () => {
     expect(h.store.objects.get(`${h.loc.bucket}/${h.loc.keyPrefix}run.json`)).toMatchObject({ phase: 'Failed' });
   });
 
+  it('retries real failures in the same Job up to spec.retries, then fails with "too many failures" and the trainer\'s last error', async () => {
+    // The Job carries the budget: backoffLimit = spec.retries (preemptions are ignored by its podFailurePolicy).
+    const fresh = harness({ run: makeTrainingRun('r').retries(2).obj() });
+    await fresh.reconciler.reconcile(KEY);
+    expect((fresh.writer.writesOf('create', 'Job')[0]!.body as V1Job).spec!.backoffLimit).toBe(2);
+
+    const run = makeTrainingRun('r').retries(2).status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0 }).obj();
+    const failedPod = (name: string, at: number, message: string) =>
+      makePod(name).of('r-1', 'r').created(new Date(T0.getTime() + at)).exited(1, message).obj();
+    const h = harness({
+      run,
+      jobs: [makeJob('r-1').run('r').failures(1).obj()],
+      pods: [failedPod('r-1-a', 1_000, 'RuntimeError: CUDA out of memory'), makePod('r-1-b').of('r-1', 'r').created(new Date(T0.getTime() + 2_000)).phase('Running').obj()],
+    });
+    // One real failure: the Job controller starts a new pod; the run stays Running on attempt 1 and counts it.
+    await h.reconciler.reconcile(KEY);
+    expect(h.last()).toMatchObject({ phase: 'Running', attempts: 1, failures: 1, preemptions: 0 });
+    // The second failure: still within spec.retries.
+    h.jobs.set(makeJob('r-1').run('r').failures(2).obj());
+    h.pods.set(failedPod('r-1-b', 2_000, 'RuntimeError: CUDA out of memory'));
+    h.pods.set(makePod('r-1-c').of('r-1', 'r').created(new Date(T0.getTime() + 3_000)).phase('Running').obj());
+    await h.reconciler.reconcile(KEY);
+    expect(h.last()).toMatchObject({ phase: 'Running', attempts: 1, failures: 2 });
+    // The third: more than spec.retries (2) allows; the Job fails, and so does the run, saying why.
+    h.jobs.set(makeJob('r-1').run('r').failures(3).failed('BackoffLimitExceeded').obj());
+    h.pods.set(failedPod('r-1-c', 3_000, 'RuntimeError: loss is NaN'));
+    await h.reconciler.reconcile(KEY);
+    const message = 'the trainer failed more often than spec.retries allows: RuntimeError: loss is NaN';
+    expect(h.last()).toMatchObject({ phase: 'Failed', attempts: 1, failures: 3, message });
+    expect(h.last()!.conditions!.find((c) => c.type === 'Failed')).toMatchObject({ status: 'True', reason: 'BackoffLimitExceeded', message });
+    // Real failures never start another attempt: that is the Job's backoffLimit, not a new Job.
+    expect(h.writer.writesOf('create', 'Job')).toEqual([]);
+  });
+
   it('starts attempt 2, saying why, when the Job of a running run was deleted', async () => {
     const h = harness({ run: runningRun() });
     await h.reconciler.reconcile(KEY);

@@ -27,6 +27,7 @@ import { resolveModel } from './model-ref.js';
 import { jobName } from './names.js';
 import { desiredStatus, isTerminal, jobCondition, stalled, type Observation } from './observe.js';
 import { planRun, type RunPlan } from './plan.js';
+import type { TrainingRunMetrics } from './metrics.js';
 import { PreemptionCounter } from './preemptions.js';
 import { kueuePreemptions } from './queueing.js';
 import { ProgressPoller } from './progress.js';
@@ -50,6 +51,8 @@ export interface TrainingRunReconcilerDeps {
   workloads?: ObjectCache<Workload>;
   /** Shared with the Event recorder: both hold their writes while a burst's Jobs are created. */
   burst: BurstTracker;
+  /** lathe_trainingrun_preemptions_total (trainingrun/metrics.ts); tests may leave it out. */
+  metrics?: TrainingRunMetrics;
   now?: () => Date;
 }
 
@@ -191,6 +194,8 @@ export class TrainingRunReconciler {
     if (kueuePreempted > 0) this.d.events.record(run, 'Warning', REASONS.Preempted, `preempted by Kueue: ${desired.message ?? ''}`);
     if (!current?.phase && !isTerminal(desired.phase)) this.writeInitialRecord(plan, obs, desired, log);
     this.preemptions.commit(k, newPreemptions);
+    if (newPreemptions.length > 0) this.d.metrics?.preemptions.inc({ object_namespace: namespace, source: 'pod' }, newPreemptions.length);
+    if (kueuePreempted > 0) this.d.metrics?.preemptions.inc({ object_namespace: namespace, source: 'kueue' }, kueuePreempted);
     return requeueAfterMs !== undefined ? { requeueAfterMs } : undefined;
   }
 

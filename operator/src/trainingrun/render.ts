@@ -16,7 +16,7 @@ import { podS3Access } from '../k8s/pod-s3.js';
 import { workerServiceName } from './names.js';
 import { renderWorkersNetworkPolicy } from './network-policy.js';
 import type { RunPlan } from './plan.js';
-import { MASTER_PORT, TRAINER_BAD_INPUT_EXIT_CODE, TRAINER_CONTAINER } from './trainer-contract.js';
+import { MASTER_PORT, TORCHRUN_ENV, TRAINER_BAD_INPUT_EXIT_CODE, TRAINER_CONTAINER, TRAINER_ENV } from './trainer-contract.js';
 
 export interface RenderInput {
   /** The run, its defaults, id, S3 prefix and attempt (plan.ts). */
@@ -71,31 +71,31 @@ export function render(input: RenderInput): RenderedRun {
 
   const s3 = podS3Access(config);
   const env: V1EnvVar[] = [
-    { name: 'LATHE_RUN_ID', value: id },
-    { name: 'LATHE_RUN_NAME', value: name },
-    { name: 'LATHE_NAMESPACE', value: namespace },
-    { name: 'LATHE_ATTEMPT', value: String(attempt) },
-    { name: 'LATHE_TASK', value: spec.task },
-    { name: 'LATHE_MODEL_URI', value: modelUri },
-    { name: 'LATHE_MODEL_NAME', value: spec.modelSlug },
-    { name: 'LATHE_DATASET_URI', value: run.spec.dataset.uri },
-    { name: 'LATHE_OUTPUT_URI', value: location.prefixUri },
-    { name: 'LATHE_HYPERPARAMETERS', value: hyperparametersJson(run) },
-    { name: 'HF_HOME', value: '/tmp/hf' },
+    { name: TRAINER_ENV.runId, value: id },
+    { name: TRAINER_ENV.runName, value: name },
+    { name: TRAINER_ENV.namespace, value: namespace },
+    { name: TRAINER_ENV.attempt, value: String(attempt) },
+    { name: TRAINER_ENV.task, value: spec.task },
+    { name: TRAINER_ENV.modelUri, value: modelUri },
+    { name: TRAINER_ENV.modelName, value: spec.modelSlug },
+    { name: TRAINER_ENV.datasetUri, value: run.spec.dataset.uri },
+    { name: TRAINER_ENV.outputUri, value: location.prefixUri },
+    { name: TRAINER_ENV.hyperparameters, value: hyperparametersJson(run) },
+    { name: TRAINER_ENV.hfHome, value: '/tmp/hf' },
     ...s3.env,
   ];
   if (distributed) {
     // Kubeflow's torchrun names (PET_*): rank from the Indexed Job's completion index, rendezvous on
     // pod 0's stable DNS name through the headless Service.
     env.push(
-      { name: 'PET_NNODES', value: String(spec.workers) },
-      { name: 'PET_NPROC_PER_NODE', value: String(Math.max(spec.gpus, 1)) },
+      { name: TORCHRUN_ENV.nnodes, value: String(spec.workers) },
+      { name: TORCHRUN_ENV.nprocPerNode, value: String(Math.max(spec.gpus, 1)) },
       {
-        name: 'PET_NODE_RANK',
+        name: TORCHRUN_ENV.nodeRank,
         valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${ANNOTATIONS.completionIndex}']` } },
       },
-      { name: 'PET_MASTER_ADDR', value: `${job}-0.${workerServiceName(name)}` },
-      { name: 'PET_MASTER_PORT', value: String(MASTER_PORT) },
+      { name: TORCHRUN_ENV.masterAddr, value: `${job}-0.${workerServiceName(name)}` },
+      { name: TORCHRUN_ENV.masterPort, value: String(MASTER_PORT) },
     );
   }
 

@@ -4,10 +4,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../src/api/constants.js';
 import { DURATION_EXAMPLES } from '../../src/api/duration.js';
-import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, HTTP_ROUTE_EXPOSE, applyCase, validInferenceService, validTrainingRun, type BadCase, type Obj } from './cases.js';
+import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, HTTP_ROUTE_EXPOSE, applyCase, validInferenceService, type BadCase, type Obj } from './cases.js';
 import { statusCode } from '../../src/client/errors.js';
 import { clients, suffix, waitFor, type Clients } from '../../../test/support/cluster.js';
 import { installCrds, rejection } from './kube.js';
+import { makeTrainingRun } from '../../../test/support/builders.js';
 
 let c: Clients;
 const namespace = `lathe-api-${suffix()}`;
@@ -61,7 +62,7 @@ beforeAll(async () => {
   await c.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'lathe.dev/test': 'api' } } } });
   // a freshly Established CRD may still answer 404 for a moment
   await waitFor('the new CRD to serve', async () => {
-    await create(PLURALS.TrainingRun, validTrainingRun('probe'), { dryRun: true });
+    await create(PLURALS.TrainingRun, makeTrainingRun('probe').everyField().manifest(), { dryRun: true });
     return true;
   }, 20_000);
 });
@@ -72,15 +73,15 @@ afterAll(async () => {
 
 describe('TrainingRun admission', () => {
   it('accepts a complete valid run, and minimal ones', async () => {
-    await create(PLURALS.TrainingRun, validTrainingRun('smol-llama-stories'));
+    await create(PLURALS.TrainingRun, makeTrainingRun('smol-llama-stories').everyField().manifest());
     const stored = await get(PLURALS.TrainingRun, 'smol-llama-stories');
-    expect(stored.spec).toEqual(validTrainingRun().spec); // nothing pruned, nothing defaulted
+    expect(stored.spec).toEqual(makeTrainingRun('smol-llama-stories').everyField().manifest().spec); // nothing pruned, nothing defaulted
     await create(PLURALS.TrainingRun, {
-      ...validTrainingRun('mnist'),
+      ...makeTrainingRun('mnist').everyField().manifest(),
       spec: { task: 'image-classification', dataset: { uri: 'builtin:mnist' } },
     });
     await create(PLURALS.TrainingRun, {
-      ...validTrainingRun('custom-run'),
+      ...makeTrainingRun('custom-run').everyField().manifest(),
       spec: {
         task: 'custom',
         model: 'run://smol-llama-stories',
@@ -97,7 +98,7 @@ describe('TrainingRun admission', () => {
     const failures: string[] = [];
     for (const [i, bad] of BAD_TRAINING_RUNS.entries()) {
       try {
-        const message = await expectRejected(PLURALS.TrainingRun, applyCase(validTrainingRun(`bad-${i}`), bad), bad);
+        const message = await expectRejected(PLURALS.TrainingRun, applyCase(makeTrainingRun(`bad-${i}`).everyField().manifest(), bad), bad);
         console.log(`  ${bad.name}: ${message}`);
       } catch (err) {
         failures.push(`${bad.name}: ${(err as Error).message}`);
@@ -108,11 +109,11 @@ describe('TrainingRun admission', () => {
 
   it('agrees with duration.ts on the shared table of durations', async () => {
     for (const [text] of DURATION_EXAMPLES.valid) {
-      await create(PLURALS.TrainingRun, { ...validTrainingRun('duration-ok'), spec: { ...validTrainingRun().spec, maxRuntime: text } }, { dryRun: true });
+      await create(PLURALS.TrainingRun, { ...makeTrainingRun('duration-ok').everyField().manifest(), spec: { ...makeTrainingRun('smol-llama-stories').everyField().manifest().spec, maxRuntime: text } }, { dryRun: true });
     }
     for (const text of DURATION_EXAMPLES.invalid) {
       const { code, message } = await rejection(
-        create(PLURALS.TrainingRun, { ...validTrainingRun('duration-bad'), spec: { ...validTrainingRun().spec, maxRuntime: text } }, { dryRun: true }),
+        create(PLURALS.TrainingRun, { ...makeTrainingRun('duration-bad').everyField().manifest(), spec: { ...makeTrainingRun('smol-llama-stories').everyField().manifest().spec, maxRuntime: text } }, { dryRun: true }),
       );
       expect(code, `${JSON.stringify(text)}: ${message}`).toBe(422);
       expect(message).toContain('spec.maxRuntime');

@@ -4,53 +4,7 @@
 // (the zod schemas must reject the same specs, so the operator's parse agrees with admission).
 import { API_VERSION, KINDS } from '../../src/api/constants.js';
 
-export type Obj = Record<string, unknown> & { metadata: { name: string; [k: string]: unknown }; spec: Record<string, unknown> };
-
-export function validTrainingRun(name = 'smol-llama-stories'): Obj {
-  return {
-    apiVersion: API_VERSION,
-    kind: KINDS.TrainingRun,
-    metadata: { name },
-    spec: {
-      model: 'hf://BEE-spoke-data/smol_llama-101M-GQA',
-      task: 'text-generation',
-      dataset: { uri: 's3://ml-data/tinystories.jsonl' },
-      hyperparameters: { epochs: 3, batchSize: 8, learningRate: 5.0e-5, extra: { scheduler: 'cosine' } },
-      workers: 2,
-      resources: { gpus: 1, cpu: '4', memory: '16Gi' },
-      spot: true,
-      maxRuntime: '2h',
-      retries: 2,
-      queue: 'team-a',
-      workloadPriorityClassName: 'high-priority',
-      ttlAfterFinished: '1h',
-      suspend: true,
-      outputModel: 'smol-llama-stories',
-      podMetadata: { labels: { 'cost-center': 'ml-research' }, annotations: { 'example.com/note': 'hello world' } },
-      nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-A10G' },
-      tolerations: [
-        { key: 'example.com/dedicated', operator: 'Equal', value: 'ml', effect: 'NoSchedule' },
-        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-      ],
-      affinity: {
-        nodeAffinity: {
-          requiredDuringSchedulingIgnoredDuringExecution: {
-            nodeSelectorTerms: [{ matchExpressions: [{ key: 'topology.kubernetes.io/zone', operator: 'In', values: ['us-east-1a', 'us-east-1b'] }] }],
-          },
-          preferredDuringSchedulingIgnoredDuringExecution: [
-            { weight: 50, preference: { matchExpressions: [{ key: 'node.kubernetes.io/instance-type', operator: 'In', values: ['g5.xlarge'] }] } },
-          ],
-        },
-        podAntiAffinity: {
-          preferredDuringSchedulingIgnoredDuringExecution: [
-            { weight: 100, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'lathe.dev/training-run': name } } } },
-          ],
-        },
-      },
-      priorityClassName: 'ml-batch',
-    },
-  };
-}
+export type Obj = Record<string, unknown> & { metadata: { name: string; namespace?: string }; spec: Record<string, unknown> };
 
 export function validInferenceService(name = 'story-writer'): Obj {
   return {

@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../src/api/constants.js';
 import { inferenceServiceCrd, trainingRunCrd, type CustomResourceDefinition } from '../../src/api/schema/crd.js';
-import { validInferenceService, validTrainingRun } from './cases.js';
+import { validInferenceService } from './cases.js';
 import { clients, kubectl, suffix, waitFor, type Clients } from '../../../test/support/cluster.js';
 import { installCrds } from './kube.js';
+import { makeTrainingRun } from '../../../test/support/builders.js';
 
 let c: Clients;
 const namespace = `lathe-kubectl-${suffix()}`;
@@ -15,7 +16,7 @@ beforeAll(async () => {
   await installCrds(c);
   await c.core.createNamespace({ body: { metadata: { name: namespace } } });
   await waitFor('the new CRD to serve', () =>
-    c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS.TrainingRun, body: validTrainingRun('smol-llama-stories') }),
+    c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS.TrainingRun, body: makeTrainingRun('smol-llama-stories').everyField().manifest() }),
   );
   await c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURALS.InferenceService, body: validInferenceService('story-writer') });
 });

@@ -2,10 +2,11 @@
 // malformed spec the API server rejects (operator/test/api/cases.ts) is rejected by zod too.
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, HTTP_ROUTE_EXPOSE, applyCase, validInferenceService, validTrainingRun, type BadCase } from '../../../test/api/cases.js';
+import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, HTTP_ROUTE_EXPOSE, applyCase, validInferenceService, type BadCase } from '../../../test/api/cases.js';
 import { InferenceServiceSchema, InferenceServiceSpecSchema } from './inferenceservice.js';
 import { TRAINING_RUN_NAME_RULE, TrainingRunSchema, TrainingRunSpecSchema } from './trainingrun.js';
 import { isValidName } from './common.js';
+import { makeTrainingRun } from '../../../../test/support/builders.js';
 
 /** An issue's path written as the API server writes field paths: spec.tolerations[0].value. */
 function fieldPath(path: readonly PropertyKey[]): string {
@@ -24,7 +25,7 @@ function expectRejectedNamingField(result: z.ZodSafeParseResult<unknown>, c: Bad
 
 describe('TrainingRun zod schema', () => {
   it('parses the valid example', () => {
-    expect(TrainingRunSchema.parse(validTrainingRun()).spec.workers).toBe(2);
+    expect(TrainingRunSchema.parse(makeTrainingRun('smol-llama-stories').everyField().manifest()).spec.workers).toBe(2);
   });
   it('parses minimal runs', () => {
     expect(TrainingRunSpecSchema.safeParse({ task: 'image-classification', dataset: { uri: 'builtin:mnist' } }).success).toBe(true);
@@ -34,7 +35,7 @@ describe('TrainingRun zod schema', () => {
     expect(TrainingRunSpecSchema.safeParse({ task: 'text-generation', model: 's3://bucket/models/x/', dataset: { uri: 's3://ml-data/d/' } }).success).toBe(true);
   });
   it.each(BAD_TRAINING_RUNS.filter((c) => c.zodRejects !== false).map((c) => [c.name, c] as const))('rejects %s', (_n, c) => {
-    expectRejectedNamingField(TrainingRunSpecSchema.safeParse(applyCase(validTrainingRun(), c).spec), c);
+    expectRejectedNamingField(TrainingRunSpecSchema.safeParse(applyCase(makeTrainingRun('smol-llama-stories').everyField().manifest(), c).spec), c);
   });
 });
 
