@@ -9,31 +9,22 @@
 // off (it serves an aggregated API the local API server cannot reach). Kueue's webhooks are served
 // but not registered with the API server: Lathe creates queued Jobs suspended itself, which is all
 // the Job webhook would add, and a webhook outage then cannot block the other suites' Jobs.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { kubectl, repoRoot, waitFor } from './cluster.js';
+import { freePort, spawnLogged } from './process.js';
 const METRICS_CERTS = '/etc/kueue/metrics/certs';
 
-export const FLAVOR = 'gpu';
+/** The ResourceFlavor: Kueue puts its node labels on the pods it admits. */
+export const FLAVOR = 'lathe-pool';
 export const CLUSTER_QUEUE = 'lathe-gpu';
 export const GPU_QUOTA = 4;
 export const PRIORITIES = { high: 1000, low: 100 } as const;
 
 function tool(name: string): string {
   return execFileSync(path.join(repoRoot, 'hack/tools.sh'), ['path', name], { encoding: 'utf8' }).trim();
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
 }
 
 function selfSignedCert(dir: string): void {
@@ -72,25 +63,9 @@ export async function startKueue(): Promise<KueueProcess> {
     integrations: { frameworks: ['batch/job'] },
   };
   writeFileSync(path.join(dir, 'config.yaml'), JSON.stringify(config));
-  const logs: string[] = [];
-  const child: ChildProcess = spawn(tool('kueue'), [`--config=${path.join(dir, 'config.yaml')}`, '--zap-log-level=2'], {
-    env: { ...process.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(line);
-    if (logs.length > 3000) logs.splice(0, logs.length - 3000);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = once(child, 'exit');
+  const { child, logs, terminate } = spawnLogged(tool('kueue'), [`--config=${path.join(dir, 'config.yaml')}`, '--zap-log-level=2'], { env: { ...process.env } }, 3000);
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await terminate();
     rmSync(dir, { recursive: true, force: true });
     rmSync(madeEtc ? '/etc/kueue' : METRICS_CERTS, { recursive: true, force: true });
     // The cluster as found: the later suites (and the chart's kueue.enabled=auto) see no Kueue.
@@ -112,10 +87,13 @@ export async function startKueue(): Promise<KueueProcess> {
   return { logs, stop };
 }
 
-/** The cluster-wide queue set-up: one flavor on the GPU pool, a 4-GPU ClusterQueue, two priorities. */
-export function applyClusterQueue(): void {
+/**
+ * The cluster-wide queue set-up: one flavor on a node pool (the simulated GPU pool by default; the
+ * real node's `local` pool for the real-pods suite), a ClusterQueue with 4 GPUs, two priorities.
+ */
+export function applyClusterQueue(nodePool = 'gpu'): void {
   const objects = [
-    { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ResourceFlavor', metadata: { name: FLAVOR }, spec: { nodeLabels: { 'lathe.dev/node-pool': 'gpu' } } },
+    { apiVersion: 'kueue.x-k8s.io/v1beta2', kind: 'ResourceFlavor', metadata: { name: FLAVOR }, spec: { nodeLabels: { 'lathe.dev/node-pool': nodePool } } },
     {
       apiVersion: 'kueue.x-k8s.io/v1beta2',
       kind: 'ClusterQueue',

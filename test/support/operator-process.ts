@@ -1,13 +1,12 @@
 // Runs the real operator as a child process for the e2e suite, the way `make operator` does, and
 // reads its /metrics. Against a cluster where the operator is already installed (EKS, or kind with
 // the Helm chart), set LATHE_E2E_OPERATOR=external and the suite uses that one instead.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import * as path from 'node:path';
+import { freePort, spawnLogged } from './process.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -19,15 +18,6 @@ export interface OperatorProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
   /** How the process ended, once it has; `stopped` when stop() ended it. */
   exited(): { code: number | null; signal: string | null; stopped: boolean } | undefined;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  srv.close();
-  return port;
 }
 
 /** The release the e2e suite renders the chart's RBAC under (its names derive from it). */
@@ -90,10 +80,9 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
     return { external: true, port: 0, logs: [], metrics: () => Promise.resolve(''), stop: () => Promise.resolve(), exited: () => undefined };
   }
   const port = await freePort();
-  const logs: string[] = [];
   const sa = operatorKubeconfig(opts.chartValues);
   // The image's node flags and malloc setting (hack/operator-node.sh).
-  const child: ChildProcess = spawn(path.join(root, 'hack/operator-node.sh'), opts.nodeArgs ?? [], {
+  const { child, logs, terminate } = spawnLogged(path.join(root, 'hack/operator-node.sh'), opts.nodeArgs ?? [], {
     cwd: root,
     env: {
       ...process.env,
@@ -105,15 +94,7 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
       ...(sa ? { KUBECONFIG: sa.kubeconfig } : {}),
       ...opts.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const collect = (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(line);
-    if (logs.length > 5000) logs.splice(0, logs.length - 5000);
-  };
-  child.stdout!.on('data', collect);
-  child.stderr!.on('data', collect);
-  const exited = once(child, 'exit');
   let stopping = false;
   let exit: { code: number | null; signal: string | null; stopped: boolean } | undefined;
   // An operator that dies under a test (e.g. it lost its Lease) must not leave the test waiting
@@ -134,11 +115,7 @@ export async function startOperator(opts: StartOptions = {}): Promise<OperatorPr
     },
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
       stopping = true;
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
+      await terminate(signal);
     },
   };
   if (opts.waitReady ?? true) {

@@ -150,4 +150,32 @@ describe('TrainingRun metrics', () => {
     await reconciler.reconcile('ml/r');
     expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml,source=pod': 0, 'object_namespace=ml,source=kueue': 1 });
   });
+
+  it('counts a run that fails once, when the Failed status is written, and not again at rest', async () => {
+    const registry = createRegistry({ defaultMetrics: false });
+    const clock = new TestClock(T0.getTime() + 60_000);
+    const runs = new MemoryCache<TrainingRun>([makeTrainingRun('r').status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0 }).obj()]);
+    const writer = new FakeWriter(clock.now);
+    const reconciler = new TrainingRunReconciler({
+      config: configWith({ s3Bucket: 'lathe-artifacts' }),
+      writer,
+      store: new MemoryStore(),
+      events: new RecordingEvents(),
+      logger: silentLogger(),
+      runs,
+      jobs: new MemoryCache<V1Job>([makeJob('r-1').run('r').failed().obj()]),
+      pods: new MemoryCache<V1Pod>(),
+      jobEvents: new MemoryCache<CoreV1Event>(),
+      burst: new BurstTracker(() => clock.now().getTime()),
+      metrics: trainingRunMetrics(registry, runs),
+      now: clock.now,
+    });
+    expect(await values(registry, TRAINING_RUN_METRICS.failed)).toEqual({ 'object_namespace=ml': 0 });
+    await reconciler.reconcile('ml/r');
+    const failed = writer.writesOf('apply', 'TrainingRun/status').at(-1)!.body as TrainingRun['status'];
+    expect(failed!.phase).toBe('Failed');
+    runs.set({ ...runs.get('ml', 'r')!, status: failed });
+    await reconciler.reconcile('ml/r');
+    expect(await values(registry, TRAINING_RUN_METRICS.failed)).toEqual({ 'object_namespace=ml': 1 });
+  });
 });

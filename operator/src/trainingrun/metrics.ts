@@ -1,6 +1,7 @@
 // The TrainingRun controller's metrics. The gauges are computed from the informer cache when
 // Prometheus scrapes (a count over the cached runs: cheap, always right, no bookkeeping on events,
-// and no write); the counter is incremented by the reconciler when it records a new preemption.
+// and no write); the counters are incremented by the reconciler when it records a new preemption
+// or a run's failure.
 // Every replica reports the gauges from its own warm cache, standbys included, so dashboards and
 // alerts take max() over replicas, never sum(); only the leader reconciles, so counters sum. The
 // runs' namespace is the label object_namespace, not namespace: a scrape by the Prometheus Operator
@@ -15,6 +16,7 @@ export const TRAINING_RUN_METRICS = {
   runs: 'lathe_trainingruns',
   waiting: 'lathe_trainingrun_waiting_seconds_max',
   preemptions: 'lathe_trainingrun_preemptions_total',
+  failed: 'lathe_trainingruns_failed_total',
 } as const;
 
 /** Where a preemption came from: a disrupted pod, or Kueue preempting the run's Workload. */
@@ -26,6 +28,8 @@ export const WAITING_PHASES: readonly TrainingRunPhase[] = ['Pending', 'Queued']
 export interface TrainingRunMetrics {
   /** Preemptions recorded in a run's status, by namespace and source (the reconciler increments it). */
   preemptions: Counter<'object_namespace' | 'source'>;
+  /** Runs that reached Failed, once each (the reconciler increments it with the status that says so). */
+  failed: Counter<'object_namespace'>;
 }
 
 /**
@@ -97,6 +101,15 @@ export function trainingRunMetrics(registry: Registry, runs: ObjectCache<Trainin
       // A zero for every namespace with runs, so increase() sees a namespace's first preemption.
       collect() {
         for (const run of runs.list()) for (const source of PREEMPTION_SOURCES) this.inc({ object_namespace: run.metadata.namespace ?? '', source }, 0);
+      },
+    }),
+    // A count of failures, not the Failed gauge: a failed run deleted soon after still counts.
+    failed: getOrCreateCounter(registry, {
+      name: TRAINING_RUN_METRICS.failed,
+      help: 'TrainingRuns that reached Failed, by namespace, each once, counted when the status saying so is written (only the leader writes: sum() over replicas).',
+      labelNames: ['object_namespace'],
+      collect() {
+        for (const run of runs.list()) this.inc({ object_namespace: run.metadata.namespace ?? '' }, 0);
       },
     }),
   };

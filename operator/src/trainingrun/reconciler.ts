@@ -242,6 +242,7 @@ export class TrainingRunReconciler {
       log.warn(reason === FAILED_CREATE ? 'pods cannot be created' : needsAPerson(reason) ? 'the API server refused the Job' : 'Kueue will not admit the run', { message: desired.message });
     } else if (current?.phase !== desired.phase && !quietStart) {
       const type = desired.phase === 'Failed' ? 'Warning' : 'Normal';
+      if (desired.phase === 'Failed') this.d.metrics?.failed.inc({ object_namespace: run.metadata.namespace ?? '' });
       this.d.events.record(run, type, desired.phase ?? 'Unknown', desired.message ?? '');
       log.info('phase', { from: current?.phase ?? '', to: desired.phase, message: desired.message });
     }
