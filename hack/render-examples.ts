@@ -1,9 +1,10 @@
 // Prints, as multi-document YAML, the objects the operator renders for the TrainingRuns and
 // InferenceServices of the example files: each run's attempt-1 Job (and its headless Service), each
-// service's Deployment, Service and HPA. It runs the operator's pure render functions (render.ts of
-// each controller) with the operator's default settings, so what the scanners judge (hack/scan.sh)
-// is what a cluster would be given. A service that serves a run gets that run's model URI as if it
-// had succeeded. Files without Lathe objects (the Namespace, Argo CD's Applications) render nothing.
+// service's Deployment, Service and HPA, and the Ingress or HTTPRoute of its spec.expose. It runs
+// the operator's pure render functions (render.ts of each controller) with the operator's default
+// settings, so what the scanners judge (hack/scan.sh) is what a cluster would be given. A service
+// that serves a run gets that run's model URI as if it had succeeded. Files without Lathe objects
+// (the Namespace, Argo CD's Applications) render nothing.
 //
 //   npx tsx hack/render-examples.ts [file.yaml ...]     (default: examples/*.yaml)
 import { readFileSync, readdirSync } from 'node:fs';
@@ -59,8 +60,8 @@ export function renderExamples(files: string[]): { file: string; objects: object
       if (o.kind === 'InferenceService') {
         const isvc = asStored(InferenceServiceSchema.parse(o));
         const modelUri = isvc.spec.model.uri ?? artifactOf(isvc.metadata.namespace, isvc.spec.model.trainingRun!);
-        const { deployment, service, hpa } = renderService({ isvc, modelUri, config });
-        return [deployment, service, ...(hpa ? [hpa] : [])];
+        const { deployment, service, hpa, ingress, httpRoute } = renderService({ isvc, modelUri, config });
+        return [deployment, service, ...(hpa ? [hpa] : []), ...(ingress ? [ingress] : []), ...(httpRoute ? [httpRoute] : [])];
       }
       throw new Error(`${file}: unknown kind ${o.kind}`);
     }),

@@ -3,7 +3,8 @@
 # kube-score (hack/tools.sh, from Go modules) over
 #   1. the rendered chart: its defaults, and everything optional on with Terraform's helm_values;
 #   2. the objects the operator renders for every example (hack/render-examples.ts: each run's Job and
-#      headless Service, each service's Deployment, Service and HPA), and the GPU autoscaling example.
+#      headless Service, each service's Deployment, Service, HPA and spec.expose's Ingress or HTTPRoute),
+#      and the GPU autoscaling example.
 # Verdict (hack/scan/verdict.py): 0 failed, and every skip with its reason, inline (checkov.io/skipN
 # annotations on the chart's Deployment) or in hack/scan/skips.yaml; a skip that no longer matches a
 # finding fails too. No cluster.
@@ -21,7 +22,8 @@ skips=hack/scan/skips.yaml
 
 everything=(--set metrics.serviceMonitor.enabled=true --set metrics.podMonitor.enabled=true
   --set metrics.prometheusRule.enabled=true --set dashboards.enabled=true --set namespaces.create=true
-  --set kueue.enabled=true)
+  --set kueue.enabled=true --set gatewayApi.enabled=true --set networkPolicy.enabled=true
+  --set networkPolicy.workloads.enabled=true)
 "$HELM" template lathe charts/lathe --namespace lathe-system >"$work/chart-defaults.yaml"
 "$HELM" template lathe charts/lathe --namespace lathe-system -f charts/lathe/ci/terraform-values.yaml \
   "${everything[@]}" >"$work/chart-everything.yaml"

@@ -69,6 +69,8 @@ locals {
     trainer            = data.aws_iam_policy_document.trainer.json
     inference          = data.aws_iam_policy_document.inference.json
     cluster-autoscaler = data.aws_iam_policy_document.cluster_autoscaler.json
+    # Attached only when enable_aws_load_balancer_controller adds its identity.
+    aws-load-balancer-controller = data.aws_iam_policy_document.aws_load_balancer_controller.json
   }
 
   models_objects   = "${aws_s3_bucket.artifacts.arn}/models/*"

@@ -40,6 +40,14 @@ locals {
       service_account = "cluster-autoscaler"
     }
   }
+  # Optional controllers: a role only when asked for (the identity decides whether the role exists).
+  irsa_optional_identities = var.enable_aws_load_balancer_controller ? {
+    aws-load-balancer-controller = {
+      kind            = "aws-load-balancer-controller"
+      namespace       = var.aws_load_balancer_controller_namespace
+      service_account = var.aws_load_balancer_controller_service_account
+    }
+  } : {}
   irsa_trainer_identities = {
     for ns in var.training_namespaces : "trainer-${ns}" => {
       kind            = "trainer"
@@ -54,7 +62,7 @@ locals {
       service_account = var.inference_service_account
     }
   }
-  irsa_identities = merge(local.irsa_fixed_identities, local.irsa_trainer_identities, local.irsa_inference_identities)
+  irsa_identities = merge(local.irsa_fixed_identities, local.irsa_optional_identities, local.irsa_trainer_identities, local.irsa_inference_identities)
 
   ecr_repositories = {
     operator  = "${var.ecr_repository_prefix}/operator"

@@ -58,6 +58,21 @@ output "cluster_autoscaler_role_arn" {
   value       = aws_iam_role.irsa["cluster-autoscaler"].arn
 }
 
+output "aws_load_balancer_controller_role_arn" {
+  description = "IRSA role of the AWS Load Balancer Controller (the eks.amazonaws.com/role-arn of its chart's serviceAccount), or null without enable_aws_load_balancer_controller."
+  value       = var.enable_aws_load_balancer_controller ? aws_iam_role.irsa["aws-load-balancer-controller"].arn : null
+}
+
+output "vpc_cidr" {
+  description = "CIDR block of the VPC (the chart's networkPolicy.apiServer.cidrs on EKS: the control plane's interfaces are in the private subnets)."
+  value       = var.vpc_cidr
+}
+
+output "public_subnet_cidrs" {
+  description = "CIDR blocks of the public subnets, which hold only internet-facing load balancers and NAT (the chart's networkPolicy.workloads.ingressCidrs for internet-facing ALBs)."
+  value       = local.public_subnet_cidrs
+}
+
 output "trainer_role_arns" {
   description = "IRSA role of the trainer service account, per training namespace."
   value       = { for ns in var.training_namespaces : ns => aws_iam_role.irsa["trainer-${ns}"].arn }
@@ -87,6 +102,13 @@ output "helm_values" {
     }
     image = {
       registry = "${local.ecr_registry}/${var.ecr_repository_prefix}"
+    }
+    # Where the API server is for the operator's NetworkPolicy (used only with networkPolicy.enabled):
+    # the EKS control plane's network interfaces live in the private subnets.
+    networkPolicy = {
+      apiServer = {
+        cidrs = local.private_subnet_cidrs
+      }
     }
     operator = {
       serviceAccount = {

@@ -436,3 +436,33 @@ variable "ecr_force_delete" {
   type        = bool
   default     = false
 }
+
+# ---- AWS Load Balancer Controller ----------------------------------------------------------------
+
+variable "enable_aws_load_balancer_controller" {
+  description = "Create the IRSA role of the AWS Load Balancer Controller (its documented IAM policy, trusted by exactly one service account), for InferenceServices exposed through an ALB (spec.expose.ingress with className alb). The controller itself is installed with Helm (README)."
+  type        = bool
+  default     = false
+}
+
+variable "aws_load_balancer_controller_namespace" {
+  description = "Namespace of the AWS Load Balancer Controller's service account (its Helm chart's release namespace)."
+  type        = string
+  default     = "kube-system"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", var.aws_load_balancer_controller_namespace)) && length(var.aws_load_balancer_controller_namespace) <= 63
+    error_message = "aws_load_balancer_controller_namespace must be a namespace name."
+  }
+}
+
+variable "aws_load_balancer_controller_service_account" {
+  description = "Name of the AWS Load Balancer Controller's service account (the chart's serviceAccount.name)."
+  type        = string
+  default     = "aws-load-balancer-controller"
+
+  validation {
+    condition     = can(regex("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", var.aws_load_balancer_controller_service_account)) && length(var.aws_load_balancer_controller_service_account) <= 63
+    error_message = "aws_load_balancer_controller_service_account must be a DNS label (no wildcard: the role trusts exactly this service account)."
+  }
+}

@@ -16,6 +16,7 @@ import { slimCustomResource } from './k8s/slim.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
 import { HealthServer } from './runtime/health-server.js';
+import { requireGatewayApi } from './k8s/gateway-api.js';
 import { requireKueueApi } from './k8s/kueue.js';
 import { DEFAULT_INFORMER_TIMINGS, ResilientInformer } from './runtime/informer.js';
 import { LeaderElector, kubeLeaseLock } from './runtime/leader-election.js';
@@ -154,6 +155,7 @@ export class Manager {
     void this.checkAws();
 
     if (config.kueue) await requireKueueApi(this.o.client);
+    if (config.gatewayApi) await requireGatewayApi(this.o.client);
     // Caches fill before leadership is won, so a standby takes over with warm caches.
     await Promise.all([...this.informersByName.values()].map((i) => i.start()));
     if (this.elector) {

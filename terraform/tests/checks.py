@@ -139,7 +139,7 @@ def check_irsa_identities(m: Model) -> None:
         )
         assert f'kind = "{kind}"' in flat
     assert m.locals.get("irsa_identities") == (
-        "${merge(local.irsa_fixed_identities, local.irsa_trainer_identities, local.irsa_inference_identities)}"
+        "${merge(local.irsa_fixed_identities, local.irsa_optional_identities, local.irsa_trainer_identities, local.irsa_inference_identities)}"
     )
     assert m.default("trainer_service_account") == "lathe-trainer"
     assert m.default("inference_service_account") == "lathe-inference"
@@ -231,6 +231,7 @@ def check_irsa_permissions(m: Model) -> None:
         "trainer": "${data.aws_iam_policy_document.trainer.json}",
         "inference": "${data.aws_iam_policy_document.inference.json}",
         "cluster-autoscaler": "${data.aws_iam_policy_document.cluster_autoscaler.json}",
+        "aws-load-balancer-controller": "${data.aws_iam_policy_document.aws_load_balancer_controller.json}",
     }, f"irsa_policies: {policies}"
     rp = m.resource("aws_iam_role_policy", "irsa")
     assert rp.get("role") == "${aws_iam_role.irsa[each.key].id}"
@@ -318,6 +319,93 @@ def check_irsa_permissions(m: Model) -> None:
                 and c.get("values") == ["owned"]
                 for c in conds
             ), "cluster_autoscaler may only scale groups tagged as this cluster's"
+
+
+# ---- AWS Load Balancer Controller -----------------------------------------------------------------
+
+LBC_DOC = "aws_load_balancer_controller"
+LBC_SERVICES = {"ec2", "elasticloadbalancing", "acm", "iam", "waf-regional", "wafv2", "shield", "cognito-idp"}
+# The only IAM calls: the ELB service-linked role, and reading server certificates for listeners.
+LBC_IAM = {"iam:CreateServiceLinkedRole", "iam:ListServerCertificates", "iam:GetServerCertificate"}
+# EC2 writes beyond security groups (instances, ENIs, routes) are never the controller's business.
+LBC_EC2_WRITES = {"ec2:AuthorizeSecurityGroupIngress", "ec2:RevokeSecurityGroupIngress", "ec2:CreateSecurityGroup",
+                  "ec2:DeleteSecurityGroup", "ec2:CreateTags", "ec2:DeleteTags"}
+# Changing or deleting a load balancer, target group or security group: only this cluster's.
+LBC_THIS_CLUSTER_ONLY = {
+    "ec2:DeleteSecurityGroup", "ec2:DeleteTags",
+    "elasticloadbalancing:DeleteLoadBalancer", "elasticloadbalancing:DeleteTargetGroup",
+    "elasticloadbalancing:ModifyLoadBalancerAttributes", "elasticloadbalancing:SetSecurityGroups",
+    "elasticloadbalancing:SetSubnets", "elasticloadbalancing:SetIpAddressType",
+    "elasticloadbalancing:ModifyTargetGroup", "elasticloadbalancing:ModifyTargetGroupAttributes",
+}
+LBC_CREATES = {"elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup"}
+CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+
+
+def _names_this_cluster(s: dict, key: str) -> bool:
+    return any(
+        c.get("test") == "StringEquals" and c.get("variable") == f"aws:{key}/{CLUSTER_TAG}" and c.get("values") == ["${var.name}"]
+        for c in s.get("condition", [])
+    )
+
+
+def check_aws_load_balancer_controller(m: Model) -> None:
+    """The controller's IRSA role: only when enabled, one exact service account, its documented
+    policy narrowed to this cluster's load balancers, no wildcard action, no IAM beyond the ELB
+    service-linked role."""
+    expr = re.sub(r"\s+", " ", str(m.locals.get("irsa_optional_identities", "")))
+    assert expr.startswith("${var.enable_aws_load_balancer_controller ?"), (
+        f"the controller's identity must exist only with var.enable_aws_load_balancer_controller: {expr}"
+    )
+    assert expr.rstrip("}").rstrip().endswith(": {"), f"without the variable there must be no optional identity: {expr}"
+    for fragment in ('aws-load-balancer-controller = {', 'kind = "aws-load-balancer-controller"',
+                     "namespace = var.aws_load_balancer_controller_namespace",
+                     "service_account = var.aws_load_balancer_controller_service_account"):
+        assert fragment in expr, f"irsa_optional_identities lacks {fragment!r}: {expr}"
+    assert m.default("enable_aws_load_balancer_controller") is False
+    assert m.default("aws_load_balancer_controller_namespace") == "kube-system"
+    assert m.default("aws_load_balancer_controller_service_account") == "aws-load-balancer-controller"
+    for var in ("aws_load_balancer_controller_namespace", "aws_load_balancer_controller_service_account"):
+        # The trust names exactly one service account: no pattern may pass the variable's validation.
+        cond = str(m.variables[var].get("validation", [{}])[0].get("condition", ""))
+        assert "regex(" in cond and "*" not in cond.replace("[-a-z0-9]*", ""), f"{var} must be validated as one exact name: {cond}"
+
+    stmts = _allow_statements(m, LBC_DOC)
+    # Conditions are judged unresolved: "= var.name" must stay a reference, not a name that happens to match.
+    raw = statements(m.datasource("aws_iam_policy_document", LBC_DOC))
+    assert len(raw) == len(stmts)
+    assert m.resolve("${local.alb_cluster_tag}") == CLUSTER_TAG
+    actions: set[str] = set()
+    for s, r in zip(stmts, raw):
+        s = {**s, "condition": [dict(c) for c in r.get("condition", [])]}
+        acts = _listed(s, "actions")
+        assert "not_resources" not in s and "not_actions" not in s, f"{LBC_DOC}: NotResource/NotAction"
+        for a in acts:
+            assert "*" not in a and "?" not in a, f"{LBC_DOC}: action {a!r} is a wildcard"
+            assert a.split(":", 1)[0] in LBC_SERVICES, f"{LBC_DOC}: {a} is outside the controller's services"
+        actions.update(acts)
+        conds = s.get("condition", [])
+        # Re-resolve the tag key (the model keeps "${local.alb_cluster_tag}" inside a longer string).
+        for c in conds:
+            c["variable"] = str(c.get("variable", "")).replace("${local.alb_cluster_tag}", CLUSTER_TAG)
+        if "iam:CreateServiceLinkedRole" in acts:
+            assert acts == ["iam:CreateServiceLinkedRole"] and any(
+                c.get("variable") == "iam:AWSServiceName" and c.get("values") == ["elasticloadbalancing.amazonaws.com"] for c in conds
+            ), f"{LBC_DOC}: the service-linked role only for elasticloadbalancing.amazonaws.com"
+        guarded = set(acts) & LBC_THIS_CLUSTER_ONLY
+        if guarded and _listed(s, "resources") == ["*"]:
+            assert _names_this_cluster(s, "ResourceTag"), f"{LBC_DOC}: {sorted(guarded)} on * without aws:ResourceTag/{CLUSTER_TAG} = var.name"
+        if set(acts) & LBC_CREATES:
+            assert _names_this_cluster(s, "RequestTag"), f"{LBC_DOC}: {sorted(set(acts) & LBC_CREATES)} without aws:RequestTag/{CLUSTER_TAG} = var.name"
+    iam = {a for a in actions if a.startswith("iam:")}
+    assert iam == LBC_IAM, f"{LBC_DOC}: IAM actions {sorted(iam)}, only {sorted(LBC_IAM)}"
+    ec2_writes = {a for a in actions if a.startswith("ec2:") and not a.split(":", 1)[1].startswith(("Describe", "Get"))}
+    assert ec2_writes <= LBC_EC2_WRITES, f"{LBC_DOC}: EC2 writes {sorted(ec2_writes - LBC_EC2_WRITES)}"
+    assert LBC_THIS_CLUSTER_ONLY <= actions and LBC_CREATES <= actions, "the controller's policy lost actions it needs"
+    # Output for the controller's chart.
+    out = m.outputs.get("aws_load_balancer_controller_role_arn")
+    assert out and out.get("description"), "output aws_load_balancer_controller_role_arn missing"
+    assert 'aws_iam_role.irsa["aws-load-balancer-controller"].arn' in str(out.get("value")) and "var.enable_aws_load_balancer_controller" in str(out.get("value"))
 
 
 # ---- S3 -------------------------------------------------------------------------------------------

@@ -108,6 +108,55 @@ run "defaults" {
   }
 }
 
+run "aws_load_balancer_controller_role" {
+  command = apply
+
+  variables {
+    enable_aws_load_balancer_controller = true
+  }
+
+  assert {
+    condition     = contains(keys(aws_iam_role.irsa), "aws-load-balancer-controller") && length(aws_iam_role.irsa) == 6
+    error_message = "enable_aws_load_balancer_controller adds exactly the controller's IRSA role."
+  }
+  assert {
+    condition     = aws_iam_role.irsa["aws-load-balancer-controller"].tags["lathe.dev/service-account"] == "kube-system/aws-load-balancer-controller"
+    error_message = "The controller's role is for kube-system/aws-load-balancer-controller."
+  }
+  assert {
+    condition     = aws_iam_role_policy.irsa["aws-load-balancer-controller"].name == "lathe-aws-load-balancer-controller"
+    error_message = "The controller's role carries its policy."
+  }
+  assert {
+    condition     = output.aws_load_balancer_controller_role_arn == aws_iam_role.irsa["aws-load-balancer-controller"].arn
+    error_message = "The role ARN is an output for the controller's chart."
+  }
+}
+
+run "aws_load_balancer_controller_off_by_default" {
+  command = apply
+
+  assert {
+    condition     = !contains(keys(aws_iam_role.irsa), "aws-load-balancer-controller") && output.aws_load_balancer_controller_role_arn == null
+    error_message = "No controller role, and a null output, unless enabled."
+  }
+  assert {
+    condition     = yamldecode(output.helm_values).networkPolicy.apiServer.cidrs == [for s in aws_subnet.private : s.cidr_block]
+    error_message = "helm_values: the API server's CIDRs for the operator's NetworkPolicy are the private subnets."
+  }
+}
+
+run "aws_load_balancer_controller_service_account_must_be_exact" {
+  command = plan
+
+  variables {
+    enable_aws_load_balancer_controller          = true
+    aws_load_balancer_controller_service_account = "*"
+  }
+
+  expect_failures = [var.aws_load_balancer_controller_service_account]
+}
+
 run "two_namespaces_public_endpoint_nat_per_az" {
   command = plan
 

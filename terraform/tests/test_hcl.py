@@ -15,6 +15,10 @@ def test_irsa_permissions_are_scoped_to_bucket_prefixes(model):
     checks.check_irsa_permissions(model)
 
 
+def test_aws_load_balancer_controller_role_is_optional_exact_and_scoped_to_this_cluster(model):
+    checks.check_aws_load_balancer_controller(model)
+
+
 def test_bucket_public_access_fully_blocked(model):
     checks.check_s3_public_access_block(model)
 

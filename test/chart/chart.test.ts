@@ -61,6 +61,14 @@ function envValue(objs: Obj[], name: string): string | undefined {
   return envOf(objs).get(name)?.value as string | undefined;
 }
 const roleKinds = ['Role', 'ClusterRole'];
+/** The operator's ClusterRole as `group/resource:verb` grants, sorted (the core group spelled core). */
+function chartGrants(objs: Obj[]): string[] {
+  const grants = new Set<string>();
+  for (const r of one(objs, 'ClusterRole', 'lathe-operator').rules as Obj[]) {
+    for (const g of r.apiGroups as string[]) for (const res of r.resources as string[]) for (const v of r.verbs as string[]) grants.add(`${g || 'core'}/${res}:${v}`);
+  }
+  return [...grants].sort();
+}
 const rulesOf = (objs: Obj[]) => objs.filter((o) => roleKinds.includes(o.kind as string)).flatMap((r) => (r.rules ?? []) as Obj[]);
 
 /** Pods of every workload kind the chart could render. */
@@ -82,6 +90,10 @@ const VALUE_SETS = {
   watchNamespace: ['--set', 'watchNamespace=team-a'],
   everything: [
     '--set', 'metrics.serviceMonitor.enabled=true',
+    '--set', 'networkPolicy.enabled=true',
+    '--set', 'networkPolicy.apiServer.cidrs={10.0.0.0/16}',
+    '--set', 'networkPolicy.workloads.enabled=true',
+    '--set', 'gatewayApi.enabled=true',
     '--set', 'metrics.podMonitor.enabled=true',
     '--set', 'metrics.prometheusRule.enabled=true',
     '--set', 'dashboards.enabled=true',
@@ -264,6 +276,93 @@ describe('helm template', () => {
     expect(kueue(['--api-versions', 'kueue.x-k8s.io/v1beta2'])).toEqual(on);
     expect(kueue(['--api-versions', 'kueue.x-k8s.io/v1beta2', '--set', 'kueue.enabled=false'])).toEqual(off);
     expect(renderFails(['--set', 'kueue.enabled=maybe'])).toContain('kueue');
+  });
+
+  it('grants HTTPRoutes and sets LATHE_GATEWAY_API only with gatewayApi.enabled, or auto on a cluster serving the Gateway API', async () => {
+    const gw = (args: string[]) => {
+      const objs = render(args);
+      return { grants: chartGrants(objs), env: envValue(objs, 'LATHE_GATEWAY_API') };
+    };
+    // What the operator's code calls with LATHE_GATEWAY_API on and off, exactly.
+    const on = { grants: (await operatorPermissions({ gatewayApi: true })).workload, env: 'true' };
+    const off = { grants: (await operatorPermissions()).workload, env: 'false' };
+    expect(on.grants.filter((g) => g.startsWith('gateway.networking.k8s.io/'))).toEqual(
+      ['create', 'delete', 'list', 'patch', 'watch'].map((v) => `gateway.networking.k8s.io/httproutes:${v}`),
+    );
+    expect(gw([])).toEqual(off);
+    expect(gw(['--set', 'gatewayApi.enabled=true'])).toEqual(on);
+    expect(gw(['--api-versions', 'gateway.networking.k8s.io/v1/HTTPRoute'])).toEqual(on);
+    expect(gw(['--api-versions', 'gateway.networking.k8s.io/v1/HTTPRoute', '--set', 'gatewayApi.enabled=false'])).toEqual(off);
+    expect(renderFails(['--set', 'gatewayApi.enabled=maybe'])).toContain('gatewayApi');
+  });
+
+  it("renders no NetworkPolicy by default; networkPolicy.workloads turns on the operator's and grants networkpolicies", async () => {
+    const objs = render();
+    expect(ofKind(objs, 'NetworkPolicy')).toHaveLength(0);
+    expect(envValue(objs, 'LATHE_NETWORK_POLICIES')).toBe('false');
+    expect(rulesOf(objs).filter((r) => (r.resources as string[]).includes('networkpolicies'))).toEqual([]);
+
+    const on = render([
+      '--set', 'networkPolicy.workloads.enabled=true',
+      '--set', 'networkPolicy.workloads.ingressNamespaces={ingress-nginx}',
+      '--set', 'networkPolicy.workloads.ingressCidrs={10.0.0.0/16,10.1.0.0/16}',
+      '--set', 'networkPolicy.workloads.prometheusNamespaces={monitoring,observability}',
+    ]);
+    // The operator's own policy is a separate switch.
+    expect(ofKind(on, 'NetworkPolicy')).toHaveLength(0);
+    // Exactly what the operator's code calls with LATHE_NETWORK_POLICIES (delete: the policies carry owner references).
+    const needed = (await operatorPermissions({ networkPolicies: true })).workload;
+    expect(needed.filter((g) => g.startsWith('networking.k8s.io/networkpolicies'))).toEqual(
+      ['create', 'delete', 'list', 'patch', 'watch'].map((v) => `networking.k8s.io/networkpolicies:${v}`),
+    );
+    expect(chartGrants(on)).toEqual(needed);
+    const processEnv: Record<string, string> = {};
+    for (const [k, e] of envOf(on)) if (typeof e.value === 'string') processEnv[k] = e.value;
+    expect(loadConfig(processEnv)).toMatchObject({
+      networkPolicies: true,
+      networkPolicyIngressNamespaces: ['ingress-nginx'],
+      networkPolicyIngressCidrs: ['10.0.0.0/16', '10.1.0.0/16'],
+      networkPolicyPrometheusNamespaces: ['monitoring', 'observability'],
+    });
+    expect(renderFails(['--set', 'networkPolicy.workloads.ingressCidrs={vpc}'])).toMatch(/ingressCidrs/);
+  });
+
+  it('with networkPolicy.enabled, lets the operator reach only the API server, S3 (443) and DNS, and be reached only on its metrics port', () => {
+    const objs = render(['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiServer.cidrs={10.0.0.0/16}']);
+    const np = one(objs, 'NetworkPolicy');
+    expect(np.metadata).toMatchObject({ name: 'lathe-operator', namespace: RELEASE_NS });
+    expect(np.spec.podSelector).toEqual(deployment(objs).spec.selector);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(np.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 8080 }] }]);
+    expect(np.spec.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '10.0.0.0/16' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+      { to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ protocol: 'TCP', port: 443 }] },
+      {
+        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+        ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
+      },
+    ]);
+    // Every knob: the API server's ports, S3's ranges, the DNS pods, Prometheus' namespace.
+    const custom = one(
+      render([
+        '--set', 'networkPolicy.enabled=true',
+        '--set', 'networkPolicy.apiServer.cidrs={172.20.0.1/32,10.0.12.7/32}',
+        '--set', 'networkPolicy.apiServer.ports={443,6443}',
+        '--set', 'networkPolicy.s3.cidrs={52.216.0.0/15}',
+        '--set', 'networkPolicy.dns.namespace=dns',
+        '--set', 'networkPolicy.dns.podLabels.app=node-local-dns',
+        '--set', 'networkPolicy.metricsFromNamespaces={monitoring}',
+        '--set', 'operator.metricsPort=9090',
+      ]),
+      'NetworkPolicy',
+    );
+    expect(custom.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 9090 }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] }]);
+    expect(custom.spec.egress[0]).toEqual({ to: [{ ipBlock: { cidr: '172.20.0.1/32' } }, { ipBlock: { cidr: '10.0.12.7/32' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] });
+    expect(custom.spec.egress[1].to).toEqual([{ ipBlock: { cidr: '52.216.0.0/15' } }]);
+    expect(custom.spec.egress[2].to[0]).toEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'dns' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns', app: 'node-local-dns' } } });
+    // helm template sees no cluster to look the API server up in: it says what to set.
+    expect(renderFails(['--set', 'networkPolicy.enabled=true'])).toContain('networkPolicy.apiServer.cidrs');
+    expect(renderFails(['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiServer.cidrs={10.0.0.0}'])).toMatch(/cidrs/);
   });
 
   it('keeps Leases in a Role of the release namespace, limited to the operator\'s Lease', async () => {
@@ -489,6 +588,7 @@ describe('examples', () => {
         'trainingrun-queued.yaml',
         'inferenceservice-smol-llama.yaml',
         'inferenceservice-sana-sprint.yaml',
+        'inferenceservice-exposed.yaml',
         'argocd-application.yaml',
         'namespace.yaml',
       ]),
@@ -503,6 +603,8 @@ describe('examples', () => {
     expect(byName.get('TrainingRun/smol-llama-queued')!.spec.queue).toBeTruthy();
     expect(byName.get('InferenceService/story-writer')!.spec).toMatchObject({ model: { trainingRun: 'smol-llama-stories' }, task: 'text-generation', replicas: { min: 1, max: 3 } });
     expect(byName.get('InferenceService/sana-sprint')!.spec).toMatchObject({ model: { uri: 'hf://Efficient-Large-Model/Sana_Sprint_1.6B_1024px' }, task: 'text-to-image', resources: { gpus: 1, memory: '24Gi' } });
+    expect(byName.get('InferenceService/story-writer-public')!.spec.expose).toMatchObject({ ingress: { className: 'alb', host: 'story-writer.models.example.com', tls: {} } });
+    expect(byName.get('InferenceService/story-writer-routed')!.spec.expose.httpRoute.parentRefs[0]).toMatchObject({ name: 'public', namespace: 'gateway-system' });
     expect(byName.get('Namespace/ml')!.metadata.labels['pod-security.kubernetes.io/enforce']).toBe('restricted');
     const apps = all.filter((o) => o.kind === 'Application');
     expect(apps.map((a) => a.spec.source.path).sort()).toEqual(['charts/lathe', 'examples']);
@@ -611,6 +713,8 @@ describe.runIf(clusterEnabled)('on the cluster', () => {
       ['patch', 'deployments.apps', '-n', trainNs],
       ['list', 'replicasets.apps', '-n', trainNs],
       ['delete', 'horizontalpodautoscalers.autoscaling', '-n', trainNs],
+      ['patch', 'ingresses.networking.k8s.io', '-n', trainNs],
+      ['watch', 'ingresses.networking.k8s.io', '--all-namespaces'],
       ['create', 'events', '-n', trainNs],
       ['watch', 'events', '--all-namespaces'],
       ['patch', 'events', '-n', trainNs],
@@ -630,6 +734,7 @@ describe.runIf(clusterEnabled)('on the cluster', () => {
       ['create', 'pods', '-n', trainNs],
       ['delete', 'pods', '-n', trainNs],
       ['delete', 'replicasets.apps', '-n', trainNs],
+      ['create', 'networkpolicies.networking.k8s.io', '-n', trainNs],
       ['create', 'pods/exec', '-n', trainNs],
       ['update', 'trainingruns.lathe.dev', '-n', trainNs],
       ['patch', 'trainingruns.lathe.dev', '-n', trainNs],

@@ -1,11 +1,12 @@
 // Start-up mistakes a platform team makes, each met with one clear line and exit code 1 rather than
 // an operator that runs and never acts: a Lease namespace that does not exist, Kueue support on
-// without Kueue, a setting with a typo, a kubeconfig setting the operator's client does not implement.
+// without Kueue, the Gateway API on without its CRDs, a setting with a typo, a kubeconfig setting the operator's client does not implement.
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { gatewayApiServed } from '../support/gateway-api.js';
 import { startOperator } from '../support/operator-process.js';
 import { waitFor } from '../support/wait.js';
 
@@ -37,6 +38,14 @@ describe.skipIf(external)('operator start-up', () => {
     const lines = (await refused({ LATHE_KUEUE: 'true', LATHE_LEADER_ELECTION: 'false' })).filter((l) => l.startsWith('lathe-operator: '));
     expect(lines).toEqual([
       "lathe-operator: LATHE_KUEUE=true, but the API server does not serve kueue.x-k8s.io/v1beta2 workloads: install Kueue (v0.15 or later) first, or turn Kueue support off (LATHE_KUEUE=false; the chart's kueue.enabled=false)",
+    ]);
+  });
+
+  // Skipped where the cluster serves the Gateway API for real (the expose suite removes the CRDs it installed).
+  it.skipIf(gatewayApiServed())('stops with one line when LATHE_GATEWAY_API is on and the cluster has no Gateway API', async () => {
+    const lines = (await refused({ LATHE_GATEWAY_API: 'true', LATHE_LEADER_ELECTION: 'false' })).filter((l) => l.startsWith('lathe-operator: '));
+    expect(lines).toEqual([
+      "lathe-operator: LATHE_GATEWAY_API=true, but the API server does not serve gateway.networking.k8s.io/v1 httproutes: install the Gateway API CRDs (v1.0 or later, standard channel) first, or turn HTTPRoute support off (LATHE_GATEWAY_API=false; the chart's gatewayApi.enabled=false)",
     ]);
   });
 

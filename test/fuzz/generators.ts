@@ -404,6 +404,30 @@ const servingSim = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ 'sim.lathe.dev/ready': 'false' }) },
 );
 
+const hostName = fc.constantFrom('models.example.com', 'story-writer.ml.example.org', 'x', 'a-1.b-2.example.com');
+const exposePath = fc.constantFrom('/', '/v1', '/v1/models/story-writer', '/a.b_c~d-e/');
+/** spec.expose: an Ingress (with or without TLS) or an HTTPRoute, valid; mutations come from the schema walk. */
+const expose = fc.oneof(
+  fc.record({
+    ingress: fc.record(
+      { className: fc.constantFrom('alb', 'nginx'), host: hostName, path: exposePath, annotations: fc.constantFrom({}, { 'alb.ingress.kubernetes.io/scheme': 'internet-facing' }) },
+      { requiredKeys: [] },
+    ),
+  }),
+  fc.record({ ingress: fc.record({ host: hostName, tls: fc.constantFrom({}, { secretName: 'story-writer-tls' }) }) }),
+  fc.record({
+    httpRoute: fc.record(
+      {
+        parentRefs: fc.array(fc.record({ name: fc.constantFrom('public', 'internal'), namespace: fc.constant('gateway-system'), sectionName: fc.constantFrom('http', 'https'), port: fc.constantFrom(80, 443) }, { requiredKeys: ['name'] }), { minLength: 1, maxLength: 2 }),
+        hostnames: list(fc.oneof(hostName, fc.constant('*.models.example.com')), 16, 0, 2),
+        path: exposePath,
+        scheme: fc.constantFrom('http', 'https'),
+      },
+      { requiredKeys: ['parentRefs'] },
+    ),
+  }),
+) as unknown as fc.Arbitrary<Json>;
+
 export const INFERENCE_SERVICE_FIELDS: Record<string, fc.Arbitrary<Json>> = {
   model: fc.oneof(fc.record({ uri: fc.oneof(s3Uri, hfUri) }), fc.record({ trainingRun: runRef })),
   task: fc.constantFrom('text-generation', 'text-to-image'),
@@ -421,6 +445,7 @@ export const INFERENCE_SERVICE_FIELDS: Record<string, fc.Arbitrary<Json>> = {
   ),
   progressDeadlineSeconds: fc.oneof(fc.integer({ min: 1, max: 30 }), fc.constantFrom(1, 600, 86400)),
   podMetadata: podMetadata(servingSim, labelKey),
+  expose,
   ...scheduling,
 };
 

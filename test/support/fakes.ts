@@ -37,7 +37,13 @@ export interface Write {
   body?: unknown;
 }
 
-type WriterPart = Pick<KubeWriter, 'exists' | 'list' | 'createJob' | 'createService' | 'patchJob' | 'patchWorkload' | 'applyStatus' | 'applyDeployment' | 'applyService' | 'applyHpa' | 'deleteHpa'>;
+type WriterPart = Pick<
+  KubeWriter,
+  'exists' | 'list' | 'createJob' | 'createService' | 'patchJob' | 'patchWorkload' | 'applyStatus' | 'applyDeployment' | 'applyService' | 'applyHpa' | 'deleteHpa' | 'applyObject' | 'createObject' | 'deleteObject'
+>;
+
+/** Kinds of the plurals the generic writes take, as the writes are recorded. */
+const KIND_OF: Record<string, string> = { ingresses: 'Ingress', httproutes: 'HTTPRoute', networkpolicies: 'NetworkPolicy' };
 
 /** The writer: every write recorded; creates answer 409 for a name that exists, as the API does. */
 export class FakeWriter implements WriterPart {
@@ -110,6 +116,22 @@ export class FakeWriter implements WriterPart {
   }
   deleteHpa(_namespace: string, name: string): Promise<void> {
     this.writes.push({ verb: 'delete', kind: 'HorizontalPodAutoscaler', name });
+    return Promise.resolve();
+  }
+  applyObject<T extends KubernetesObject>(_resource: Resource, obj: T): Promise<T> {
+    if (this.refuse.has(obj.kind!)) return Promise.reject(this.refuse.get(obj.kind!)!);
+    this.writes.push({ verb: 'apply', kind: obj.kind!, name: obj.metadata!.name!, body: obj });
+    return Promise.resolve(obj);
+  }
+  createObject<T extends KubernetesObject>(resource: Resource, obj: T): Promise<T | undefined> {
+    this.writes.push({ verb: 'create', kind: obj.kind!, name: obj.metadata!.name!, body: obj });
+    const path = resourcePath({ ...resource, namespace: obj.metadata!.namespace!, name: obj.metadata!.name! });
+    if (this.server.has(path)) return Promise.resolve(undefined); // 409
+    this.server.set(path, obj);
+    return Promise.resolve(obj);
+  }
+  deleteObject(resource: Resource, _namespace: string, name: string): Promise<void> {
+    this.writes.push({ verb: 'delete', kind: KIND_OF[resource.plural] ?? resource.plural, name });
     return Promise.resolve();
   }
 }

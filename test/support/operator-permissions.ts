@@ -150,7 +150,14 @@ function callSiteArgs(sources: string[], method: string, table: 'RESOURCES' | 'P
 }
 
 /** What each KubeWriter method is called with here; the generic ones get what their call sites pass. */
-function writerCalls(sources: string[], run: ReturnType<typeof renderRun>, svc: ReturnType<typeof renderService>, kueue: boolean): Record<string, ((w: KubeWriter) => Promise<unknown>)[]> {
+function writerCalls(
+  sources: string[],
+  run: ReturnType<typeof renderRun>,
+  svc: ReturnType<typeof renderService>,
+  routed: ReturnType<typeof renderService>,
+  opts: { kueue: boolean; gatewayApi: boolean; networkPolicies: boolean },
+): Record<string, ((w: KubeWriter) => Promise<unknown>)[]> {
+  const { kueue } = opts;
   const resource = (k: string) => {
     const r = (RESOURCES as Record<string, (typeof RESOURCES)[keyof typeof RESOURCES]>)[k];
     if (!r) throw new Error(`RESOURCES.${k} is not in k8s/resources.ts`);
@@ -171,6 +178,19 @@ function writerCalls(sources: string[], run: ReturnType<typeof renderRun>, svc: 
     applyHpa: [(w) => w.applyHpa(svc.hpa!)],
     deleteHpa: [(w) => w.deleteHpa(NS, svc.deployment.metadata!.name!)],
     applyStatus: callSiteArgs(sources, 'applyStatus', 'PLURALS').map((k) => (w) => w.applyStatus(plural(k), k, NS, 'x', {})),
+    // The generic children: spec.expose's Ingress (always) or HTTPRoute (LATHE_GATEWAY_API),
+    // applied and deleted when expose goes; NetworkPolicies (LATHE_NETWORK_POLICIES): a serving
+    // pod's applied, a distributed run's created once.
+    applyObject: [
+      (w) => w.applyObject(RESOURCES.ingresses, svc.ingress!),
+      ...(opts.gatewayApi ? [(w: KubeWriter) => w.applyObject(RESOURCES.httpRoutes, routed.httpRoute!)] : []),
+      ...(opts.networkPolicies ? [(w: KubeWriter) => w.applyObject(RESOURCES.networkPolicies, svc.networkPolicy!)] : []),
+    ],
+    deleteObject: [
+      (w) => w.deleteObject(RESOURCES.ingresses, NS, svc.ingress!.metadata!.name!),
+      ...(opts.gatewayApi ? [(w: KubeWriter) => w.deleteObject(RESOURCES.httpRoutes, NS, routed.httpRoute!.metadata!.name!)] : []),
+    ],
+    createObject: opts.networkPolicies ? [(w) => w.createObject(RESOURCES.networkPolicies, run.networkPolicy!)] : [],
   };
 }
 
@@ -185,13 +205,15 @@ export interface OperatorPermissions {
 
 /**
  * Drives the operator's request code against a recording client and returns the grants it needs,
- * with the optional integrations as asked (`kueue`: LATHE_KUEUE, the chart's kueue.enabled).
+ * with the optional integrations as asked (`kueue`: LATHE_KUEUE, the chart's kueue.enabled;
+ * `gatewayApi`: LATHE_GATEWAY_API, gatewayApi.enabled; `networkPolicies`: LATHE_NETWORK_POLICIES,
+ * networkPolicy.workloads.enabled).
  */
-export async function operatorPermissions(opts: { kueue?: boolean } = {}): Promise<OperatorPermissions> {
+export async function operatorPermissions(opts: { kueue?: boolean; gatewayApi?: boolean; networkPolicies?: boolean } = {}): Promise<OperatorPermissions> {
   const sources = operatorSources();
   const rec = new RecordingClient();
   const client = rec.asKubeClient();
-  const config = configWith({ s3Bucket: 'artifacts', kueue: opts.kueue ?? false });
+  const config = configWith({ s3Bucket: 'artifacts', kueue: opts.kueue ?? false, gatewayApi: opts.gatewayApi ?? false, networkPolicies: opts.networkPolicies ?? false });
   const writer = new KubeWriter(client, new Registry());
 
   // The informers the controllers declare, listed and watched as the manager does.
@@ -222,8 +244,12 @@ export async function operatorPermissions(opts: { kueue?: boolean } = {}): Promi
   const tr = makeTrainingRun('r').workers(2).obj();
   const run = renderRun({ plan: planRun(tr, config.s3Bucket, 1), config, modelUri: tr.spec.model ?? 'scratch' });
   const isvc = makeInferenceService('s').replicas(1, 3).obj();
+  isvc.spec.expose = { ingress: { className: 'alb' } };
   const svc = renderService({ isvc, modelUri: 's3://b/m/', config });
-  const calls = writerCalls(sources, run, svc, config.kueue);
+  const routedIsvc = makeInferenceService('r').obj();
+  routedIsvc.spec.expose = { httpRoute: { parentRefs: [{ name: 'gw' }] } };
+  const routed = renderService({ isvc: routedIsvc, modelUri: 's3://b/m/', config });
+  const calls = writerCalls(sources, run, svc, routed, { kueue: config.kueue, gatewayApi: config.gatewayApi, networkPolicies: config.networkPolicies });
   const methods = Object.getOwnPropertyNames(KubeWriter.prototype).filter((m) => m !== 'constructor');
   const unknown = methods.filter((m) => !(m in calls));
   if (unknown.length) throw new Error(`KubeWriter methods with no entry in operator-permissions.ts: ${unknown.join(', ')}`);
@@ -237,8 +263,26 @@ export async function operatorPermissions(opts: { kueue?: boolean } = {}): Promi
 
   const workload = new Set(rec.requests.flatMap(grantsOf));
   // Owner references on every rendered child.
-  const children = [run.job, run.service, svc.deployment, svc.service, svc.hpa].filter((c): c is NonNullable<typeof c> => c !== undefined);
-  const byKind: Record<string, string> = { Job: 'batch/jobs', Service: 'core/services', Deployment: 'apps/deployments', HorizontalPodAutoscaler: 'autoscaling/horizontalpodautoscalers' };
+  const children = [
+    run.job,
+    run.service,
+    run.networkPolicy,
+    svc.deployment,
+    svc.service,
+    svc.hpa,
+    svc.ingress,
+    svc.networkPolicy,
+    ...(config.gatewayApi ? [routed.httpRoute] : []),
+  ].filter((c): c is NonNullable<typeof c> => c !== undefined);
+  const byKind: Record<string, string> = {
+    Job: 'batch/jobs',
+    Service: 'core/services',
+    Deployment: 'apps/deployments',
+    HorizontalPodAutoscaler: 'autoscaling/horizontalpodautoscalers',
+    Ingress: 'networking.k8s.io/ingresses',
+    HTTPRoute: 'gateway.networking.k8s.io/httproutes',
+    NetworkPolicy: 'networking.k8s.io/networkpolicies',
+  };
   const ownerPlural: Record<string, string> = { TrainingRun: PLURALS.TrainingRun, InferenceService: PLURALS.InferenceService };
   for (const c of children) {
     const owners = c.metadata?.ownerReferences ?? [];

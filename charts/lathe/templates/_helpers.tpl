@@ -101,3 +101,49 @@ sees no cluster, so "auto" is off there).
 {{- eq $v "true" | toString -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Gateway API support on or off ("true"/"false"): gatewayApi.enabled, or with "auto" whether the
+cluster serves the HTTPRoute API (gateway.networking.k8s.io/v1) when the chart is rendered.
+*/}}
+{{- define "lathe.gatewayApi" -}}
+{{- $v := toString .Values.gatewayApi.enabled -}}
+{{- if eq $v "auto" -}}
+{{- .Capabilities.APIVersions.Has "gateway.networking.k8s.io/v1/HTTPRoute" | toString -}}
+{{- else -}}
+{{- eq $v "true" | toString -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+The API server as NetworkPolicy peers: networkPolicy.apiServer.cidrs and ports, else the addresses
+and ports of the `kubernetes` Service and its endpoints (policies are enforced on the translated
+address by some CNIs, on the Service's by others: both are allowed). Output: YAML {cidrs, ports}.
+*/}}
+{{- define "lathe.apiServerPeers" -}}
+{{- $api := .Values.networkPolicy.apiServer }}
+{{- $cidrs := $api.cidrs }}
+{{- $ports := $api.ports }}
+{{- if not $cidrs }}
+{{- $cidrs = list }}
+{{- $found := list }}
+{{- $svc := lookup "v1" "Service" "default" "kubernetes" }}
+{{- if $svc }}
+{{- $cidrs = append $cidrs (printf "%s/32" $svc.spec.clusterIP) }}
+{{- range $svc.spec.ports }}{{ $found = append $found (int .port) }}{{ end }}
+{{- end }}
+{{- $ep := lookup "v1" "Endpoints" "default" "kubernetes" }}
+{{- if $ep }}
+{{- range $ep.subsets }}
+{{- range .addresses }}{{ $cidrs = append $cidrs (ternary (printf "%s/128" .ip) (printf "%s/32" .ip) (contains ":" .ip)) }}{{ end }}
+{{- range .ports }}{{ $found = append $found (int .port) }}{{ end }}
+{{- end }}
+{{- end }}
+{{- if not $cidrs }}
+{{- fail "networkPolicy.enabled: set networkPolicy.apiServer.cidrs (the kubernetes Service could not be looked up: helm template and Argo CD see no cluster; on EKS give the VPC CIDR)" }}
+{{- end }}
+{{- if not $ports }}{{ $ports = $found }}{{ end }}
+{{- end }}
+{{- if not $ports }}{{ $ports = list 443 }}{{ end }}
+{{- toYaml (dict "cidrs" ($cidrs | uniq) "ports" ($ports | uniq)) }}
+{{- end }}

@@ -57,6 +57,8 @@ export const CONDITION_TYPES = {
   ModelResolved: 'ModelResolved',
   Progressing: 'Progressing',
   RolledBack: 'RolledBack',
+  /** spec.expose: True once the Ingress or HTTPRoute has an external address (status.externalUrl). */
+  Exposed: 'Exposed',
 } as const;
 export type ConditionType = (typeof CONDITION_TYPES)[keyof typeof CONDITION_TYPES];
 
@@ -75,6 +77,7 @@ export const INFERENCE_SERVICE_CONDITION_TYPES = [
   CONDITION_TYPES.Ready,
   CONDITION_TYPES.Progressing,
   CONDITION_TYPES.RolledBack,
+  CONDITION_TYPES.Exposed,
   CONDITION_TYPES.Reconciling,
   CONDITION_TYPES.Stalled,
 ] as const;
@@ -116,4 +119,8 @@ export const DEFAULTS = {
   inferencePort: 8080,
   autoscalingTargetCPUUtilization: 80,
   progressDeadlineSeconds: 600,
+  /** spec.expose.*.path */
+  exposePath: '/',
+  /** The serving pods' readiness path: the probe, and the load balancer's health check. */
+  readinessPath: '/readyz',
 } as const;

@@ -57,6 +57,28 @@ describe('loadConfig', () => {
     expect(loadConfig({ LATHE_CACHE: '/tmp', LATHE_REAL_NODE: 'false', LATHE_E2E_OPERATOR: 'external', LATHE_DEMO_METRICS_PORT: '1' }).workers).toBe(32);
   });
 
+  it('turns the Gateway API and NetworkPolicies off by default, and parses their lists', () => {
+    expect(loadConfig({})).toMatchObject({ gatewayApi: false, networkPolicies: false, networkPolicyIngressNamespaces: [], networkPolicyIngressCidrs: [], networkPolicyPrometheusNamespaces: [] });
+    expect(
+      loadConfig({
+        LATHE_GATEWAY_API: 'true',
+        LATHE_NETWORK_POLICIES: 'true',
+        LATHE_NETWORK_POLICY_INGRESS_NAMESPACES: 'ingress-nginx, envoy-gateway-system',
+        LATHE_NETWORK_POLICY_INGRESS_CIDRS: '10.0.0.0/16, fd00::/64',
+        LATHE_NETWORK_POLICY_PROMETHEUS_NAMESPACES: 'observability',
+      }),
+    ).toMatchObject({
+      gatewayApi: true,
+      networkPolicies: true,
+      networkPolicyIngressNamespaces: ['ingress-nginx', 'envoy-gateway-system'],
+      networkPolicyIngressCidrs: ['10.0.0.0/16', 'fd00::/64'],
+      networkPolicyPrometheusNamespaces: ['observability'],
+    });
+    for (const bad of ['10.0.0.0', '10.0.0.0/33', '10.0.0/16', 'vpc', '10.0.0.0/16/1']) {
+      expect(() => loadConfig({ LATHE_NETWORK_POLICY_INGRESS_CIDRS: bad }), bad).toThrow(`LATHE_NETWORK_POLICY_INGRESS_CIDRS: expected CIDR blocks such as 10.0.0.0/16, got "${bad}"`);
+    }
+  });
+
   it('maps every setting to one variable (the chart sets each of them)', () => {
     const names = Object.values(CONFIG_ENV);
     expect(new Set(names).size).toBe(names.length);

@@ -2,6 +2,7 @@
 // these as environment variables), as opposed to what a data scientist writes in a TrainingRun.
 // A table of small parsers rather than zod: zod is the API's schema language at build time, but
 // loading it into the operator costs ~6 MB of its memory budget for nineteen variables.
+import { isIP } from 'node:net';
 
 /** Parses one variable's text; throws a message saying what was expected. */
 type Parse<T> = (text: string) => T;
@@ -69,6 +70,20 @@ const namespaces: Parse<string[]> = (s) =>
     .filter(Boolean)
     .map(namespaceName);
 
+/** A comma-separated list of CIDR blocks (IPv4 or IPv6), as a NetworkPolicy's ipBlock takes them. */
+const cidrs: Parse<string[]> = (s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+    .map((c) => {
+      const [addr, bits, extra] = c.split('/');
+      const family = isIP(addr ?? '');
+      const max = family === 6 ? 128 : 32;
+      if (!family || extra !== undefined || !/^\d{1,3}$/.test(bits ?? '') || Number(bits) > max) throw new Error(`expected CIDR blocks such as 10.0.0.0/16, got "${c}"`);
+      return c;
+    });
+
 function oneOf<const T extends string>(...values: T[]): Parse<T> {
   return (s) => {
     if (!(values as string[]).includes(s)) throw new Error(`expected one of ${values.join(', ')}, got "${s}"`);
@@ -115,6 +130,28 @@ const SETTINGS = {
    * without them) and the chart's `kueue.enabled` RBAC. Off: queued runs wait without a reason.
    */
   kueue: setting('LATHE_KUEUE', boolean, false),
+  /**
+   * The Gateway API is installed: spec.expose.httpRoute becomes an HTTPRoute, watched by an
+   * informer. Needs the HTTPRoute CRD (gateway.networking.k8s.io/v1; start-up fails without it) and
+   * the chart's `gatewayApi.enabled` RBAC. Off: a service asking for an HTTPRoute says so in status.
+   */
+  gatewayApi: setting('LATHE_GATEWAY_API', boolean, false),
+  /**
+   * NetworkPolicies for the pods the operator creates: serving pods accept traffic only from their
+   * namespace, the ingress controllers' namespaces and CIDRs and Prometheus' namespaces; the pods of
+   * a distributed run accept traffic (the rendezvous and the collectives) only from the same run.
+   * Needs the chart's `networkPolicy.workloads.enabled` RBAC.
+   */
+  networkPolicies: setting('LATHE_NETWORK_POLICIES', boolean, false),
+  /** Namespaces of in-cluster ingress controllers or Gateways (ingress-nginx, Envoy Gateway) allowed to reach serving pods. */
+  networkPolicyIngressNamespaces: setting<string[]>('LATHE_NETWORK_POLICY_INGRESS_NAMESPACES', namespaces, []),
+  /**
+   * CIDR blocks allowed to reach serving pods: an ALB with target-type ip sends from its own
+   * addresses in the VPC's subnets, not from a pod, so give the VPC CIDR (or the public subnets') here.
+   */
+  networkPolicyIngressCidrs: setting<string[]>('LATHE_NETWORK_POLICY_INGRESS_CIDRS', cidrs, []),
+  /** Namespaces of Prometheus, allowed to scrape serving pods (the chart's default: monitoring). Empty: none. */
+  networkPolicyPrometheusNamespaces: setting<string[]>('LATHE_NETWORK_POLICY_PROMETHEUS_NAMESPACES', namespaces, []),
   /** Namespaces to watch; empty means all (the chart's default is cluster-wide). */
   watchNamespaces: setting<string[]>('LATHE_WATCH_NAMESPACES', namespaces, []),
   /**

@@ -1,6 +1,6 @@
 // The InferenceService controller's watches (its SetupWithManager): a service is reconciled when it
-// changes, when its Deployment, Service or autoscaler changes, and when the TrainingRun it serves
-// changes phase. Handlers only enqueue keys; all the work happens in reconcile.
+// changes, when its Deployment, Service, autoscaler, Ingress, HTTPRoute (LATHE_GATEWAY_API) or
+// NetworkPolicy (LATHE_NETWORK_POLICIES) changes, and when the TrainingRun it serves changes phase. Handlers only enqueue keys; all the work happens in reconcile.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { ControllerContext, ControllerSetup } from '../controller-context.js';
@@ -17,6 +17,9 @@ export function setupInferenceServiceController(ctx: ControllerContext): Control
   const deployments = ctx.informer(INFORMERS.deployments);
   const kubeServices = ctx.informer(INFORMERS.services);
   const hpas = ctx.informer(INFORMERS.hpas);
+  const ingresses = ctx.informer(INFORMERS.ingresses);
+  const httpRoutes = ctx.config.gatewayApi ? ctx.informer(INFORMERS.httpRoutes) : undefined;
+  const networkPolicies = ctx.config.networkPolicies ? ctx.informer(INFORMERS.networkPolicies) : undefined;
   const queue = new WorkQueue({ name: 'inferenceservice', registry: ctx.registry });
   const reconciler = new InferenceServiceReconciler({
     config: ctx.config,
@@ -28,6 +31,9 @@ export function setupInferenceServiceController(ctx: ControllerContext): Control
     deployments,
     kubeServices,
     hpas,
+    ingresses,
+    ...(httpRoutes ? { httpRoutes } : {}),
+    ...(networkPolicies ? { networkPolicies } : {}),
     metrics: inferenceServiceMetrics(ctx.registry, services),
   });
 
@@ -58,7 +64,8 @@ export function setupInferenceServiceController(ctx: ControllerContext): Control
     const name = obj.metadata?.labels?.[LABELS.inferenceService];
     if (name && obj.metadata?.namespace) queue.add(keyOf(obj.metadata.namespace, name));
   };
-  for (const inf of [deployments, kubeServices, hpas] as ResilientInformer<KubernetesObject>[]) {
+  const children = [deployments, kubeServices, hpas, ingresses, httpRoutes, networkPolicies].filter((i) => i !== undefined) as ResilientInformer<KubernetesObject>[];
+  for (const inf of children) {
     inf.on('add', enqueueOwner);
     inf.on('update', (_old, obj) => enqueueOwner(obj));
     inf.on('delete', enqueueOwner);

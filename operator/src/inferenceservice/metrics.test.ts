@@ -1,6 +1,6 @@
 // The InferenceService metrics: services by readiness counted from the cache at scrape time, and the
 // rollback counter the reconciler increments when it rolls a stalled model change back.
-import type { V1Deployment, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { V1Deployment, V1Ingress, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { T0, makeInferenceService } from '../../../test/support/builders.js';
@@ -76,6 +76,7 @@ describe('InferenceService metrics', () => {
       deployments,
       kubeServices: new MemoryCache<V1Service>(),
       hpas: new MemoryCache<V2HorizontalPodAutoscaler>(),
+      ingresses: new MemoryCache<V1Ingress>(),
       metrics: inferenceServiceMetrics(registry, services),
       now: clock.now,
     });

@@ -1,7 +1,9 @@
 // The InferenceService reconciler without a cluster: the rollback of a stalled model change to the
 // template that last served, the hold that keeps it rolled back for that generation, and an edit of
 // the spec trying again.
-import type { V1Deployment, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { V1Deployment, V1Ingress, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { HttpRoute } from '../k8s/gateway-api.js';
+import type { NetworkPolicy } from '../k8s/network-policy.js';
 import { describe, expect, it } from 'vitest';
 import { FakeWriter, MemoryCache, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
 import { T0, makeInferenceService, makeTrainingRun } from '../../../test/support/builders.js';
@@ -27,12 +29,15 @@ function deploymentServing(model: string, status: NonNullable<V1Deployment['stat
 
 const stalled = { replicas: 1, updatedReplicas: 1, readyReplicas: 0, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] };
 
-function harness(isvc: InferenceService, deployment: V1Deployment) {
+function harness(isvc: InferenceService, deployment: V1Deployment, o: { gatewayApi?: boolean; networkPolicies?: boolean } = {}) {
   const clock = new TestClock(T0.getTime());
   const services = new MemoryCache<InferenceService>([isvc]);
   const deployments = new MemoryCache<V1Deployment>([deployment]);
   const runs = new MemoryCache<TrainingRun>();
   const hpas = new MemoryCache<V2HorizontalPodAutoscaler>();
+  const ingresses = new MemoryCache<V1Ingress>();
+  const httpRoutes = o.gatewayApi ? new MemoryCache<HttpRoute>() : undefined;
+  const networkPolicies = o.networkPolicies ? new MemoryCache<NetworkPolicy>() : undefined;
   const writer = new FakeWriter(clock.now);
   // The ReplicaSet that served v1: what a rollback restores (as `kubectl rollout undo`).
   const v1Set: V1ReplicaSet = {
@@ -42,7 +47,7 @@ function harness(isvc: InferenceService, deployment: V1Deployment) {
   writer.server.set('/apis/apps/v1/namespaces/ml/replicasets', { items: [v1Set] });
   const events = new RecordingEvents();
   const reconciler = new InferenceServiceReconciler({
-    config: configWith(),
+    config: configWith({ gatewayApi: o.gatewayApi ?? false, networkPolicies: o.networkPolicies ?? false }),
     writer,
     events,
     logger: silentLogger(),
@@ -51,12 +56,15 @@ function harness(isvc: InferenceService, deployment: V1Deployment) {
     deployments,
     kubeServices: new MemoryCache<V1Service>(),
     hpas,
+    ingresses,
+    ...(httpRoutes ? { httpRoutes } : {}),
+    ...(networkPolicies ? { networkPolicies } : {}),
     now: clock.now,
   });
   const deploymentWrites = () => writer.writesOf('apply', 'Deployment').map((w) => w.body as V1Deployment);
   const last = () => writer.writesOf('apply', 'InferenceService/status').at(-1)?.body as InferenceServiceStatus | undefined;
   const cond = (type: string) => last()?.conditions?.find((c) => c.type === type);
-  return { services, deployments, runs, hpas, writer, events, reconciler, deploymentWrites, last, cond };
+  return { services, deployments, runs, hpas, ingresses, httpRoutes, networkPolicies, writer, events, reconciler, deploymentWrites, last, cond };
 }
 
 describe('InferenceServiceReconciler', () => {
@@ -120,5 +128,90 @@ describe('InferenceServiceReconciler', () => {
     expect(await h.reconciler.reconcile(KEY)).toEqual({ requeueAfterMs: 60_000 });
     expect(h.cond('Stalled')).toMatchObject({ status: 'True', reason: 'ChildRejected' });
     expect(h.last()).toMatchObject({ servingModelUri: V1, message: expect.stringContaining('the API server refused a child of this service: Deployment.apps "chat" is invalid') });
+  });
+
+  describe('spec.expose', () => {
+    const serving = { replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1 };
+    const exposed = (expose: InferenceService['spec']['expose'], generation = 1) => {
+      const isvc = makeInferenceService('chat').model(V1).generation(generation).obj();
+      isvc.spec.expose = expose;
+      return isvc;
+    };
+    /** What the informer would cache after an apply: the object as written, with the controller's status. */
+    const cached = <T extends { metadata?: object }>(body: unknown, status?: object): T => ({ ...(body as T), ...(status ? { status } : {}) });
+
+    it('applies the Ingress once, shows the URL once the controller publishes an address, and deletes it when expose is removed', async () => {
+      const h = harness(exposed({ ingress: { className: 'alb', host: 'chat.models.example.com', tls: {} } }), deploymentServing(V1, serving));
+      await h.reconciler.reconcile(KEY);
+      const [applied] = h.writer.writesOf('apply', 'Ingress');
+      expect(applied!.body).toMatchObject({ metadata: { name: 'chat', annotations: { 'alb.ingress.kubernetes.io/target-type': 'ip', 'lathe.dev/applied-hash': expect.any(String) } } });
+      expect(h.cond('Exposed')).toMatchObject({ status: 'False', reason: 'WaitingForAddress' });
+      expect(h.last()!.externalUrl).toBeUndefined();
+      // Serving is not held up by the load balancer.
+      expect(h.cond('Ready')).toMatchObject({ status: 'True' });
+
+      // The ALB controller publishes its address: no new apply, the URL in status.
+      h.ingresses.set(cached<V1Ingress>(applied!.body, { loadBalancer: { ingress: [{ hostname: 'internal-k8s-ml-chat-1.us-east-1.elb.amazonaws.com' }] } }));
+      await h.reconciler.reconcile(KEY);
+      expect(h.writer.writesOf('apply', 'Ingress')).toHaveLength(1);
+      expect(h.last()!.externalUrl).toBe('https://chat.models.example.com');
+      expect(h.cond('Exposed')).toMatchObject({ status: 'True', reason: 'AddressPublished', message: expect.stringContaining('internal-k8s-ml-chat-1') });
+      // At rest: neither the Ingress nor status is written again.
+      const writes = () => h.writer.writes.filter((w) => w.kind === 'Ingress' || w.kind === 'InferenceService/status').length;
+      const before = writes();
+      h.services.set({ ...h.services.get('ml', 'chat')!, status: h.last() });
+      await h.reconciler.reconcile(KEY);
+      expect(writes()).toBe(before);
+
+      // expose removed: the Ingress is deleted, the URL and the condition leave status.
+      h.services.set({ ...exposed(undefined, 2), status: h.last() });
+      await h.reconciler.reconcile(KEY);
+      expect(h.writer.writesOf('delete', 'Ingress').map((w) => w.name)).toEqual(['chat']);
+      expect(h.last()!.externalUrl).toBeUndefined();
+      expect(h.cond('Exposed')).toBeUndefined();
+    });
+
+    it('without LATHE_GATEWAY_API says an HTTPRoute needs it, and applies none', async () => {
+      const h = harness(exposed({ httpRoute: { parentRefs: [{ name: 'public', namespace: 'gateway-system' }], hostnames: ['chat.models.example.com'] } }), deploymentServing(V1, serving));
+      await h.reconciler.reconcile(KEY);
+      expect(h.writer.writesOf('apply', 'HTTPRoute')).toEqual([]);
+      expect(h.cond('Exposed')).toMatchObject({ status: 'False', reason: 'GatewayAPIDisabled', message: expect.stringContaining('LATHE_GATEWAY_API=true') });
+    });
+
+    it('with LATHE_GATEWAY_API applies the HTTPRoute, shows the URL once a Gateway accepts it, and swaps it for an Ingress', async () => {
+      const spec = { httpRoute: { parentRefs: [{ name: 'public', namespace: 'gateway-system' }], hostnames: ['chat.models.example.com'], path: '/v1' } };
+      const h = harness(exposed(spec), deploymentServing(V1, serving), { gatewayApi: true });
+      await h.reconciler.reconcile(KEY);
+      const [applied] = h.writer.writesOf('apply', 'HTTPRoute');
+      expect(applied!.body).toMatchObject({ apiVersion: 'gateway.networking.k8s.io/v1', spec: { parentRefs: [{ name: 'public', namespace: 'gateway-system', kind: 'Gateway' }] } });
+      expect(h.cond('Exposed')).toMatchObject({ status: 'False', reason: 'WaitingForGateway' });
+      h.httpRoutes!.set(cached<HttpRoute>(applied!.body, { parents: [{ parentRef: { name: 'public', namespace: 'gateway-system' }, conditions: [{ type: 'Accepted', status: 'True', reason: 'Accepted' }] }] }));
+      await h.reconciler.reconcile(KEY);
+      expect(h.last()!.externalUrl).toBe('https://chat.models.example.com/v1');
+      expect(h.cond('Exposed')).toMatchObject({ status: 'True', reason: 'RouteAccepted' });
+
+      h.services.set({ ...exposed({ ingress: {} }, 2), status: h.last() });
+      await h.reconciler.reconcile(KEY);
+      expect(h.writer.writesOf('delete', 'HTTPRoute').map((w) => w.name)).toEqual(['chat']);
+      expect(h.writer.writesOf('apply', 'Ingress')).toHaveLength(1);
+    });
+
+    it('shows an Ingress the API server refuses like any refused child', async () => {
+      const h = harness(exposed({ ingress: { className: 'nginx' } }), deploymentServing(V1, serving));
+      h.writer.refuse.set('Ingress', new KubeApiError(422, { reason: 'Invalid', message: 'Ingress.networking.k8s.io "chat" is invalid: metadata.annotations: Forbidden' }));
+      expect(await h.reconciler.reconcile(KEY)).toEqual({ requeueAfterMs: 60_000 });
+      expect(h.cond('Stalled')).toMatchObject({ status: 'True', reason: 'ChildRejected' });
+      expect(h.last()!.message).toContain('Ingress.networking.k8s.io "chat" is invalid');
+    });
+  });
+
+  it('applies the serving pods\' NetworkPolicy with LATHE_NETWORK_POLICIES, once', async () => {
+    const h = harness(makeInferenceService('chat').model(V1).obj(), deploymentServing(V1, { replicas: 1, updatedReplicas: 1, readyReplicas: 1 }), { networkPolicies: true });
+    await h.reconciler.reconcile(KEY);
+    const [np] = h.writer.writesOf('apply', 'NetworkPolicy');
+    expect(np!.body).toMatchObject({ metadata: { name: 'chat', namespace: 'ml' }, spec: { podSelector: { matchLabels: { 'lathe.dev/inference-service': 'chat' } }, policyTypes: ['Ingress'] } });
+    h.networkPolicies!.set(np!.body as NetworkPolicy);
+    await h.reconciler.reconcile(KEY);
+    expect(h.writer.writesOf('apply', 'NetworkPolicy')).toHaveLength(1);
   });
 });

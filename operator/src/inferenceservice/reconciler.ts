@@ -1,7 +1,7 @@
 // The effectful half of the InferenceService controller: resolve the model, apply the children
 // when they differ from what was last applied, detect a stalled rollout and roll back to the last
 // model that was ready, and write status once per pass.
-import type { V1Deployment, V1PodTemplateSpec, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Ingress, V1PodTemplateSpec, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { CONDITION_TYPES, KINDS, PLURALS } from '../api/constants.js';
 import type { InferenceService, InferenceServiceStatus } from '../api/schema/inferenceservice.js';
@@ -9,7 +9,9 @@ import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import { findCondition, setCondition, type Condition } from '../k8s/conditions.js';
 import type { EventRecorder } from '../runtime/events.js';
+import type { HttpRoute } from '../k8s/gateway-api.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
+import type { NetworkPolicy } from '../k8s/network-policy.js';
 import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
 import { CHILD_REJECTED, FAILED_CREATE, REJECTED_RETRY_MS, childRejection, deploymentCreateFailure } from '../k8s/pod-create-failure.js';
 import { RESOURCES } from '../k8s/resources.js';
@@ -18,6 +20,7 @@ import { StatusOverlay } from '../k8s/status-overlay.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import { objectKey, type ObjectCache } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
+import { gatewayApiDisabled, httpRouteExposure, ingressExposure, type Exposure } from './expose.js';
 import type { InferenceServiceMetrics } from './metrics.js';
 import { REASONS } from './reasons.js';
 import { childName, render, replicaBounds, selectorString, serviceUrl } from './render.js';
@@ -28,7 +31,7 @@ export const APPLIED_HASH = 'lathe.dev/applied-hash';
 
 export interface InferenceServiceReconcilerDeps {
   config: OperatorConfig;
-  writer: Pick<KubeWriter, 'list' | 'applyService' | 'applyDeployment' | 'applyHpa' | 'deleteHpa' | 'applyStatus'>;
+  writer: Pick<KubeWriter, 'list' | 'applyService' | 'applyDeployment' | 'applyHpa' | 'deleteHpa' | 'applyObject' | 'deleteObject' | 'applyStatus'>;
   events: Pick<EventRecorder, 'record'>;
   logger: Logger;
   services: ObjectCache<InferenceService>;
@@ -36,6 +39,11 @@ export interface InferenceServiceReconcilerDeps {
   deployments: ObjectCache<V1Deployment>;
   kubeServices: ObjectCache<V1Service>;
   hpas: ObjectCache<V2HorizontalPodAutoscaler>;
+  ingresses: ObjectCache<V1Ingress>;
+  /** Only with LATHE_GATEWAY_API: without it spec.expose.httpRoute is reported, not applied. */
+  httpRoutes?: ObjectCache<HttpRoute>;
+  /** Only with LATHE_NETWORK_POLICIES. */
+  networkPolicies?: ObjectCache<NetworkPolicy>;
   /** lathe_inferenceservice_rollbacks_total (inferenceservice/metrics.ts); tests may leave it out. */
   metrics?: InferenceServiceMetrics;
   now?: () => Date;
@@ -106,6 +114,7 @@ export class InferenceServiceReconciler {
       set(CONDITION_TYPES.Reconciling, resolution.failed ? 'False' : 'True', resolution.reason, resolution.message);
       status.message = resolution.message;
       this.fillFromDeployment(status, deployment);
+      conds = this.fillExposure(isvc, status, conds, now);
       await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
       return;
     }
@@ -194,6 +203,7 @@ export class InferenceServiceReconciler {
       if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
       state({ ready: false, progressing: true, reconciling: true, stalled: false }, REASONS.RollingOut, status.message, { ready: deployment ? REASONS.RollingOut : REASONS.Creating });
     }
+    conds = this.fillExposure(isvc, status, conds, now);
     await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
     return rejected ? { requeueAfterMs: REJECTED_RETRY_MS } : undefined;
   }
@@ -253,6 +263,37 @@ export class InferenceServiceReconciler {
     } else if (hpa) {
       await this.d.writer.deleteHpa(namespace, name);
     }
+    // spec.expose: applied while asked for, deleted when removed (or switched to the other kind).
+    await this.syncChild(RESOURCES.ingresses, this.d.ingresses, namespace, name, rendered.ingress);
+    if (this.d.httpRoutes) await this.syncChild(RESOURCES.httpRoutes, this.d.httpRoutes, namespace, name, rendered.httpRoute);
+    if (this.d.networkPolicies) await this.syncChild(RESOURCES.networkPolicies, this.d.networkPolicies, namespace, name, rendered.networkPolicy);
+  }
+
+  /** Applies `want` when it differs from what was last applied; deletes what exists when nothing is wanted. */
+  private async syncChild<T extends KubernetesObject>(resource: (typeof RESOURCES)[keyof typeof RESOURCES], cache: ObjectCache<T>, namespace: string, name: string, want: T | undefined): Promise<void> {
+    const have = cache.get(namespace, name);
+    if (want) {
+      if (have?.metadata?.annotations?.[APPLIED_HASH] !== hashOf(want)) await this.d.writer.applyObject(resource, withHash(want));
+    } else if (have) {
+      await this.d.writer.deleteObject(resource, namespace, name);
+    }
+  }
+
+  /** status.externalUrl and the Exposed condition from the Ingress's or HTTPRoute's status; neither without spec.expose. */
+  private fillExposure(isvc: InferenceService, status: InferenceServiceStatus, conds: Condition[], now: Date): Condition[] {
+    const expose = isvc.spec.expose;
+    const name = childName(isvc);
+    const namespace = isvc.metadata.namespace!;
+    let exposure: Exposure | undefined;
+    if (expose?.ingress) exposure = ingressExposure(expose.ingress, this.d.ingresses.get(namespace, name));
+    else if (expose?.httpRoute) exposure = this.d.httpRoutes ? httpRouteExposure(expose.httpRoute, this.d.httpRoutes.get(namespace, name)) : gatewayApiDisabled(isvc);
+    if (!exposure) return conds.filter((c) => c.type !== CONDITION_TYPES.Exposed);
+    if (exposure.externalUrl) status.externalUrl = exposure.externalUrl;
+    return setCondition(
+      conds,
+      { type: CONDITION_TYPES.Exposed, status: exposure.exposed ? 'True' : 'False', reason: exposure.reason, message: exposure.message, observedGeneration: isvc.metadata.generation ?? 0 },
+      now,
+    );
   }
 
   private fillFromDeployment(status: InferenceServiceStatus, deployment: V1Deployment | undefined): void {

@@ -1,6 +1,8 @@
 // The pure half of the InferenceService controller: from a service, the model it should serve and
-// the operator's settings to the Deployment, Service and (when autoscaling) HPA that should exist.
-import type { V1Deployment, V1EnvVar, V1OwnerReference, V1Service, V2HorizontalPodAutoscaler, V2MetricSpec } from '@kubernetes/client-node';
+// the operator's settings to the Deployment, Service and (when autoscaling) HPA that should exist,
+// and with spec.expose the Ingress or HTTPRoute (expose.ts), with LATHE_NETWORK_POLICIES the pods'
+// NetworkPolicy (network-policy.ts).
+import type { V1Deployment, V1EnvVar, V1Ingress, V1OwnerReference, V1Service, V2HorizontalPodAutoscaler, V2MetricSpec } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { DEFAULTS, KINDS } from '../api/constants.js';
 import type { InferenceService } from '../api/schema/inferenceservice.js';
@@ -10,6 +12,10 @@ import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
 import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
 import { placement } from '../k8s/scheduling.js';
 import { podS3Access } from '../k8s/pod-s3.js';
+import type { HttpRoute } from '../k8s/gateway-api.js';
+import type { NetworkPolicy } from '../k8s/network-policy.js';
+import { renderHttpRoute, renderIngress } from './expose.js';
+import { renderServingNetworkPolicy, type NetworkPolicyConfig } from './network-policy.js';
 
 export const SERVER_CONTAINER = 'server';
 export const SERVICE_PORT = 80;
@@ -23,7 +29,8 @@ export interface RenderInput {
   isvc: InferenceService;
   /** The model the pods should serve now: the resolved spec model, or the last ready one after a rollback. */
   modelUri: string;
-  config: Pick<OperatorConfig, 'inferenceImage' | 'inferenceServiceAccount' | 'podS3Endpoint' | 'podEnvSecret'>;
+  config: Pick<OperatorConfig, 'inferenceImage' | 'inferenceServiceAccount' | 'podS3Endpoint' | 'podEnvSecret'> &
+    Partial<Pick<OperatorConfig, 'networkPolicies'> & NetworkPolicyConfig>;
 }
 
 export interface RenderedService {
@@ -31,6 +38,12 @@ export interface RenderedService {
   service: V1Service;
   /** Present only when replicas.max > replicas.min. */
   hpa?: V2HorizontalPodAutoscaler;
+  /** spec.expose.ingress. */
+  ingress?: V1Ingress;
+  /** spec.expose.httpRoute (applied only with LATHE_GATEWAY_API). */
+  httpRoute?: HttpRoute;
+  /** LATHE_NETWORK_POLICIES. */
+  networkPolicy?: NetworkPolicy;
 }
 
 /** Deployment, Service and HPA all carry the service's own name: one name to look for. */
@@ -138,7 +151,7 @@ export function render(input: RenderInput): RenderedService {
               // Startup allows a long model download (30 min) without liveness killing the pod;
               // readiness means "model loaded"; liveness only that the process answers.
               startupProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 180 },
-              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
+              readinessProbe: { httpGet: { path: DEFAULTS.readinessPath, port: 'http' }, periodSeconds: 5, failureThreshold: 3 },
               livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
               volumeMounts: [...scratchVolumes.mounts, { name: 'models', mountPath: '/models' }],
             },
@@ -162,6 +175,19 @@ export function render(input: RenderInput): RenderedService {
 
   const result: RenderedService = { deployment, service };
   if (autoscaling) result.hpa = renderHpa(isvc, labels, owner);
+  const child = { name, namespace, labels, owner, servicePort: SERVICE_PORT };
+  if (spec.expose?.ingress) result.ingress = renderIngress(spec.expose.ingress, child);
+  if (spec.expose?.httpRoute) result.httpRoute = renderHttpRoute(spec.expose.httpRoute, child);
+  if (config.networkPolicies) {
+    result.networkPolicy = renderServingNetworkPolicy(
+      { name, namespace, labels, owner, podSelector: selectorLabels(isvc), port },
+      {
+        networkPolicyIngressNamespaces: config.networkPolicyIngressNamespaces ?? [],
+        networkPolicyIngressCidrs: config.networkPolicyIngressCidrs ?? [],
+        networkPolicyPrometheusNamespaces: config.networkPolicyPrometheusNamespaces ?? [],
+      },
+    );
+  }
   return result;
 }
 

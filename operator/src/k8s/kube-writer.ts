@@ -1,7 +1,7 @@
 // Every write the operator makes to the API server goes through here, so that the writes can be
 // counted (lathe_api_writes_total, which `make bench` reads to check "6 or fewer per run" and "zero
 // at rest") and so that the reconcilers never spell a patch content type themselves.
-import type { V1Deployment, V1Job, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Job, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import type { Counter, Registry } from 'prom-client';
 import { GROUP, VERSION } from '../api/constants.js';
 import { statusCode } from '../client/errors.js';
@@ -99,6 +99,22 @@ export class KubeWriter {
 
   async deleteHpa(namespace: string, name: string): Promise<void> {
     await ignoreNotFound(this.count('horizontalpodautoscalers', 'delete', () => this.client.delete(resourcePath({ ...RESOURCES.horizontalPodAutoscalers, namespace, name }))));
+  }
+
+  /** Server-side apply of a child of any other kind (Ingress, HTTPRoute, NetworkPolicy), counted by its plural. */
+  async applyObject<T extends KubernetesObject>(resource: Resource, obj: T): Promise<T> {
+    return this.count(resource.plural, 'apply', () => this.client.apply<T>(objectPath(resource, obj), obj, FIELD_MANAGER));
+  }
+
+  /** Creates a child of any other kind once; undefined when it already exists (409). */
+  async createObject<T extends KubernetesObject>(resource: Resource, obj: T): Promise<T | undefined> {
+    const path = resourcePath({ ...resource, namespace: obj.metadata!.namespace! });
+    return ignoreConflict(this.count(resource.plural, 'create', () => this.client.create<T>(path, obj, { fieldManager: FIELD_MANAGER })));
+  }
+
+  /** Deletes a child of any other kind; gone already is fine. */
+  async deleteObject(resource: Resource, namespace: string, name: string): Promise<void> {
+    await ignoreNotFound(this.count(resource.plural, 'delete', () => this.client.delete(resourcePath({ ...resource, namespace, name }))));
   }
 
   /**

@@ -3,6 +3,7 @@
 // sink and the Lease lock in runtime/ name their own: runtime/ knows nothing of Lathe.)
 import { GROUP, PLURALS, VERSION } from '../api/constants.js';
 import type { Resource } from '../client/kube-client.js';
+import { GATEWAY_GROUP, GATEWAY_VERSION } from './gateway-api.js';
 import { KUEUE_GROUP, KUEUE_VERSION } from './kueue.js';
 
 export const RESOURCES = {
@@ -15,6 +16,12 @@ export const RESOURCES = {
   deployments: { group: 'apps', version: 'v1', plural: 'deployments' },
   replicaSets: { group: 'apps', version: 'v1', plural: 'replicasets' },
   horizontalPodAutoscalers: { group: 'autoscaling', version: 'v2', plural: 'horizontalpodautoscalers' },
+  /** spec.expose.ingress of an InferenceService. */
+  ingresses: { group: 'networking.k8s.io', version: 'v1', plural: 'ingresses' },
+  /** LATHE_NETWORK_POLICIES: serving pods' and distributed runs' policies. */
+  networkPolicies: { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies' },
+  /** spec.expose.httpRoute, only with LATHE_GATEWAY_API=true. */
+  httpRoutes: { group: GATEWAY_GROUP, version: GATEWAY_VERSION, plural: 'httproutes' },
   /** Kueue's, read and `spec.active` patched only with LATHE_KUEUE=true. */
   workloads: { group: KUEUE_GROUP, version: KUEUE_VERSION, plural: 'workloads' },
 } as const satisfies Record<string, Resource>;

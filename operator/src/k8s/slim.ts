@@ -2,7 +2,7 @@
 // or pod's full spec (the pod template, env, volumes, probes) is most of its size and is never
 // read back, since the desired object is always re-rendered from the parent; dropping it is what
 // keeps thousands of cached runs within the operator's memory budget (see `make bench`).
-import type { CoreV1Event, KubernetesObject, V1Deployment, V1Job, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Deployment, V1Ingress, V1Job, V1ObjectMeta, V1Pod } from '@kubernetes/client-node';
 
 function slimMeta(m: V1ObjectMeta | undefined): V1ObjectMeta {
   if (!m) return {};
@@ -72,6 +72,17 @@ export function slimEvent(e: CoreV1Event): CoreV1Event {
     if (e[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = e[k];
   }
   return out;
+}
+
+/** Ingresses: the metadata and the addresses the controller published (status.externalUrl). */
+export function slimIngress(ing: V1Ingress): V1Ingress {
+  const lb = ing.status?.loadBalancer?.ingress;
+  return {
+    apiVersion: ing.apiVersion,
+    kind: ing.kind,
+    metadata: slimMeta(ing.metadata),
+    ...(lb ? { status: { loadBalancer: { ingress: lb.map((a) => ({ ...(a.hostname ? { hostname: a.hostname } : {}), ...(a.ip ? { ip: a.ip } : {}) })) } } } : {}),
+  };
 }
 
 /** Services and HPAs: only the metadata (the applied-hash annotation and owner labels). */

@@ -10,6 +10,7 @@ import type { Workload } from '../k8s/kueue.js';
 import { trainerMetadata } from '../../../test/support/metadata.js';
 import type { TrainingRun, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import { configWith } from '../../../test/support/config.js';
+import type { OperatorConfig } from '../config/operator-config.js';
 import { silentLogger } from '../runtime/logger.js';
 import { METADATA_GRACE_MS, S3_RETRY_MS } from './artifacts.js';
 import { BurstTracker } from './burst.js';
@@ -21,7 +22,7 @@ import { KubeApiError } from '../client/errors.js';
 
 const KEY = 'ml/r';
 
-function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?: CoreV1Event[]; workloads?: Workload[] } = {}) {
+function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?: CoreV1Event[]; workloads?: Workload[]; config?: Partial<OperatorConfig> } = {}) {
   const clock = new TestClock(T0.getTime() + 60_000);
   const runs = new MemoryCache<TrainingRun>(o.run ? [o.run] : [makeTrainingRun('r').obj()]);
   const jobs = new MemoryCache<V1Job>(o.jobs);
@@ -34,7 +35,7 @@ function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?
   const store = new MemoryStore();
   const events = new RecordingEvents();
   const burst = new BurstTracker(() => clock.now().getTime());
-  const config = configWith({ s3Bucket: 'lathe-artifacts', progressPollMs: 15_000 });
+  const config = configWith({ s3Bucket: 'lathe-artifacts', progressPollMs: 15_000, ...o.config });
   const reconciler = new TrainingRunReconciler({ config, writer, store, events, logger: silentLogger(), runs, jobs, pods, jobEvents, ...(workloads ? { workloads } : {}), burst, now: clock.now });
   const run = runs.get('ml', 'r')!;
   const loc = runLocation('lathe-artifacts', 'r', runId(run.metadata));
@@ -52,6 +53,17 @@ function runningRun(extra: Partial<TrainingRunStatus> = {}): TrainingRun {
 }
 
 describe('TrainingRunReconciler', () => {
+  it('creates a distributed run\'s NetworkPolicy with its headless Service, once, before the Job (LATHE_NETWORK_POLICIES)', async () => {
+    const run = makeTrainingRun('r').obj();
+    run.spec.workers = 2;
+    const h = harness({ run, config: { networkPolicies: true } });
+    await h.reconciler.reconcile(KEY);
+    expect(h.writer.writes.filter((w) => w.verb === 'create').map((w) => `${w.kind}/${w.name}`)).toEqual(['Service/r', 'NetworkPolicy/r', 'Job/r-1']);
+    const off = harness({ run });
+    await off.reconciler.reconcile(KEY);
+    expect(off.writer.writesOf('create', 'NetworkPolicy')).toEqual([]);
+  });
+
   it('creates the Job once, holds the first status a moment, and writes nothing when nothing changed', async () => {
     const h = harness();
     const first = await h.reconciler.reconcile(KEY);

@@ -10,6 +10,7 @@ import type { ObjectStore } from '../aws/s3-store.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import type { EventRecorder } from '../runtime/events.js';
 import type { KubeWriter } from '../k8s/kube-writer.js';
+import { RESOURCES } from '../k8s/resources.js';
 import { workloadOf, type Workload } from '../k8s/kueue.js';
 import { LABELS } from '../k8s/labels.js';
 import { FAILED_CREATE, REJECTED_RETRY_MS, childRejection, jobCreateFailure, needsAPerson } from '../k8s/pod-create-failure.js';
@@ -37,7 +38,7 @@ import { syncSuspend } from './suspend.js';
 
 export interface TrainingRunReconcilerDeps {
   config: OperatorConfig;
-  writer: Pick<KubeWriter, 'exists' | 'createJob' | 'createService' | 'patchJob' | 'patchWorkload' | 'applyStatus'>;
+  writer: Pick<KubeWriter, 'exists' | 'createJob' | 'createService' | 'createObject' | 'patchJob' | 'patchWorkload' | 'applyStatus'>;
   store: ObjectStore;
   events: Pick<EventRecorder, 'record'>;
   logger: Logger;
@@ -201,6 +202,8 @@ export class TrainingRunReconciler {
   private async createChildren(plan: RunPlan, modelUri: string, log: Logger): Promise<V1Job> {
     const rendered = render({ plan, config: this.d.config, modelUri });
     if (rendered.service) await this.d.writer.createService(rendered.service);
+    // LATHE_NETWORK_POLICIES: only the run's own pods reach its workers (created once, like the Service).
+    if (rendered.networkPolicy) await this.d.writer.createObject(RESOURCES.networkPolicies, rendered.networkPolicy);
     const created = await this.d.writer.createJob(rendered.job);
     if (created) {
       this.d.events.record(plan.run, 'Normal', REASONS.JobCreated, `created Job ${plan.jobName} (attempt ${plan.attempt})`);

@@ -9,17 +9,20 @@ import type { OperatorConfig } from '../config/operator-config.js';
 import { containerResources, controllerReference } from '../k8s/children.js';
 import { ANNOTATIONS, LABELS, MANAGED_BY } from '../k8s/labels.js';
 import { KUEUE_LABELS } from '../k8s/kueue.js';
+import type { NetworkPolicy } from '../k8s/network-policy.js';
 import { restrictedContainerSecurity, restrictedPodSecurity, scratchVolumes } from '../k8s/pod-security.js';
 import { placement } from '../k8s/scheduling.js';
 import { podS3Access } from '../k8s/pod-s3.js';
 import { workerServiceName } from './names.js';
+import { renderWorkersNetworkPolicy } from './network-policy.js';
 import type { RunPlan } from './plan.js';
 import { MASTER_PORT, TORCHRUN_ENV, TRAINER_BAD_INPUT_EXIT_CODE, TRAINER_CONTAINER, TRAINER_ENV } from './trainer-contract.js';
 
 export interface RenderInput {
   /** The run, its defaults, id, S3 prefix and attempt (plan.ts). */
   plan: RunPlan;
-  config: Pick<OperatorConfig, 'trainerImage' | 'trainerServiceAccount' | 's3Bucket' | 'trainerGracePeriodSeconds' | 'podS3Endpoint' | 'podEnvSecret'>;
+  config: Pick<OperatorConfig, 'trainerImage' | 'trainerServiceAccount' | 's3Bucket' | 'trainerGracePeriodSeconds' | 'podS3Endpoint' | 'podEnvSecret'> &
+    Partial<Pick<OperatorConfig, 'networkPolicies'>>;
   /** spec.model with `run://` references resolved to the referenced run's artifact URI. */
   modelUri: string;
 }
@@ -28,6 +31,8 @@ export interface RenderedRun {
   job: V1Job;
   /** Headless Service for worker DNS; only when workers > 1. */
   service?: V1Service;
+  /** Only pods of the run reach its pods; when workers > 1 and LATHE_NETWORK_POLICIES (network-policy.ts). */
+  networkPolicy?: NetworkPolicy;
 }
 
 export function runLabels(run: TrainingRun): Record<string, string> {
@@ -179,6 +184,9 @@ export function render(input: RenderInput): RenderedRun {
         ports: [{ name: 'rendezvous', port: MASTER_PORT, targetPort: MASTER_PORT }],
       },
     };
+    if (config.networkPolicies) {
+      result.networkPolicy = renderWorkersNetworkPolicy({ name: workerServiceName(name), namespace, runName: name, labels: runLabels(run), owner: [controllerReference(KINDS.TrainingRun, run)] });
+    }
   }
   return result;
 }

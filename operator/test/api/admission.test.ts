@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURALS, VERSION } from '../../src/api/constants.js';
 import { DURATION_EXAMPLES } from '../../src/api/duration.js';
-import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, type BadCase, type Obj } from './cases.js';
+import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, HTTP_ROUTE_EXPOSE, applyCase, validInferenceService, type BadCase, type Obj } from './cases.js';
 import { statusCode } from '../../src/client/errors.js';
 import { clients, suffix, waitFor, type Clients } from '../../../test/support/cluster.js';
 import { installCrds, rejection } from './kube.js';
@@ -195,6 +195,11 @@ describe('InferenceService admission', () => {
       ...validInferenceService('from-run'),
       spec: { model: { trainingRun: 'smol-llama-stories' }, task: 'text-to-image', replicas: { min: 1 } },
     });
+    // spec.expose as an HTTPRoute, and a bare Ingress (every field defaulted).
+    const routed = { ...validInferenceService('routed'), spec: { ...validInferenceService().spec, expose: HTTP_ROUTE_EXPOSE } };
+    await create(PLURALS.InferenceService, routed);
+    expect((await get(PLURALS.InferenceService, 'routed')).spec).toEqual(routed.spec);
+    await create(PLURALS.InferenceService, { ...validInferenceService('bare-ingress'), spec: { ...validInferenceService().spec, expose: { ingress: {} } } });
   });
 
   it(`rejects ${BAD_INFERENCE_SERVICES.length} kinds of malformed services, each naming the field`, async () => {

@@ -42,9 +42,23 @@ export function validInferenceService(name = 'story-writer'): Obj {
         },
       },
       priorityClassName: 'serving-critical',
+      expose: {
+        ingress: {
+          className: 'alb',
+          host: 'story-writer.models.example.com',
+          path: '/',
+          tls: {},
+          annotations: { 'alb.ingress.kubernetes.io/scheme': 'internet-facing' },
+        },
+      },
     },
   };
 }
+
+/** spec.expose as an HTTPRoute, for the cases that need one. */
+export const HTTP_ROUTE_EXPOSE = {
+  httpRoute: { parentRefs: [{ name: 'public', namespace: 'gateway-system', sectionName: 'https' }], hostnames: ['story-writer.models.example.com'], path: '/v1', scheme: 'https' },
+};
 
 export interface BadCase {
   /** What is wrong, for the test name. */
@@ -231,6 +245,30 @@ export const BAD_INFERENCE_SERVICES: BadCase[] = [
   },
   { name: 'zero progress deadline', field: 'spec.progressDeadlineSeconds', mutate: (o) => (ispec(o).progressDeadlineSeconds = 0) },
   { name: 'unknown spec field', field: 'spec.minReplicas', strict: true, mutate: (o) => (ispec(o).minReplicas = 2) },
+  { name: 'expose with both ingress and httpRoute', field: 'spec.expose', mutate: (o) => (ispec(o).expose.httpRoute = structuredClone(HTTP_ROUTE_EXPOSE.httpRoute)) },
+  { name: 'expose with neither ingress nor httpRoute', field: 'spec.expose', mutate: (o) => (ispec(o).expose = {}) },
+  { name: 'ingress host that is not a DNS name', field: 'spec.expose.ingress.host', mutate: (o) => (ispec(o).expose.ingress.host = 'Story_Writer.example.com') },
+  { name: 'ingress host that is an IP address', field: 'spec.expose.ingress.host', mutate: (o) => (ispec(o).expose.ingress.host = '10.0.0.1') },
+  { name: 'ingress path that is not absolute', field: 'spec.expose.ingress.path', mutate: (o) => (ispec(o).expose.ingress.path = 'v1') },
+  { name: 'ingress path with a .. segment', field: 'spec.expose.ingress.path', mutate: (o) => (ispec(o).expose.ingress.path = '/v1/../admin') },
+  { name: 'ingress path with //', field: 'spec.expose.ingress.path', mutate: (o) => (ispec(o).expose.ingress.path = '/v1//x') },
+  { name: 'ingress TLS without a host', field: 'spec.expose.ingress.tls', mutate: (o) => delete ispec(o).expose.ingress.host },
+  { name: 'ingress TLS Secret that is not a DNS name', field: 'spec.expose.ingress.tls.secretName', mutate: (o) => (ispec(o).expose.ingress.tls = { secretName: 'My_Cert' }) },
+  { name: 'ingress className that is not a DNS name', field: 'spec.expose.ingress.className', mutate: (o) => (ispec(o).expose.ingress.className = 'AWS ALB') },
+  { name: 'ingress annotation key that is not a label key', field: 'spec.expose.ingress.annotations', mutate: (o) => (ispec(o).expose.ingress.annotations = { 'bad key': 'x' }) },
+  { name: 'unknown ingress field', field: 'spec.expose.ingress.port', strict: true, mutate: (o) => (ispec(o).expose.ingress.port = 80) },
+  { name: 'httpRoute without parentRefs', field: 'spec.expose.httpRoute.parentRefs', mutate: (o) => (ispec(o).expose = { httpRoute: { parentRefs: [] } }) },
+  {
+    name: 'httpRoute parentRef name that is not a DNS name',
+    field: 'spec.expose.httpRoute.parentRefs[0].name',
+    mutate: (o) => (ispec(o).expose = { httpRoute: { parentRefs: [{ name: 'Public GW' }] } }),
+  },
+  {
+    name: 'httpRoute hostname that is not a DNS name',
+    field: 'spec.expose.httpRoute.hostnames[0]',
+    mutate: (o) => (ispec(o).expose = { httpRoute: { ...structuredClone(HTTP_ROUTE_EXPOSE.httpRoute), hostnames: ['models example com'] } }),
+  },
+  { name: 'httpRoute scheme that is not http or https', field: 'spec.expose.httpRoute.scheme', mutate: (o) => (ispec(o).expose = { httpRoute: { ...structuredClone(HTTP_ROUTE_EXPOSE.httpRoute), scheme: 'grpc' } }) },
   ...BAD_SCHEDULING,
   {
     name: 'node field requirement with two values',

@@ -103,6 +103,8 @@ describe('printer columns', () => {
     const v = inferenceServiceCrd().spec.versions[0]!;
     expect(v.additionalPrinterColumns.filter((c) => !c.priority).map((c) => c.name.toUpperCase())).toEqual(['MODEL', 'READY', 'REPLICAS', 'URL', 'AGE']);
     expect(v.subresources.scale).toEqual({ specReplicasPath: '.spec.replicas.min', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' });
+    // kubectl get -o wide adds the external URL of spec.expose.
+    expect(v.additionalPrinterColumns.find((c) => c.name === 'External-URL')).toMatchObject({ jsonPath: '.status.externalUrl', priority: 1 });
   });
 });
 

@@ -293,6 +293,7 @@ export function inferenceServiceCrd(): CustomResourceDefinition {
       { name: 'Task', type: 'string', jsonPath: '.spec.task', priority: 1 },
       { name: 'Desired', type: 'integer', jsonPath: '.status.replicas', priority: 1 },
       { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
+      { name: 'External-URL', type: 'string', jsonPath: '.status.externalUrl', description: 'URL from outside the cluster (spec.expose)', priority: 1 },
     ],
   });
 }

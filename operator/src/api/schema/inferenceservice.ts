@@ -8,9 +8,13 @@ import {
   IMAGE_RE,
   METRIC_NAME_RE,
   S3_URI_RE,
+  DNS_SUBDOMAIN_RE,
   cel,
   celRegex,
   conditions,
+  dnsLabel,
+  dnsSubdomain,
+  metadataMap,
   podMetadata,
   podScheduling,
   quantity,
@@ -192,6 +196,123 @@ const AutoscalingSchema = z
     ...cel(AUTOSCALING_ONE_OF),
   });
 
+// ---- spec.expose: an Ingress or a Gateway API HTTPRoute in front of the service's Service -------
+
+/** A host name as Ingress and HTTPRoute take it: a lower-case DNS subdomain, not an IP address. */
+export const HOST_RE = DNS_SUBDOMAIN_RE;
+/** An Ingress or HTTPRoute hostname may not be an IP address (the API server refuses one). */
+export const IP_LIKE_RE = /^[0-9.]+$/;
+/** An HTTPRoute hostname may start with a wildcard label (`*.example.com`). */
+export const WILDCARD_HOST_RE = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** An absolute URL path of non-empty segments (no `//`), unreserved characters only. */
+export const EXPOSE_PATH_RE = /^\/([A-Za-z0-9._~-]+\/)*[A-Za-z0-9._~-]*$/;
+/** `.` and `..` segments, which the Gateway API refuses and an Ingress path should not hold. */
+export const DOT_SEGMENT_RE = /(^|\/)\.\.?(\/|$)/;
+
+function exposePath(path: string) {
+  const message = `${path} must be an absolute path such as / or /v1/story-writer (segments of letters, digits, '.', '_', '~' and '-'; no '//', '.' or '..' segments)`;
+  return z
+    .string()
+    .min(1)
+    .max(1024)
+    .refine((s) => EXPOSE_PATH_RE.test(s) && !DOT_SEGMENT_RE.test(s), message)
+    .meta({
+      description: `Path prefix routed to the service (PathPrefix). Default: ${DEFAULTS.exposePath}.`,
+      ...cel({ rule: `self.matches(${celRegex(EXPOSE_PATH_RE)}) && !self.matches(${celRegex(DOT_SEGMENT_RE)})`, message }),
+    });
+}
+
+function hostName(path: string, description: string, wildcard: boolean) {
+  const re = wildcard ? WILDCARD_HOST_RE : HOST_RE;
+  const message = `${path} must be a lower-case DNS name such as models.example.com${wildcard ? ' (optionally *.example.com)' : ''}, not an IP address`;
+  return z
+    .string()
+    .min(1)
+    .max(253)
+    .refine((s) => re.test(s) && !IP_LIKE_RE.test(s), message)
+    .meta({ description, ...cel({ rule: `self.matches(${celRegex(re)}) && !self.matches(${celRegex(IP_LIKE_RE)})`, message }) });
+}
+
+const TLS_NEEDS_HOST: CelRule = {
+  rule: '!has(self.tls) || has(self.host)',
+  message: 'spec.expose.ingress.tls needs spec.expose.ingress.host (the certificate is for a host)',
+  fieldPath: '.tls',
+};
+const IngressExposeSchema = z
+  .strictObject({
+    className: dnsSubdomain(
+      'spec.expose.ingress.className',
+      "IngressClass of the Ingress (spec.ingressClassName). `alb` (the AWS Load Balancer Controller's) adds Lathe's ALB defaults to the annotations. Default: the cluster's default IngressClass.",
+    ).optional(),
+    host: hostName('spec.expose.ingress.host', 'Host the Ingress answers for, e.g. story-writer.models.example.com. Default: any host (status.externalUrl then uses the load balancer\'s address).', false).optional(),
+    path: exposePath('spec.expose.ingress.path').optional(),
+    tls: z
+      .strictObject({
+        secretName: dnsSubdomain(
+          'spec.expose.ingress.tls.secretName',
+          "Secret (kubernetes.io/tls, in the service's namespace) with the host's certificate, for controllers that terminate TLS with a Secret (ingress-nginx, Traefik). Leave it out for the AWS Load Balancer Controller, which finds an ACM certificate for the host.",
+        ).optional(),
+      })
+      .meta({ description: 'Serve HTTPS for host (spec.tls of the Ingress); status.externalUrl is then https://. Needs host.' })
+      .optional(),
+    annotations: metadataMap(
+      'spec.expose.ingress.annotations',
+      'Annotations of the Ingress, over the defaults (with className alb: alb.ingress.kubernetes.io/scheme internal, target-type ip, healthcheck-path the readiness path). Set alb.ingress.kubernetes.io/scheme: internet-facing for a public load balancer.',
+      'annotations',
+    ).optional(),
+  })
+  .refine((i) => i.tls === undefined || i.host !== undefined, { message: TLS_NEEDS_HOST.message, path: ['tls'] })
+  .meta({ description: 'A networking.k8s.io/v1 Ingress to the service\'s Service (port 80).', ...cel(TLS_NEEDS_HOST) });
+
+const ParentRefSchema = z
+  .strictObject({
+    name: dnsSubdomain('spec.expose.httpRoute.parentRefs[].name', 'Name of the Gateway.'),
+    namespace: dnsLabel('spec.expose.httpRoute.parentRefs[].namespace', "Namespace of the Gateway (its listener must allow routes from this namespace). Default: the service's namespace.").optional(),
+    sectionName: dnsSubdomain('spec.expose.httpRoute.parentRefs[].sectionName', 'Listener of the Gateway to attach to. Default: every listener that accepts the route.').optional(),
+    port: z.int().min(1).max(65535).meta({ description: 'Port of the Gateway listener to attach to. Default: any.' }).optional(),
+  })
+  .meta({ description: 'A Gateway (gateway.networking.k8s.io) the route attaches to.' });
+
+const HttpRouteExposeSchema = z
+  .strictObject({
+    parentRefs: z
+      .array(ParentRefSchema)
+      .min(1)
+      .max(8)
+      .meta({ description: 'Gateways the route attaches to (at least one).', 'x-kubernetes-list-type': 'atomic' }),
+    hostnames: z
+      .array(hostName('spec.expose.httpRoute.hostnames[]', 'A hostname.', true))
+      .max(16)
+      .meta({
+        description:
+          'Hostnames of the route. The first one without a wildcard makes status.externalUrl; without one the URL is the Gateway\'s address, which a route does not show. Default: every hostname of the listener.',
+        'x-kubernetes-list-type': 'atomic',
+      })
+      .optional(),
+    path: exposePath('spec.expose.httpRoute.path').optional(),
+    scheme: z
+      .enum(['http', 'https'])
+      .meta({ description: "Scheme of the Gateway's listener, for status.externalUrl only (a route cannot see it). Default: https." })
+      .optional(),
+  })
+  .meta({ description: 'A gateway.networking.k8s.io/v1 HTTPRoute to the service\'s Service (port 80). Needs the Gateway API CRDs and the operator\'s LATHE_GATEWAY_API=true.' });
+
+const EXPOSE_ONE_OF: CelRule = {
+  rule: 'has(self.ingress) != has(self.httpRoute)',
+  message: 'spec.expose must set exactly one of spec.expose.ingress or spec.expose.httpRoute',
+};
+const ExposeSchema = z
+  .strictObject({
+    ingress: IngressExposeSchema.optional(),
+    httpRoute: HttpRouteExposeSchema.optional(),
+  })
+  .refine((e) => (e.ingress === undefined) !== (e.httpRoute === undefined), EXPOSE_ONE_OF.message)
+  .meta({
+    description:
+      'Expose the service outside the cluster: exactly one of ingress or httpRoute. The operator applies it next to the Service and deletes it when expose is removed; status.externalUrl shows the URL once the controller publishes an address.',
+    ...cel(EXPOSE_ONE_OF),
+  });
+
 export const InferenceServiceSpecSchema = z
   .strictObject({
     model: ModelSchema,
@@ -215,6 +336,7 @@ export const InferenceServiceSpecSchema = z
       })
       .optional(),
     podMetadata: podMetadata('spec.podMetadata').optional(),
+    expose: ExposeSchema.optional(),
     // Mutable, as the rest of the spec: a change rolls the Deployment like any template change.
     ...podScheduling(' Changing it rolls out new pods.'),
   })
@@ -223,18 +345,29 @@ export type InferenceServiceSpec = z.infer<typeof InferenceServiceSpecSchema>;
 export type InferenceServiceModel = z.infer<typeof ModelSchema>;
 export type InferenceServiceRuntime = z.infer<typeof RuntimeSchema>;
 export type InferenceServiceAutoscaling = z.infer<typeof AutoscalingSchema>;
+export type InferenceServiceExpose = z.infer<typeof ExposeSchema>;
+export type IngressExpose = z.infer<typeof IngressExposeSchema>;
+export type HttpRouteExpose = z.infer<typeof HttpRouteExposeSchema>;
 
 export const InferenceServiceStatusSchema = z
   .object({
     observedGeneration: z.int().min(0).meta({ description: 'The .metadata.generation this status was computed from.' }).optional(),
     conditions: conditions(
       'Standard conditions: ModelResolved, Ready (with a reason whenever it is not True), Progressing, RolledBack, ' +
-        'Reconciling and Stalled (kstatus). Use `kubectl wait --for=condition=Ready`.',
+        'Exposed (with spec.expose), Reconciling and Stalled (kstatus). Use `kubectl wait --for=condition=Ready`.',
     ).optional(),
     modelUri: z.string().max(1024).meta({ description: 'The resolved model URI (a TrainingRun reference becomes its artifact\'s s3:// URI).' }).optional(),
     servingModelUri: z.string().max(1024).meta({ description: 'The model URI the ready pods serve right now (differs from modelUri during a rollout).' }).optional(),
     lastReadyModelUri: z.string().max(1024).meta({ description: 'The last model URI that became Ready, to roll back to when a rollout stalls.' }).optional(),
     url: z.string().max(1024).meta({ description: 'In-cluster URL of the service, e.g. http://<name>.<namespace>.svc.cluster.local.' }).optional(),
+    externalUrl: z
+      .string()
+      .max(2048)
+      .meta({
+        description:
+          'With spec.expose: the URL from outside the cluster, once the Ingress controller published an address (status.loadBalancer of the Ingress) or a Gateway accepted the HTTPRoute (with a hostname). Condition Exposed says why it is missing.',
+      })
+      .optional(),
     replicas: z.int().min(0).meta({ description: 'Current replicas (pods) of the Deployment; the scale subresource reports it.' }).optional(),
     readyReplicas: z.int().min(0).meta({ description: 'Replicas that are ready to serve.' }).optional(),
     selector: z.string().max(4096).meta({ description: 'Label selector of the serving pods, for the scale subresource (HPA, kubectl scale).' }).optional(),

@@ -2,7 +2,7 @@
 // malformed spec the API server rejects (operator/test/api/cases.ts) is rejected by zod too.
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, applyCase, validInferenceService, type BadCase } from '../../../test/api/cases.js';
+import { BAD_INFERENCE_SERVICES, BAD_TRAINING_RUNS, HTTP_ROUTE_EXPOSE, applyCase, validInferenceService, type BadCase } from '../../../test/api/cases.js';
 import { InferenceServiceSchema, InferenceServiceSpecSchema } from './inferenceservice.js';
 import { TRAINING_RUN_NAME_RULE, TrainingRunSchema, TrainingRunSpecSchema } from './trainingrun.js';
 import { isValidName } from './common.js';
@@ -43,6 +43,15 @@ describe('InferenceService zod schema', () => {
   it('parses the valid example and a trainingRun reference', () => {
     expect(InferenceServiceSchema.parse(validInferenceService()).spec.task).toBe('text-generation');
     expect(InferenceServiceSpecSchema.safeParse({ model: { trainingRun: 'smol-llama-stories' }, task: 'text-to-image', replicas: { min: 0 } }).success).toBe(true);
+  });
+  it('parses spec.expose as an HTTPRoute, a bare Ingress, and wildcard route hostnames', () => {
+    const spec = validInferenceService().spec;
+    expect(InferenceServiceSpecSchema.safeParse({ ...spec, expose: HTTP_ROUTE_EXPOSE }).success).toBe(true);
+    expect(InferenceServiceSpecSchema.safeParse({ ...spec, expose: { ingress: {} } }).success).toBe(true);
+    const wildcard = { httpRoute: { parentRefs: [{ name: 'gw' }], hostnames: ['*.models.example.com'] } };
+    expect(InferenceServiceSpecSchema.safeParse({ ...spec, expose: wildcard }).success).toBe(true);
+    // An Ingress host has no wildcard form here: it names the one host of the URL.
+    expect(InferenceServiceSpecSchema.safeParse({ ...spec, expose: { ingress: { host: '*.models.example.com' } } }).success).toBe(false);
   });
   it.each(BAD_INFERENCE_SERVICES.filter((c) => c.zodRejects !== false).map((c) => [c.name, c] as const))('rejects %s', (_n, c) => {
     expectRejectedNamingField(InferenceServiceSpecSchema.safeParse(applyCase(validInferenceService(), c).spec), c);
