@@ -5,11 +5,10 @@
 // here is there a trainer to resume.
 import { CustomObjectsApi, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTrainingRun } from '../support/builders.js';
 import { clients, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
 import { applyClusterQueue, applyLocalQueue, deleteQueues, startKueue, type KueueProcess } from '../support/kueue.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { deleteNamespaceAndWait, followLogs, imageRef, ON_REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel } from '../support/real-node.js';
+import { deleteNamespaceAndWait, followLogs, imageRef, requireRealNode, restrictedNamespace, seedTinyModel, tinyRun } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -48,15 +47,8 @@ describe('a queued run in a real trainer pod', () => {
   it('suspended through Kueue mid-training, checkpoints on SIGTERM, and resumes from that step once admitted again', async () => {
     const name = 'queued-resume';
     const seed = seedTinyModel(`real/${ns}`);
-    const body = makeTrainingRun(name)
-      .model(seed.model)
-      .dataset(seed.dataset)
-      // Enough epochs that the run is still training when it is suspended.
-      .hyperparameters({ epochs: 400, batchSize: 8, learningRate: 0.01, maxSeqLength: 16, seed: 1 })
-      .resources({ gpus: 0, cpu: '1', memory: '3Gi' })
-      .spec(ON_REAL_NODE)
-      .queue(QUEUE)
-      .manifest();
+    // Enough epochs that the run is still training when it is suspended.
+    const body = tinyRun(name, seed).hyperparameters({ epochs: 400, batchSize: 8, learningRate: 0.01, maxSeqLength: 16, seed: 1 }).queue(QUEUE).manifest();
     await custom.createNamespacedCustomObject({ ...RUNS, namespace: ns, body });
     const first = await waitFor('the first trainer pod to be in epoch 3', async () => {
       const [p] = await trainers(name);

@@ -10,8 +10,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { chat, complete, deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, followLogs, withPortForward, type Seed } from '../support/real-node.js';
-import { makeTrainingRun } from '../support/builders.js';
+import { chat, complete, deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, followLogs, tinyRun, withPortForward, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -76,15 +75,7 @@ async function waitRun(name: string, phase: 'Succeeded' | 'Failed', timeoutMs: n
   return s;
 }
 
-const tiny = (name: string, spec: Record<string, unknown> = {}) =>
-  makeTrainingRun(name)
-    .model(seed.model)
-    .dataset(seed.dataset)
-    .hyperparameters({ epochs: 3, batchSize: 8, learningRate: 0.01, maxSeqLength: 16, seed: 1 })
-    .resources({ gpus: 0, cpu: '1', memory: '3Gi' })
-    .spec(ON_REAL_NODE)
-    .spec(spec)
-    .manifest();
+const tiny = (name: string, spec: Record<string, unknown> = {}) => tinyRun(name, seed).spec(spec).manifest();
 
 beforeAll(async () => {
   await requireRealNode(core);

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import * as path from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
+import { makeTrainingRun } from './builders.js';
 import { createNamespace, deleteNamespace, repoRoot, waitFor } from './cluster.js';
 
 /** hack/node.sh's node: its label and taint, which only pods that ask for it tolerate. */
@@ -20,14 +21,23 @@ export function imageRef(image: 'operator' | 'trainer' | 'inference'): string {
   return execFileSync(path.join(repoRoot, 'hack/images.sh'), ['ref', image], { encoding: 'utf8' }).trim();
 }
 
-/** Fails (never skips) when the node is not there: this suite exists to run real pods. */
+/**
+ * Fails (never skips) when the node is not there: this suite exists to run real pods. A node that
+ * is there gets a minute to report Ready (a kubelet just restarted, e.g. by `make cluster`).
+ */
 export async function requireRealNode(core: CoreV1Api): Promise<void> {
-  let ready = false;
-  try {
-    const node = await core.readNode({ name: REAL_NODE });
-    ready = node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  } catch {
-    // absent
+  const isReady = async () => {
+    try {
+      const node = await core.readNode({ name: REAL_NODE });
+      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    } catch {
+      return undefined; // absent
+    }
+  };
+  let ready = await isReady();
+  for (let i = 0; ready === false && i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    ready = await isReady();
   }
   if (!ready) throw new Error(`node ${REAL_NODE} is not Ready: this suite needs the real node (make cluster on a machine where \`hack/node.sh check\` says it is available, then make images)`);
 }
@@ -74,6 +84,19 @@ export interface Seed {
   images: string;
   /** A model directory whose config.json is garbage: no server can load it. */
   broken: string;
+}
+
+/**
+ * A TrainingRun of the seeded tiny model on the real node: three epochs of the stories on CPU
+ * (gpus: 0), the trainer image's defaults otherwise. Tests change what they are about.
+ */
+export function tinyRun(name: string, seed: Seed) {
+  return makeTrainingRun(name)
+    .model(seed.model)
+    .dataset(seed.dataset)
+    .hyperparameters({ epochs: 3, batchSize: 8, learningRate: 0.01, maxSeqLength: 16, seed: 1 })
+    .resources({ gpus: 0, cpu: '1', memory: '3Gi' })
+    .spec(ON_REAL_NODE);
 }
 
 /** Builds the tiny models and datasets (hack/seed.py) under s3://lathe-datasets/<prefix>/. */

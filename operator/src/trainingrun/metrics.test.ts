@@ -27,6 +27,32 @@ async function values(registry: Registry, name: string): Promise<Record<string, 
 
 const condition = (type: string, status: 'True' | 'False', at: Date) => ({ type, status, reason: 'R', message: '', lastTransitionTime: at.toISOString() });
 
+/** A run that has been Running on attempt 1. */
+const running = () => makeTrainingRun('r').status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0 });
+
+/** A reconciler over the fakes whose counters land in `registry`. */
+function reconcilerOver(o: { runs: MemoryCache<TrainingRun>; jobs: V1Job[]; pods?: MemoryCache<V1Pod>; workloads?: Workload[] }) {
+  const registry = createRegistry({ defaultMetrics: false });
+  const clock = new TestClock(T0.getTime() + 60_000);
+  const writer = new FakeWriter(clock.now);
+  const reconciler = new TrainingRunReconciler({
+    config: configWith({ s3Bucket: 'lathe-artifacts' }),
+    writer,
+    store: new MemoryStore(),
+    events: new RecordingEvents(),
+    logger: silentLogger(),
+    runs: o.runs,
+    jobs: new MemoryCache<V1Job>(o.jobs),
+    pods: o.pods ?? new MemoryCache<V1Pod>(),
+    jobEvents: new MemoryCache<CoreV1Event>(),
+    ...(o.workloads ? { workloads: new MemoryCache<Workload>(o.workloads) } : {}),
+    burst: new BurstTracker(() => clock.now().getTime()),
+    metrics: trainingRunMetrics(registry, o.runs),
+    now: clock.now,
+  });
+  return { registry, clock, writer, reconciler };
+}
+
 describe('TrainingRun metrics', () => {
   it('counts runs by namespace and phase from the cache at scrape time, zeros included', async () => {
     const registry = createRegistry({ defaultMetrics: false });
@@ -84,25 +110,9 @@ describe('TrainingRun metrics', () => {
   });
 
   it('counts each preempted pod once, when the reconciler writes the status that carries it', async () => {
-    const registry = createRegistry({ defaultMetrics: false });
-    const clock = new TestClock(T0.getTime() + 60_000);
-    const runs = new MemoryCache<TrainingRun>([makeTrainingRun('r').status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0 }).obj()]);
+    const runs = new MemoryCache<TrainingRun>([running().obj()]);
     const pods = new MemoryCache<V1Pod>([makePod('r-1-0-a').of('r-1', 'r').disrupted().obj(), makePod('r-1-0-b').of('r-1', 'r').phase('Running').obj()]);
-    const writer = new FakeWriter(clock.now);
-    const reconciler = new TrainingRunReconciler({
-      config: configWith({ s3Bucket: 'lathe-artifacts' }),
-      writer,
-      store: new MemoryStore(),
-      events: new RecordingEvents(),
-      logger: silentLogger(),
-      runs,
-      jobs: new MemoryCache<V1Job>([makeJob('r-1').run('r').obj()]),
-      pods,
-      jobEvents: new MemoryCache<CoreV1Event>(),
-      burst: new BurstTracker(() => clock.now().getTime()),
-      metrics: trainingRunMetrics(registry, runs),
-      now: clock.now,
-    });
+    const { registry, writer, reconciler } = reconcilerOver({ runs, jobs: [makeJob('r-1').run('r').obj()], pods });
     // Zero before the first, for every namespace with runs, so increase() sees the first one.
     expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml,source=pod': 0, 'object_namespace=ml,source=kueue': 0 });
     await reconciler.reconcile('ml/r');
@@ -127,49 +137,17 @@ describe('TrainingRun metrics', () => {
   });
 
   it("counts a Kueue preemption of the run's Workload once, as source kueue", async () => {
-    const registry = createRegistry({ defaultMetrics: false });
-    const clock = new TestClock(T0.getTime() + 60_000);
     const job = makeJob('r-1').run('r').submittedTo('team-a').obj();
-    const runs = new MemoryCache<TrainingRun>([makeTrainingRun('r').queue('team-a').status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0 }).obj()]);
-    const reconciler = new TrainingRunReconciler({
-      config: configWith({ s3Bucket: 'lathe-artifacts' }),
-      writer: new FakeWriter(clock.now),
-      store: new MemoryStore(),
-      events: new RecordingEvents(),
-      logger: silentLogger(),
-      runs,
-      jobs: new MemoryCache<V1Job>([job]),
-      pods: new MemoryCache<V1Pod>(),
-      jobEvents: new MemoryCache<CoreV1Event>(),
-      workloads: new MemoryCache<Workload>([makeWorkload('job-r-1').ownedBy(job).preempted(1).obj()]),
-      burst: new BurstTracker(() => clock.now().getTime()),
-      metrics: trainingRunMetrics(registry, runs),
-      now: clock.now,
-    });
+    const runs = new MemoryCache<TrainingRun>([running().queue('team-a').obj()]);
+    const { registry, reconciler } = reconcilerOver({ runs, jobs: [job], workloads: [makeWorkload('job-r-1').ownedBy(job).preempted(1).obj()] });
     await reconciler.reconcile('ml/r');
     await reconciler.reconcile('ml/r');
     expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml,source=pod': 0, 'object_namespace=ml,source=kueue': 1 });
   });
 
   it('counts a run that fails once, when the Failed status is written, and not again at rest', async () => {
-    const registry = createRegistry({ defaultMetrics: false });
-    const clock = new TestClock(T0.getTime() + 60_000);
-    const runs = new MemoryCache<TrainingRun>([makeTrainingRun('r').status({ phase: 'Running', attempts: 1, jobName: 'r-1', observedGeneration: 1, preemptions: 0 }).obj()]);
-    const writer = new FakeWriter(clock.now);
-    const reconciler = new TrainingRunReconciler({
-      config: configWith({ s3Bucket: 'lathe-artifacts' }),
-      writer,
-      store: new MemoryStore(),
-      events: new RecordingEvents(),
-      logger: silentLogger(),
-      runs,
-      jobs: new MemoryCache<V1Job>([makeJob('r-1').run('r').failed().obj()]),
-      pods: new MemoryCache<V1Pod>(),
-      jobEvents: new MemoryCache<CoreV1Event>(),
-      burst: new BurstTracker(() => clock.now().getTime()),
-      metrics: trainingRunMetrics(registry, runs),
-      now: clock.now,
-    });
+    const runs = new MemoryCache<TrainingRun>([running().obj()]);
+    const { registry, writer, reconciler } = reconcilerOver({ runs, jobs: [makeJob('r-1').run('r').failed().obj()] });
     expect(await values(registry, TRAINING_RUN_METRICS.failed)).toEqual({ 'object_namespace=ml': 0 });
     await reconciler.reconcile('ml/r');
     const failed = writer.writesOf('apply', 'TrainingRun/status').at(-1)!.body as TrainingRun['status'];
