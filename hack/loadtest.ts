@@ -19,6 +19,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { kubectl, repoRoot } from '../test/support/cluster.js';
+import { metricSum } from '../test/support/operator-process.js';
 import { withPortForward } from '../test/support/real-node.js';
 
 interface VegetaReport {
@@ -71,34 +72,22 @@ function positive(name: string, value: string): number {
   return n;
 }
 
-/** Prometheus text: the sum of a family's samples (every label set), or of its histogram buckets by `le`. */
-export function parseMetrics(text: string): { sums: Map<string, number>; buckets: Map<string, Map<number, number>> } {
-  const sums = new Map<string, number>();
-  const buckets = new Map<string, Map<number, number>>();
+/** A histogram's cumulative bucket counts by upper bound, summed over its other labels (Prometheus text). */
+export function histogramBuckets(text: string, family: string): Map<number, number> {
+  const buckets = new Map<number, number>();
   for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m) continue;
-    const [, name, labels = '', raw] = m;
-    const value = Number(raw);
-    if (!Number.isFinite(value) && raw !== '+Inf') continue;
-    sums.set(name!, (sums.get(name!) ?? 0) + value);
-    const le = /le="([^"]+)"/.exec(labels);
-    if (name!.endsWith('_bucket') && le) {
-      const family = name!.slice(0, -'_bucket'.length);
-      const bound = le[1] === '+Inf' ? Infinity : Number(le[1]);
-      let b = buckets.get(family);
-      if (!b) buckets.set(family, (b = new Map<number, number>()));
-      b.set(bound, (b.get(bound) ?? 0) + value);
-    }
+    const m = /^(\w+)_bucket\{[^}]*le="([^"]+)"[^}]*\}\s+(\S+)/.exec(line);
+    if (!m || m[1] !== family) continue;
+    const bound = m[2] === '+Inf' ? Infinity : Number(m[2]);
+    buckets.set(bound, (buckets.get(bound) ?? 0) + Number(m[3]));
   }
-  return { sums, buckets };
+  return buckets;
 }
 
 /** histogram_quantile over the difference of two cumulative bucket sets (linear within a bucket). */
-export function quantileOfDelta(before: Map<number, number> | undefined, after: Map<number, number> | undefined, q: number): number | null {
-  if (!after) return null;
+export function quantileOfDelta(before: Map<number, number>, after: Map<number, number>, q: number): number | null {
   const bounds = [...after.keys()].sort((a, b) => a - b);
-  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before?.get(b) ?? 0));
+  const counts = bounds.map((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0));
   const total = counts.at(-1) ?? 0;
   if (total <= 0) return null;
   const rank = q * total;
@@ -208,7 +197,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'lathe-loadtest-'));
   const report: LoadTestReport = { service, namespace, startedAt: new Date().toISOString(), endedAt: '', maxTokens, stages: [] };
   await withPortForward(namespace, `service/${service}`, 80, async (port) => {
-    const scrape = async () => parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+    const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     for (const rate of rates) {
       process.stderr.write(`[loadtest] stage: ${rate} req/s plain + ${rate} req/s streamed for ${seconds} s\n`);
       const before = await scrape();
@@ -219,8 +208,9 @@ async function main(): Promise<void> {
       ]);
       const elapsed = (Date.now() - t0) / 1000;
       const after = await scrape();
-      const tokens = (after.sums.get('lathe_tokens_generated_total') ?? 0) - (before.sums.get('lathe_tokens_generated_total') ?? 0);
-      const ttft = (q: number) => quantileOfDelta(before.buckets.get('lathe_time_to_first_token_seconds'), after.buckets.get('lathe_time_to_first_token_seconds'), q);
+      const tokens = metricSum(after, 'lathe_tokens_generated_total') - metricSum(before, 'lathe_tokens_generated_total');
+      const [ttftBefore, ttftAfter] = [before, after].map((t) => histogramBuckets(t, 'lathe_time_to_first_token_seconds')) as [Map<number, number>, Map<number, number>];
+      const ttft = (q: number) => quantileOfDelta(ttftBefore, ttftAfter, q);
       const p50 = ttft(0.5);
       report.stages.push({
         rate,

@@ -16,8 +16,7 @@ import { slimCustomResource } from './k8s/slim.js';
 import { Controller } from './runtime/controller.js';
 import { EventRecorder, kubeEventSink, type EventSink } from './runtime/events.js';
 import { HealthServer } from './runtime/health-server.js';
-import { requireGatewayApi } from './k8s/gateway-api.js';
-import { requireKueueApi } from './k8s/kueue.js';
+import { requireOptionalApis } from './k8s/optional-apis.js';
 import { DEFAULT_INFORMER_TIMINGS, ResilientInformer } from './runtime/informer.js';
 import { LeaderElector, kubeLeaseLock } from './runtime/leader-election.js';
 import { apiListWatch } from './runtime/list-watch.js';
@@ -154,8 +153,7 @@ export class Manager {
     await this.health.start();
     void this.checkAws();
 
-    if (config.kueue) await requireKueueApi(this.o.client);
-    if (config.gatewayApi) await requireGatewayApi(this.o.client);
+    await requireOptionalApis(this.o.client, config);
     // Caches fill before leadership is won, so a standby takes over with warm caches.
     await Promise.all([...this.informersByName.values()].map((i) => i.start()));
     if (this.elector) {

@@ -1,26 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { KubeApiError } from '../client/errors.js';
-import { requireGatewayApi, slimHttpRoute } from './gateway-api.js';
+import { slimHttpRoute } from './gateway-api.js';
 import { slimIngress } from './slim.js';
-
-const client = (answer: () => Promise<unknown>) => ({ get: <T>() => answer() as Promise<T> });
-
-describe('requireGatewayApi (LATHE_GATEWAY_API=true at start-up)', () => {
-  it('passes when the API server serves httproutes', async () => {
-    await expect(requireGatewayApi(client(() => Promise.resolve({ resources: [{ name: 'gateways' }, { name: 'httproutes' }] })))).resolves.toBeUndefined();
-  });
-  it('stops start-up with one line saying what to do when the CRD is missing', async () => {
-    const missing = client(() => Promise.reject(new KubeApiError(404, { reason: 'NotFound', message: 'the server could not find the requested resource' })));
-    await expect(requireGatewayApi(missing)).rejects.toThrow(
-      "LATHE_GATEWAY_API=true, but the API server does not serve gateway.networking.k8s.io/v1 httproutes: install the Gateway API CRDs (v1.0 or later, standard channel) first, or turn HTTPRoute support off (LATHE_GATEWAY_API=false; the chart's gatewayApi.enabled=false)",
-    );
-    // Gateways alone (no HTTPRoute CRD) are not enough.
-    await expect(requireGatewayApi(client(() => Promise.resolve({ resources: [{ name: 'gateways' }] })))).rejects.toThrow('does not serve');
-  });
-  it('passes other errors through (an unreachable API server is not "not installed")', async () => {
-    await expect(requireGatewayApi(client(() => Promise.reject(new KubeApiError(403, { reason: 'Forbidden', message: 'forbidden' }))))).rejects.toThrow('forbidden');
-  });
-});
 
 describe('what the caches keep', () => {
   it('of an HTTPRoute: metadata and the parents\' conditions, not the spec', () => {

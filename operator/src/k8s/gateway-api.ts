@@ -3,8 +3,6 @@
 // it (status.parents[].conditions), but not their addresses: those are on the Gateway, which Lathe
 // neither reads nor needs RBAC for.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { statusCode } from '../client/errors.js';
-import type { KubeClient } from '../client/kube-client.js';
 
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 /** HTTPRoute is GA (v1) since Gateway API v1.0. */
@@ -66,25 +64,4 @@ export function slimHttpRoute(r: HttpRoute): HttpRoute {
         }
       : {}),
   };
-}
-
-/**
- * Start-up check with LATHE_GATEWAY_API=true: without the HTTPRoute CRD its informer would never
- * sync and the operator would sit unready without a word. One line instead, saying what to do.
- */
-export async function requireGatewayApi(client: Pick<KubeClient, 'get'>): Promise<void> {
-  const where = `/apis/${GATEWAY_GROUP}/${GATEWAY_VERSION}`;
-  let served = false;
-  try {
-    const list = await client.get<{ resources?: { name: string }[] }>(where);
-    served = (list.resources ?? []).some((r) => r.name === 'httproutes');
-  } catch (err) {
-    if (statusCode(err) !== 404) throw err;
-  }
-  if (!served) {
-    throw new Error(
-      `LATHE_GATEWAY_API=true, but the API server does not serve ${GATEWAY_GROUP}/${GATEWAY_VERSION} httproutes: install the Gateway API ` +
-        "CRDs (v1.0 or later, standard channel) first, or turn HTTPRoute support off (LATHE_GATEWAY_API=false; the chart's gatewayApi.enabled=false)",
-    );
-  }
 }

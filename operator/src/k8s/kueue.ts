@@ -3,8 +3,6 @@
 // it was evicted or preempted, and `spec.active`, Kueue's own switch for stopping a workload. Lathe
 // reads these to say what Kueue says, and writes only `spec.active` (spec.suspend of a queued run).
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { statusCode } from '../client/errors.js';
-import type { KubeClient } from '../client/kube-client.js';
 
 export const KUEUE_GROUP = 'kueue.x-k8s.io';
 /** v1beta2 is the storage version since Kueue v0.15; v0.19 serves both. */
@@ -99,25 +97,4 @@ export function slimWorkload(w: Workload): Workload {
       ...(w.status?.schedulingStats?.evictions ? { schedulingStats: { evictions: w.status.schedulingStats.evictions } } : {}),
     },
   };
-}
-
-/**
- * Start-up check with LATHE_KUEUE=true: without Kueue's API the Workload informer would never sync,
- * and the operator would sit unready without a word. One line instead, saying what to do.
- */
-export async function requireKueueApi(client: Pick<KubeClient, 'get'>): Promise<void> {
-  const where = `/apis/${KUEUE_GROUP}/${KUEUE_VERSION}`;
-  let served = false;
-  try {
-    const list = await client.get<{ resources?: { name: string }[] }>(where);
-    served = (list.resources ?? []).some((r) => r.name === 'workloads');
-  } catch (err) {
-    if (statusCode(err) !== 404) throw err;
-  }
-  if (!served) {
-    throw new Error(
-      `LATHE_KUEUE=true, but the API server does not serve ${KUEUE_GROUP}/${KUEUE_VERSION} workloads: install Kueue ` +
-        "(v0.15 or later) first, or turn Kueue support off (LATHE_KUEUE=false; the chart's kueue.enabled=false)",
-    );
-  }
 }
