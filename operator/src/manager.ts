@@ -225,7 +225,7 @@ export function countingStore(store: ObjectStore, registry: Registry): ObjectSto
   };
   return {
     getJson: (bucket, key) => counted('get', () => store.getJson(bucket, key)),
-    putJson: (bucket, key, value) => counted('put', () => store.putJson(bucket, key, value)),
+    putJson: (bucket, key, value, opts) => counted('put', () => store.putJson(bucket, key, value, opts)),
     headBucket: (bucket) => counted('head', () => store.headBucket(bucket)),
   };
 }

@@ -2,6 +2,7 @@
 // operator and the images use.
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
+import { S3ObjectStore } from '../../operator/src/aws/s3-store.js';
 import { suffix } from '../support/cluster.js';
 
 const bucket = process.env.LATHE_S3_BUCKET;
@@ -21,5 +22,20 @@ describe.skipIf(!bucket)('S3', () => {
       await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
     }
     await expect(s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).rejects.toMatchObject({ name: 'NoSuchKey' });
+  });
+
+  it("never lets a run's first record replace one already there (the operator's conditional write, If-None-Match)", async () => {
+    const store = new S3ObjectStore();
+    const key = `e2e/${suffix()}/run.json`;
+    try {
+      await store.putJson(bucket!, key, { phase: 'Running' }, { ifAbsent: true });
+      expect(await store.getJson(bucket!, key)).toEqual({ phase: 'Running' });
+      await store.putJson(bucket!, key, { phase: 'Succeeded' });
+      // A late first-record write, as one retried through an S3 outage: left alone, and no error.
+      await store.putJson(bucket!, key, { phase: 'Running' }, { ifAbsent: true });
+      expect(await store.getJson(bucket!, key)).toEqual({ phase: 'Succeeded' });
+    } finally {
+      await new S3Client({ forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) }).send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+    }
   });
 });

@@ -149,9 +149,10 @@ export class MemoryStore implements ObjectStore {
     this.check();
     return structuredClone(this.objects.get(`${bucket}/${key}`));
   }
-  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
+  async putJson(bucket: string, key: string, value: unknown, opts: { ifAbsent?: boolean } = {}): Promise<void> {
     await Promise.resolve();
     this.check();
+    if (opts.ifAbsent && this.objects.has(`${bucket}/${key}`)) return;
     this.objects.set(`${bucket}/${key}`, structuredClone(value));
   }
   headBucket(): Promise<void> {

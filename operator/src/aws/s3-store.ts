@@ -6,7 +6,11 @@ import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from 
 export interface ObjectStore {
   /** The parsed JSON at key, or undefined when the object does not exist. Throws on other errors. */
   getJson(bucket: string, key: string): Promise<unknown>;
-  putJson(bucket: string, key: string, value: unknown): Promise<void>;
+  /**
+   * Writes JSON at key. With `ifAbsent`, only when nothing is there yet (S3's conditional write,
+   * If-None-Match: *): an existing object is left as it is, and that is not an error.
+   */
+  putJson(bucket: string, key: string, value: unknown, opts?: { ifAbsent?: boolean }): Promise<void>;
   headBucket(bucket: string): Promise<void>;
 }
 
@@ -28,15 +32,22 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async putJson(bucket: string, key: string, value: unknown): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: key,
-        Body: `${JSON.stringify(value, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    );
+  async putJson(bucket: string, key: string, value: unknown, opts: { ifAbsent?: boolean } = {}): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: `${JSON.stringify(value, null, 2)}\n`,
+          ContentType: 'application/json',
+          ...(opts.ifAbsent ? { IfNoneMatch: '*' } : {}),
+        }),
+      );
+    } catch (err) {
+      // 412: the object exists (or the SDK's retry of a write that had landed); as asked, left alone.
+      if (opts.ifAbsent && (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode === 412) return;
+      throw err;
+    }
   }
 
   async headBucket(bucket: string): Promise<void> {

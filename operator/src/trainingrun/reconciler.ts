@@ -218,7 +218,9 @@ export class TrainingRunReconciler {
    * effort, since the final record is written before the run can finish.
    */
   private writeInitialRecord(plan: RunPlan, obs: Observation, desired: TrainingRunStatus, log: Logger): void {
-    writeRecord(this.d.store, plan.location, buildRecord(plan, obs, desired.phase ?? 'Pending', undefined, this.now())).catch((err: unknown) =>
+    // Only where no record is yet: a write still in flight (the SDK retrying through an S3 outage,
+    // or sent by a process since killed) can land after the final record, which it must not replace.
+    writeRecord(this.d.store, plan.location, buildRecord(plan, obs, desired.phase ?? 'Pending', undefined, this.now()), { ifAbsent: true }).catch((err: unknown) =>
       log.warn('initial run record not written', { err }),
     );
   }

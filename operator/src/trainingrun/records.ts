@@ -113,9 +113,10 @@ export async function recordSuccess(store: ObjectStore, loc: RunLocation, record
   return { recorded: { ...artifact, recordUri: `s3://${loc.bucket}/${loc.keyPrefix}${RUN_FILES.record}` } };
 }
 
-export async function writeRecord(store: ObjectStore, loc: RunLocation, record: Omit<RunRecord, 'recordedAt'>): Promise<void> {
+/** `ifAbsent`: the record of a started run, which must never replace one already there (a final one). */
+export async function writeRecord(store: ObjectStore, loc: RunLocation, record: Omit<RunRecord, 'recordedAt'>, opts: { ifAbsent?: boolean } = {}): Promise<void> {
   const full: RunRecord = { ...record, recordedAt: new Date().toISOString() };
-  await store.putJson(loc.bucket, loc.keyPrefix + RUN_FILES.record, full);
+  await store.putJson(loc.bucket, loc.keyPrefix + RUN_FILES.record, full, opts);
 }
 
 function problemOf(err: unknown, doing: string): { reason: string; message: string } {
