@@ -34,7 +34,10 @@ SOCK=$state/node/containerd.sock
 ALL=(operator trainer inference)
 
 log() { printf '[images] %s\n' "$*" >&2; }
-b() { buildah --root "$IMG/storage" --runroot "$IMG/run" --storage-driver overlay "$@"; }
+# RUN steps under runc, not buildah's default crun: crun refuses a hybrid cgroup layout whose v2
+# hierarchy has any controller ("cgroups in hybrid mode not supported"), which some of these
+# machines have (hugetlb in /sys/fs/cgroup/unified); runc, the real node's runtime, runs there.
+b() { BUILDAH_RUNTIME=${BUILDAH_RUNTIME:-$(command -v runc)} buildah --root "$IMG/storage" --runroot "$IMG/run" --storage-driver overlay "$@"; }
 exists() { b images -q "$1" >/dev/null 2>&1; }
 ref() { echo "lathe.local/lathe-$1:local"; }
 
@@ -52,12 +55,13 @@ need() {
   command -v buildah >/dev/null || missing+=(buildah)
   command -v skopeo >/dev/null || missing+=(skopeo)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
+  command -v runc >/dev/null || missing+=(runc)
   [ ${#missing[@]} -eq 0 ] && return 0
   [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null ||
-    { log "missing ${missing[*]} (Debian packages buildah skopeo debootstrap)"; return 1; }
+    { log "missing ${missing[*]} (Debian packages buildah skopeo debootstrap runc)"; return 1; }
   log "installing Debian packages: ${missing[*]}"
   mkdir -p "$IMG"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq buildah skopeo debootstrap; } \
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq buildah skopeo debootstrap runc; } \
     >"$IMG/apt.log" 2>&1 || { tail -n 20 "$IMG/apt.log" >&2; return 1; }
 }
 
@@ -97,7 +101,8 @@ image_key() {
 }
 
 # timed WHAT NAME BUILDER [ARG...]: build image NAME with BUILDER NAME ARG... unless it is there,
-# logging to a file that is shown only on failure.
+# logging to a file that is shown only on failure. BUILDER runs where `set -e` does not apply (an
+# `if` condition), so every builder chains its steps with `|| return 1`: a failed step never commits.
 timed() {
   local what=$1 name=$2 t0=$SECONDS
   shift 2
@@ -115,14 +120,14 @@ build_debian() {
   local name=$1 rootfs=$IMG/rootfs.tmp mirror c m
   mirror=$(debian_mirror)
   rm -rf "$rootfs"
-  debootstrap --variant=minbase --include="$DEBIAN_PACKAGES" "$DEBIAN_SUITE" "$rootfs" "$mirror"
+  debootstrap --variant=minbase --include="$DEBIAN_PACKAGES" "$DEBIAN_SUITE" "$rootfs" "$mirror" || return 1
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/log/*.log
-  c=$(b from scratch)
-  m=$(b mount "$c")
-  tar -C "$rootfs" -c . | tar -C "$m" -x
-  b umount "$c" >/dev/null
-  b config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd /bin/bash "$c"
-  b commit --rm "$c" "$name"
+  c=$(b from scratch) || return 1
+  m=$(b mount "$c") || return 1
+  tar -C "$rootfs" -c . | tar -C "$m" -x || return 1
+  b umount "$c" >/dev/null || return 1
+  b config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd /bin/bash "$c" || return 1
+  b commit --rm "$c" "$name" || return 1
   rm -rf "$rootfs"
 }
 
@@ -132,12 +137,12 @@ build_debian() {
 npm_layer() {
   local name=$1 parent=$2 pkg=$3 dest=$4 check=$5 tmp c
   tmp=$(mktemp -d)
-  (cd "$tmp" && npm pack --silent "$pkg" >/dev/null && tar xzf ./*.tgz)
-  c=$(b from --pull=never "$parent")
-  b copy "$c" "$tmp/package" "$dest"
-  b config --env PATH=/nodejs/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$c"
-  b run "$c" -- sh -c "$check"
-  b commit --rm "$c" "$name"
+  (cd "$tmp" && npm pack --silent "$pkg" >/dev/null && tar xzf ./*.tgz) || return 1
+  c=$(b from --pull=never "$parent") || return 1
+  b copy "$c" "$tmp/package" "$dest" || return 1
+  b config --env PATH=/nodejs/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$c" || return 1
+  b run "$c" -- sh -c "$check" || { b rm "$c" >/dev/null; return 1; }
+  b commit --rm "$c" "$name" || return 1
   rm -rf "$tmp"
 }
 
