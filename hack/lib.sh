@@ -3,6 +3,9 @@
 # $state/pids and logs under $state/logs) and kubeconfigs for the client certificates in $pki.
 # Sourced, after the caller has set $state, $pki and $API_PORT.
 
+# The Services' addresses: the API server allocates them, and the node's kube-router exempts them.
+SERVICE_CIDR=10.96.0.0/16
+
 pid_of() { cat "$state/pids/$1.pid" 2>/dev/null || true; }
 running() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
 

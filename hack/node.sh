@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The real node of the local cluster: a kubelet that runs real containers (containerd v2 + Debian's
-# runc), CNI bridge networking, kube-proxy and CoreDNS, beside the kwok nodes that simulate GPUs.
+# runc), CNI bridge networking, kube-proxy, CoreDNS and kube-router's network policy controller
+# (NetworkPolicies enforced, as on EKS with the VPC CNI's policy agent), beside the kwok nodes that
+# simulate GPUs.
 # hack/cluster.sh calls it; everything it starts runs as a plain process under .cluster/.
 #
 #   hack/node.sh check      say in one line whether this machine can run the node, and why not
 #   hack/node.sh network    the bridge, sysctls and iptables guard (before the API server starts)
 #   hack/node.sh pki        the node's certificates, signed by the cluster CA
-#   hack/node.sh up         containerd, kubelet, kube-proxy, CoreDNS; waits for the node to be Ready
+#   hack/node.sh up         containerd, kubelet, kube-proxy, CoreDNS, kube-router's firewall; waits
+#                           for the node to be Ready and the policy chains to be in place
 #                           (after network and pki, which hack/cluster.sh runs before the API server
 #                           so that the guard is in place before anything listens on the bridge)
 #   hack/node.sh down       stop it all and remove what it made (pods, mounts, cgroups, chains, links)
@@ -45,7 +48,7 @@ kubectl() { "$("$tools" path kubectl)" --kubeconfig "$state/kubeconfig" "$@"; }
 # ---- can this machine run it? ------------------------------------------------------------------
 
 # Debian packages the node needs (a fresh machine of this project's kind has none of them).
-PACKAGES=(runc containernetworking-plugins iptables conntrack)
+PACKAGES=(runc containernetworking-plugins iptables conntrack ipset)
 
 # Prints nothing and returns 0 when the node can run; otherwise one line saying why not.
 why_not() {
@@ -61,6 +64,7 @@ why_not() {
   [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
   command -v iptables >/dev/null || missing+=(iptables)
   command -v conntrack >/dev/null || missing+=(conntrack)
+  command -v ipset >/dev/null || missing+=(ipset)
   if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null; then
       log "installing Debian packages: ${missing[*]}"
@@ -82,9 +86,10 @@ check() {
 # ---- certificates --------------------------------------------------------------------------------
 
 # Signed by the cluster CA (hack/cluster.sh make_pki): the kubelet's client and serving certs, the
-# API server's client cert for kubelet (logs, exec, port-forward), kube-proxy's and CoreDNS's.
+# API server's client cert for kubelet (logs, exec, port-forward), kube-proxy's, CoreDNS's and
+# kube-router's.
 node_pki() {
-  [ -f "$pki/node/.done" ] && return 0
+  [ -f "$pki/node/.done" ] && [ -f "$pki/node/kube-router.crt" ] && return 0
   rm -rf "$pki/node"
   mkdir -p "$pki/node"
   (
@@ -102,6 +107,7 @@ node_pki() {
     sign apiserver-kubelet-client "/CN=kube-apiserver-kubelet-client" 'extendedKeyUsage=clientAuth'
     sign kube-proxy "/CN=system:kube-proxy" 'extendedKeyUsage=clientAuth'
     sign coredns "/CN=lathe:coredns" 'extendedKeyUsage=clientAuth'
+    sign kube-router "/CN=lathe:kube-router" 'extendedKeyUsage=clientAuth'
   )
   touch "$pki/node/.done"
 }
@@ -174,6 +180,22 @@ kind: ClusterRoleBinding
 metadata: {name: lathe:coredns}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: lathe:coredns}
 subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "lathe:coredns"}]
+---
+# kube-router's network policy controller: the informers it starts (pkg/cmd/kube-router.go), read
+# only, and its own node.
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: lathe:kube-router}
+rules:
+- {apiGroups: [""], resources: [pods, namespaces, nodes, services, endpoints], verbs: [get, list, watch]}
+- {apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [list, watch]}
+- {apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: lathe:kube-router}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: lathe:kube-router}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: "lathe:kube-router"}]
 EOF
 }
 
@@ -241,6 +263,7 @@ EOF
   kubeconfig "$node_state/kubelet.kubeconfig" node/kubelet
   kubeconfig "$node_state/kube-proxy.kubeconfig" node/kube-proxy
   kubeconfig "$node_state/coredns.kubeconfig" node/coredns
+  kubeconfig "$node_state/kube-router.kubeconfig" node/kube-router
   cat >"$node_state/kubelet.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -330,21 +353,41 @@ up() {
     --node-labels "lathe.dev/node-pool=local,node.kubernetes.io/instance-type=local" --v=1
   start kube-proxy "$k8s/kube-proxy" --config "$node_state/kube-proxy.yaml" --v=1
   start coredns "$("$tools" path coredns)" -conf "$node_state/Corefile"
+  local ready=false
   for _ in $(seq 1 150); do
     kubectl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null |
-      grep -qx True && { log "node $NODE_NAME Ready in $((SECONDS - t0))s"; return 0; }
+      grep -qx True && { ready=true; break; }
     running kubelet || { log "kubelet exited:"; tail -n 30 "$state/logs/kubelet.log" >&2; return 1; }
     sleep 0.2
   done
-  log "timed out waiting for node $NODE_NAME to be Ready"
-  tail -n 30 "$state/logs/kubelet.log" >&2
+  if ! $ready; then
+    log "timed out waiting for node $NODE_NAME to be Ready"
+    tail -n 30 "$state/logs/kubelet.log" >&2
+    return 1
+  fi
+  # Once the Node exists (kube-router looks itself up by name): NetworkPolicies, enforced in
+  # iptables and ipsets (its chains KUBE-ROUTER-* and KUBE-POD-FW-*, jumped to ahead of
+  # LATHE-FORWARD; bridged pod-to-pod traffic passes them through br_netfilter).
+  # Only its firewall: the bridge routes and kube-proxy serves Services. Pods without a policy
+  # stay open, and the node itself always reaches its pods (the kubelet's probes).
+  start kube-router "$("$tools" path kube-router)" --run-firewall=true --run-router=false \
+    --run-service-proxy=false --kubeconfig "$node_state/kube-router.kubeconfig" \
+    --hostname-override "$NODE_NAME" --service-cluster-ip-range "$SERVICE_CIDR" \
+    --health-port 0 --metrics-port 0 --v=1
+  for _ in $(seq 1 100); do
+    iptables -w -S KUBE-ROUTER-FORWARD >/dev/null 2>&1 && { log "node $NODE_NAME Ready, policies enforced, in $((SECONDS - t0))s"; return 0; }
+    running kube-router || break
+    sleep 0.2
+  done
+  log "kube-router did not set up its chains:"
+  tail -n 30 "$state/logs/kube-router.log" >&2
   return 1
 }
 
 # ---- teardown --------------------------------------------------------------------------------------
 
 # Every rule that jumps to one of ours and our chains themselves (kube-proxy's KUBE-*, the kubelet's
-# KUBE-FIREWALL and canaries, and LATHE-*), by filtering a table's dump and restoring it whole: the
+# KUBE-FIREWALL and canaries, kube-router's KUBE-ROUTER-*, KUBE-POD-FW-*, KUBE-NWPLCY-*, and LATHE-*), by filtering a table's dump and restoring it whole: the
 # rules' quoted comments survive, and the table changes in one step.
 ipt_clean() {
   local ipt=$1 table dump
@@ -369,9 +412,11 @@ down() {
   fi
   stop containerd
   pkill -9 -f "containerd-shim-runc-v2 -namespace k8s.io" 2>/dev/null || true
-  stop kube-proxy coredns
+  stop kube-proxy coredns kube-router
   ipt_clean iptables
   ipt_clean ip6tables
+  # kube-router's ipsets, once no rule refers to them.
+  ipset_names | while read -r set; do ipset destroy "$set" 2>/dev/null || true; done
   # Mounts under the node's state (kubelet's bind-mount of its root dir onto itself, volumes, the
   # network namespaces) and the overlay mounts of containerd's snapshotter, deepest first.
   findmnt -rn -o TARGET | { grep -E "^($node_state|$CONTAINERD_ROOT)(/|$)" || true; } | sort -r |
@@ -392,6 +437,12 @@ down() {
   log "down"
 }
 
+# The ipsets kube-router makes (KUBE-SRC-*, KUBE-DST-*, kube-router-*, inet6:...).
+ipset_names() {
+  command -v ipset >/dev/null || return 0
+  ipset list -n 2>/dev/null | grep -E '^(inet6:)?(KUBE-|kube-router-)' || true
+}
+
 leaks() {
   local found=0 out
   report() { [ -n "$2" ] && { printf 'left behind: %s\n%s\n' "$1" "$2"; found=1; }; return 0; }
@@ -404,6 +455,7 @@ leaks() {
   # Every table of both families, as ipt_clean cleans them.
   out=$( { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -E '^:(KUBE|LATHE)-' || true)
   report "iptables chains" "$out"
+  report "ipsets" "$(ipset_names)"
   out=$(findmnt -rn -o TARGET | grep -E "^($state|$CONTAINERD_ROOT)(/|$)|/var/lib/kubelet" || true)
   report "mounts" "$out"
   out=$(find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -name 'kubepods*' 2>/dev/null || true)

@@ -3,8 +3,9 @@
 // Ingress, HTTPRoute and NetworkPolicies the operator renders, they point at the service's Service
 // and pods, and status shows the external URL once a controller publishes an address. No ingress or
 // Gateway controller runs here, so the test writes their status as they would (an ALB's hostname on
-// the Ingress, Accepted on the route); the Gateway API CRDs come from the Go module proxy.
-import { appendFileSync } from 'node:fs';
+// the Ingress, Accepted on the route); the Gateway API CRDs come from the Go module proxy. That the
+// policies are enforced (a pod of another namespace refused) is test/real/network-policy.test.ts,
+// on the real node, where kube-router enforces them.
 import { CustomObjectsApi, NetworkingV1Api, type V1Ingress, type V1NetworkPolicy } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTrainingRun } from '../support/builders.js';
@@ -68,10 +69,6 @@ afterAll(async () => {
   await operator?.stop();
   if (ns) await deleteNamespace(core, ns);
   removeGatewayApi();
-  // Said, not passed: the policies are checked as objects the API server accepts, not as traffic refused.
-  if (process.env.LATHE_TEST_SKIPS && !external) {
-    appendFileSync(process.env.LATHE_TEST_SKIPS, 'e2e: NetworkPolicy enforcement (the real node\'s bridge CNI enforces no NetworkPolicy; the policies are checked as accepted objects)\n');
-  }
 });
 
 // The in-cluster rerun's operator was installed with the chart's defaults (no Gateway API, no policies).
