@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadTestReport } from '../../hack/loadtest.js';
 import { clients, ensureCrds, repoRoot, waitFor } from '../support/cluster.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { deleteNamespaceAndWait, imageRef, ON_REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel } from '../support/real-node.js';
+import { deleteNamespaceAndWait, imageRef, requireRealNode, restrictedNamespace, seedTinyModel, tinyService } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -41,12 +41,7 @@ beforeAll(async () => {
     version: 'v1alpha1',
     namespace: ns,
     plural: 'inferenceservices',
-    body: {
-      apiVersion: 'lathe.dev/v1alpha1',
-      kind: 'InferenceService',
-      metadata: { name: SERVICE },
-      spec: { model: { uri: seed.model }, task: 'text-generation', replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE },
-    },
+    body: tinyService(SERVICE, { uri: seed.model }),
   });
   await waitFor(`InferenceService ${SERVICE} to be Ready`, async () => {
     const s = (await custom.getNamespacedCustomObject({ group: 'lathe.dev', version: 'v1alpha1', namespace: ns, plural: 'inferenceservices', name: SERVICE })) as { status?: { conditions?: { type: string; status: string }[] } };

@@ -10,7 +10,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { chat, complete, deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, followLogs, tinyRun, withPortForward, type Seed } from '../support/real-node.js';
+import { chat, complete, deleteNamespaceAndWait, describePod, imageRef, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, followLogs, tinyRun, tinyService, withPortForward, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -183,12 +183,7 @@ describe('the whole loop in real pods', () => {
       ...group,
       namespace: ns,
       plural: 'inferenceservices',
-      body: {
-        apiVersion: 'lathe.dev/v1alpha1',
-        kind: 'InferenceService',
-        metadata: { name },
-        spec: { model: { trainingRun: run }, task: 'text-generation', replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE },
-      },
+      body: tinyService(name, { trainingRun: run }),
     });
     await withPodStates(
       `lathe.dev/inference-service=${name}`,

@@ -9,7 +9,7 @@ import { CustomObjectsApi, NetworkingV1Api, type V1Pod } from '@kubernetes/clien
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, ensureCrds, waitFor } from '../support/cluster.js';
 import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, tinyRun, type Seed } from '../support/real-node.js';
+import { deleteNamespaceAndWait, describePod, imageRef, ON_REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, tinyRun, tinyService, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -135,12 +135,7 @@ beforeAll(async () => {
     ...group,
     namespace: ns,
     plural: 'inferenceservices',
-    body: {
-      apiVersion: 'lathe.dev/v1alpha1',
-      kind: 'InferenceService',
-      metadata: { name: SERVICE },
-      spec: { model: { uri: seed.model }, task: 'text-generation', replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE },
-    },
+    body: tinyService(SERVICE, { uri: seed.model }),
   });
   // Ready means the kubelet's readiness probe got through the policy (the node is always let in).
   await waitFor(`InferenceService ${SERVICE} to be Ready under its NetworkPolicy`, async () => (await condition('inferenceservices', SERVICE, 'Ready')) === 'True', 240_000, 1000);

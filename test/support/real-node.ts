@@ -99,6 +99,19 @@ export function tinyRun(name: string, seed: Seed) {
     .spec(ON_REAL_NODE);
 }
 
+/**
+ * An InferenceService of a tiny text model on the real node: one replica on CPU (gpus: 0). `model`
+ * is the spec's model (`{uri}` or `{trainingRun}`).
+ */
+export function tinyService(name: string, model: Record<string, string>): Record<string, unknown> {
+  return {
+    apiVersion: 'lathe.dev/v1alpha1',
+    kind: 'InferenceService',
+    metadata: { name },
+    spec: { model, task: 'text-generation', replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE },
+  };
+}
+
 /** Builds the tiny models and datasets (hack/seed.py) under s3://lathe-datasets/<prefix>/. */
 export function seedTinyModel(prefix: string): Seed {
   const venv = execFileSync(path.join(repoRoot, 'hack/python-env.sh'), { encoding: 'utf8' }).trim();
