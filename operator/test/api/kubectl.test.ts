@@ -125,13 +125,13 @@ describe('kubectl get', () => {
     expect(table(out)[0]).toEqual(['NAME', 'MODEL', 'PHASE', 'PROGRESS', 'LOSS', 'GPUS', 'AGE', 'TASK', 'ATTEMPTS', 'RUN ID', 'MESSAGE']);
   });
 
-  it('inferenceservices prints NAME MODEL READY REPLICAS URL AGE', async () => {
+  it('inferenceservices prints NAME MODEL READY REPLICAS URL CANARY AGE', async () => {
     await setServiceStatus();
     const out = await waitFor('kubectl to show it', async () => {
       const obj = await get(PLURALS.InferenceService, 'story-writer');
       const text = kubectl(['get', 'inferenceservices', '-n', namespace]);
       const [header, row] = table(text);
-      expect(header).toEqual(['NAME', 'MODEL', 'READY', 'REPLICAS', 'URL', 'AGE']);
+      expect(header).toEqual(['NAME', 'MODEL', 'READY', 'REPLICAS', 'URL', 'CANARY', 'AGE']);
       expect(row!.slice(0, 5)).toEqual(['story-writer', ...expectedColumns(obj, inferenceServiceCrd())]);
       return text;
     }, 20_000);
