@@ -68,6 +68,11 @@ export function modelHash(uri: string): string {
   return createHash('sha256').update(uri).digest('hex').slice(0, 10);
 }
 
+/** Hash of a rendered pod template (the Deployment's lathe.dev/template-hash annotation). */
+export function templateHash(template: object): string {
+  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 16);
+}
+
 export function replicaBounds(isvc: InferenceService): { min: number; max: number; autoscaling: boolean } {
   const min = isvc.spec.replicas?.min ?? DEFAULTS.inferenceReplicasMin;
   const max = Math.max(isvc.spec.replicas?.max ?? min, min);
@@ -161,6 +166,9 @@ export function render(input: RenderInput): RenderedService {
       },
     },
   };
+
+  // Which pod template this is: the canary rollout compares it with the stable Deployment's.
+  deployment.metadata!.annotations = { [ANNOTATIONS.templateHash]: templateHash(deployment.spec!.template) };
 
   const service: V1Service = {
     apiVersion: 'v1',
