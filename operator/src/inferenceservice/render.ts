@@ -30,7 +30,7 @@ export interface RenderInput {
   /** The model the pods should serve now: the resolved spec model, or the last ready one after a rollback. */
   modelUri: string;
   config: Pick<OperatorConfig, 'inferenceImage' | 'inferenceServiceAccount' | 'podS3Endpoint' | 'podEnvSecret'> &
-    Partial<Pick<OperatorConfig, 'networkPolicies'> & NetworkPolicyConfig>;
+    Partial<Pick<OperatorConfig, 'networkPolicies' | 'leaseNamespace'> & NetworkPolicyConfig>;
 }
 
 export interface RenderedService {
@@ -188,7 +188,16 @@ export function render(input: RenderInput): RenderedService {
   if (spec.expose?.httpRoute) result.httpRoute = renderHttpRoute(spec.expose.httpRoute, child);
   if (config.networkPolicies) {
     result.networkPolicy = renderServingNetworkPolicy(
-      { name, namespace, labels, owner, podSelector: selectorLabels(isvc), port },
+      {
+        name,
+        namespace,
+        labels,
+        owner,
+        podSelector: selectorLabels(isvc),
+        port,
+        // A canary's analysis: the operator (in the namespace of its Lease) reads the pods' /metrics.
+        ...(spec.rollout?.strategy === 'Canary' && config.leaseNamespace ? { operatorNamespace: config.leaseNamespace } : {}),
+      },
       {
         networkPolicyIngressNamespaces: config.networkPolicyIngressNamespaces ?? [],
         networkPolicyIngressCidrs: config.networkPolicyIngressCidrs ?? [],
