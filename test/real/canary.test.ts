@@ -5,6 +5,7 @@
 // the same model with the server's test fault FAULT_ERROR_RATE (inference-image/README.md): real
 // 500s from the served pods, counted in their lathe_requests_total. One stable replica means the
 // canary's one pod is 50% of the pods at any weight (rollout-split.ts): the steps' shares say so.
+import { request as httpRequest } from 'node:http';
 import { AppsV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, ensureCrds, waitFor } from '../support/cluster.js';
@@ -52,24 +53,31 @@ async function deploymentExists(name: string): Promise<boolean> {
   }
 }
 
+/** One completion on a connection of its own (no keep-alive: kube-proxy picks a pod per connection); its status code. */
+function completion(host: string, service: string): Promise<number> {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ model: service, prompt: 'the cat', max_tokens: 2 });
+    const req = httpRequest({ host, port: 80, path: '/v1/completions', method: 'POST', agent: false, timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
+}
+
 /**
- * Completions through the service's ClusterIP (kube-proxy's rules on the host spread them over the
- * ready pods of both Deployments) until stopped; the status codes.
+ * Completions through the service's ClusterIP (kube-proxy's rules on the host spread connections
+ * over the ready pods of both Deployments) until stopped; the status codes.
  */
 function traffic(service: string): { codes: number[]; stop: () => Promise<void> } {
   const codes: number[] = [];
   let running = true;
   const loop = (async () => {
     const svc = await core.readNamespacedService({ namespace: ns, name: service });
-    const url = `http://${svc.spec!.clusterIP!}/v1/completions`;
     while (running) {
-      try {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: service, prompt: 'the cat', max_tokens: 2 }), signal: AbortSignal.timeout(10_000) });
-        codes.push(res.status);
-        await res.arrayBuffer();
-      } catch {
-        codes.push(0);
-      }
+      codes.push(await completion(svc.spec!.clusterIP!, service));
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
