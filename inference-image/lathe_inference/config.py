@@ -44,6 +44,10 @@ class Settings:
     shutdown_delay_s: float = 0.0
     trust_remote_code: bool = False
     warmup: bool = True
+    # A test fault, never for production: this share of the generation requests is answered 500
+    # (FAULT_ERROR_RATE). The canary tests use it to serve a model that answers badly. Not LATHE_*,
+    # which an InferenceService's spec.runtime.env may not set.
+    fault_error_rate: float = 0.0
 
 
 def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
@@ -159,4 +163,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         shutdown_delay_s=_float(env, "LATHE_SHUTDOWN_DELAY_S", 0.0, 0.0, 600.0),
         trust_remote_code=_bool(env, "LATHE_TRUST_REMOTE_CODE"),
         warmup=_bool(env, "LATHE_WARMUP", True),
+        fault_error_rate=_float(env, "FAULT_ERROR_RATE", 0.0, 0.0, 1.0),
     )

@@ -19,6 +19,11 @@ log = logging.getLogger("lathe_inference.api")
 
 # The route label of the request metrics. Any other path counts as "other", so that a scan of random
 # paths cannot grow a label per path.
+# The routes whose answers are the model's (the operator's canary analysis counts these).
+GENERATION_ROUTES = {
+    "/v1/completions", "/v1/chat/completions", "/v1/images/generations", "/generate/text", "/generate/image",
+}
+
 ROUTES = {
     "/v1/completions", "/v1/chat/completions", "/v1/images/generations", "/v1/models",
     "/generate/text", "/generate/image", "/healthz", "/readyz", "/metrics",
@@ -77,6 +82,17 @@ class GuardMiddleware:
     def __init__(self, app: ASGIApp, state: ServerState) -> None:
         self.app = app
         self.state = state
+        self.generation_requests = 0
+
+    def inject_fault(self, route: str) -> bool:
+        """FAULT_ERROR_RATE (a test fault): whether this generation request is failed. Deterministic, so a
+        test knows the share: request n fails when floor(n * rate) steps up."""
+        rate = self.state.settings.fault_error_rate
+        if rate <= 0 or route not in GENERATION_ROUTES:
+            return False
+        n = self.generation_requests
+        self.generation_requests += 1
+        return int((n + 1) * rate) > int(n * rate)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -110,6 +126,12 @@ class GuardMiddleware:
                         return
                 except ValueError:
                     pass
+        if self.inject_fault(route):
+            fault = ApiError(500, "injected fault (FAULT_ERROR_RATE)", "injected_fault", type_="server_error")
+            log_refusal(method, path, fault)
+            await reply(fault)
+            self._observe(route, method, status["code"], start)
+            return
         received = 0
 
         async def receive_capped() -> Message:

@@ -51,3 +51,35 @@ def test_lone_surrogate_found_at_any_depth() -> None:
     assert lone_surrogate_at(json.loads('{"a": "\\ud83d\\ude00", "b": [{"c": "\\u00e9"}]}')) is None
     # json.loads decodes bytes with 'surrogatepass': UTF-8-encoded surrogates get through it too.
     assert lone_surrogate_at(json.loads(b'{"x": 1, "y": "\xed\xa0\x80"}')) == "y"
+
+
+def test_fault_error_rate_fails_that_share_of_generation_requests_only() -> None:
+    """FAULT_ERROR_RATE, the test fault the canary tests serve a bad model with: a 500 from the server
+    itself, counted in its request metrics like any other answer; probes are never failed."""
+    from lathe_inference.config import load_settings
+
+    settings = load_settings({"LATHE_MODEL_URI": "hf://lathe-test/none", "LATHE_TASK": "text-generation",
+                              "FAULT_ERROR_RATE": "0.25"})
+    assert settings.fault_error_rate == 0.25
+    state = ServerState(settings)
+    app = create_app(state)
+
+    async def calls() -> tuple[list[int], int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            codes = [(await client.post("/v1/completions", json={"prompt": "x"})).status_code for _ in range(8)]
+            return codes, (await client.get("/healthz")).status_code
+
+    codes, health = asyncio.run(calls())
+    state.pool.shutdown()
+    assert codes.count(500) == 2  # a quarter of eight, exactly
+    assert all(c != 500 for i, c in enumerate(codes) if i not in (3, 7))
+    assert health == 200
+    assert state.metrics.requests.labels("/v1/completions", "POST", "500")._value.get() == 2  # type: ignore[attr-defined]
+
+
+def test_fault_error_rate_out_of_range_is_refused() -> None:
+    from lathe_inference.config import ConfigError, load_settings
+
+    with pytest.raises(ConfigError, match="FAULT_ERROR_RATE must be between 0.0 and 1.0"):
+        load_settings({"LATHE_MODEL_URI": "hf://a/b", "LATHE_TASK": "text-generation", "FAULT_ERROR_RATE": "2"})

@@ -327,7 +327,7 @@ describe('helm template', () => {
     expect(renderFails(['--set', 'networkPolicy.workloads.ingressCidrs={vpc}'])).toMatch(/ingressCidrs/);
   });
 
-  it('with networkPolicy.enabled, lets the operator reach only the API server, S3 (443) and DNS, and be reached only on its metrics port', () => {
+  it('with networkPolicy.enabled, lets the operator reach only the API server, S3 (443), DNS and serving pods\' server port, and be reached only on its metrics port', () => {
     const objs = render(['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiServer.cidrs={10.0.0.0/16}']);
     const np = one(objs, 'NetworkPolicy');
     expect(np.metadata).toMatchObject({ name: 'lathe-operator', namespace: RELEASE_NS });
@@ -341,6 +341,11 @@ describe('helm template', () => {
         to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
         ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }],
       },
+      // A canary's analysis reads the serving pods' /metrics (spec.rollout); Lathe's serving pods only.
+      {
+        to: [{ namespaceSelector: {}, podSelector: { matchLabels: { 'app.kubernetes.io/component': 'inference', 'app.kubernetes.io/managed-by': 'lathe-operator' } } }],
+        ports: [{ protocol: 'TCP', port: 8080 }],
+      },
     ]);
     // Every knob: the API server's ports, S3's ranges, the DNS pods, Prometheus' namespace.
     const custom = one(
@@ -353,9 +358,14 @@ describe('helm template', () => {
         '--set', 'networkPolicy.dns.podLabels.app=node-local-dns',
         '--set', 'networkPolicy.metricsFromNamespaces={monitoring}',
         '--set', 'operator.metricsPort=9090',
+        '--set', 'networkPolicy.servingPorts={8000,8080}',
       ]),
       'NetworkPolicy',
     );
+    expect(custom.spec.egress[3].ports).toEqual([{ protocol: 'TCP', port: 8000 }, { protocol: 'TCP', port: 8080 }]);
+    // servingPorts empty: no rule for serving pods at all.
+    const none = one(render(['--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiServer.cidrs={10.0.0.0/16}', '--set', 'networkPolicy.servingPorts=null']), 'NetworkPolicy');
+    expect(none.spec.egress).toHaveLength(3);
     expect(custom.spec.ingress).toEqual([{ ports: [{ protocol: 'TCP', port: 9090 }], from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }] }]);
     expect(custom.spec.egress[0]).toEqual({ to: [{ ipBlock: { cidr: '172.20.0.1/32' } }, { ipBlock: { cidr: '10.0.12.7/32' } }], ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 6443 }] });
     expect(custom.spec.egress[1].to).toEqual([{ ipBlock: { cidr: '52.216.0.0/15' } }]);

@@ -162,7 +162,7 @@ describe('InferenceService', () => {
       return slices.items.some((sl) => (sl.endpoints ?? []).some((e) => e.conditions?.ready)) || undefined;
     });
     const row = kubectl(['get', 'inferenceservices', '-n', ns, 'writer']);
-    expect(row.split('\n')[0]!.split(/\s{2,}/).map((x) => x.trim())).toEqual(['NAME', 'MODEL', 'READY', 'REPLICAS', 'URL', 'AGE']);
+    expect(row.split('\n')[0]!.split(/\s{2,}/).map((x) => x.trim())).toEqual(['NAME', 'MODEL', 'READY', 'REPLICAS', 'URL', 'CANARY', 'AGE']);
   });
 
   it('waits for a TrainingRun that is still running, then serves it once it succeeds', async () => {

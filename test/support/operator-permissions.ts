@@ -188,6 +188,8 @@ function writerCalls(
     ],
     deleteObject: [
       (w) => w.deleteObject(RESOURCES.ingresses, NS, svc.ingress!.metadata!.name!),
+      // A canary rollout's Deployment, once promoted or rolled back.
+      (w) => w.deleteObject(RESOURCES.deployments, NS, `${svc.deployment.metadata!.name!}-canary`),
       ...(opts.gatewayApi ? [(w: KubeWriter) => w.deleteObject(RESOURCES.httpRoutes, NS, routed.httpRoute!.metadata!.name!)] : []),
     ],
     createObject: opts.networkPolicies ? [(w) => w.createObject(RESOURCES.networkPolicies, run.networkPolicy!)] : [],

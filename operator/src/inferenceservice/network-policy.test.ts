@@ -53,4 +53,11 @@ describe('renderServingNetworkPolicy', () => {
     const np = render({ isvc: isvc(), modelUri: MODEL, config: configWith({ networkPolicies: true }) }).networkPolicy!;
     expect(np.spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ protocol: 'TCP', port: 8080 }] }]);
   });
+
+  it('admits the operator\'s namespace only for a canary rollout, whose analysis reads the pods\' /metrics', () => {
+    const config = configWith({ networkPolicies: true, leaseNamespace: 'lathe-system' });
+    const peers = (spec: Partial<InferenceService['spec']>) => render({ isvc: isvc(spec), modelUri: MODEL, config }).networkPolicy!.spec.ingress![0]!.from;
+    expect(JSON.stringify(peers({}))).not.toContain('lathe-system');
+    expect(peers({ rollout: { strategy: 'Canary', steps: [{ weight: 10 }] } })).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'lathe-system' } } });
+  });
 });

@@ -13,4 +13,11 @@ export const REASONS = {
   RolledBack: 'RolledBack',
   ProgressDeadlineExceeded: 'ProgressDeadlineExceeded',
   NewGeneration: 'NewGeneration',
+  // spec.rollout.strategy Canary (rollout.ts)
+  CanaryStarted: 'CanaryStarted',
+  CanaryProgressing: 'CanaryProgressing',
+  CanaryStepPassed: 'CanaryStepPassed',
+  CanaryHeld: 'CanaryHeld',
+  CanaryPromoted: 'CanaryPromoted',
+  CanaryAnalysisFailed: 'CanaryAnalysisFailed',
 } as const;

@@ -13,6 +13,7 @@ import { configWith } from '../../../test/support/config.js';
 import { ANNOTATIONS, LABELS } from '../k8s/labels.js';
 import { silentLogger } from '../runtime/logger.js';
 import { InferenceServiceReconciler } from './reconciler.js';
+import { render } from './render.js';
 import { KubeApiError } from '../client/errors.js';
 
 const V1 = 's3://lathe-artifacts/models/m/v1/checkpoint/';
@@ -29,7 +30,7 @@ function deploymentServing(model: string, status: NonNullable<V1Deployment['stat
 
 const stalled = { replicas: 1, updatedReplicas: 1, readyReplicas: 0, conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }] };
 
-function harness(isvc: InferenceService, deployment: V1Deployment, o: { gatewayApi?: boolean; networkPolicies?: boolean } = {}) {
+function harness(isvc: InferenceService, deployment: V1Deployment, o: { gatewayApi?: boolean; networkPolicies?: boolean; scrape?: (url: string) => Promise<string> } = {}) {
   const clock = new TestClock(T0.getTime());
   const services = new MemoryCache<InferenceService>([isvc]);
   const deployments = new MemoryCache<V1Deployment>([deployment]);
@@ -59,12 +60,13 @@ function harness(isvc: InferenceService, deployment: V1Deployment, o: { gatewayA
     ingresses,
     ...(httpRoutes ? { httpRoutes } : {}),
     ...(networkPolicies ? { networkPolicies } : {}),
+    ...(o.scrape ? { scrape: o.scrape } : {}),
     now: clock.now,
   });
   const deploymentWrites = () => writer.writesOf('apply', 'Deployment').map((w) => w.body as V1Deployment);
   const last = () => writer.writesOf('apply', 'InferenceService/status').at(-1)?.body as InferenceServiceStatus | undefined;
   const cond = (type: string) => last()?.conditions?.find((c) => c.type === type);
-  return { services, deployments, runs, hpas, ingresses, httpRoutes, networkPolicies, writer, events, reconciler, deploymentWrites, last, cond };
+  return { clock, services, deployments, runs, hpas, ingresses, httpRoutes, networkPolicies, writer, events, reconciler, deploymentWrites, last, cond };
 }
 
 describe('InferenceServiceReconciler', () => {
@@ -213,5 +215,188 @@ describe('InferenceServiceReconciler', () => {
     h.networkPolicies!.set(np!.body as NetworkPolicy);
     await h.reconciler.reconcile(KEY);
     expect(h.writer.writesOf('apply', 'NetworkPolicy')).toHaveLength(1);
+  });
+});
+
+describe('a canary rollout (spec.rollout.strategy Canary)', () => {
+  const config = configWith({ gatewayApi: false, networkPolicies: false });
+  const canaryService = (model: string, generation: number, steps: { weight: number; hold?: boolean }[] = [{ weight: 10 }, { weight: 50 }]) => {
+    const isvc = makeInferenceService('chat').model(model).replicas(4).generation(generation).status({ lastReadyModelUri: V1, observedGeneration: generation - 1 }).obj();
+    isvc.spec.rollout = { strategy: 'Canary', steps, stepDuration: '60s', analysis: { maxErrorRate: 0.05, minRequests: 10 } };
+    return isvc;
+  };
+  /** The stable Deployment as the cluster has it: rendered for `model`, all pods ready. */
+  const serving = (model: string, replicas = 4) => {
+    const d = render({ isvc: canaryService(model, 1), modelUri: model, config }).deployment;
+    return { ...d, metadata: { ...d.metadata, generation: 2 }, status: { observedGeneration: 2, replicas, updatedReplicas: replicas, readyReplicas: replicas } };
+  };
+  /** The canary pods' /metrics: `ok` 200s and `failed` 500s of /v1/completions, all fast. */
+  let ok = 0;
+  let failed = 0;
+  const scrapes: string[] = [];
+  const scrape = (url: string) => {
+    scrapes.push(url);
+    const n = ok + failed;
+    return Promise.resolve(
+      [
+        `lathe_requests_total{code="200",method="POST",route="/v1/completions"} ${ok}`,
+        `lathe_requests_total{code="500",method="POST",route="/v1/completions"} ${failed}`,
+        `lathe_request_duration_seconds_bucket{le="0.5",route="/v1/completions"} ${n}`,
+        `lathe_request_duration_seconds_bucket{le="+Inf",route="/v1/completions"} ${n}`,
+      ].join('\n'),
+    );
+  };
+  /** The canary as the Deployment controller reports it after the last apply: ready, one pod IP each. */
+  const canaryReady = (h: ReturnType<typeof harness>) => {
+    const applied = h.writer.writesOf('apply', 'Deployment').filter((w) => w.name === 'chat-canary').at(-1)!.body as V1Deployment;
+    const n = applied.spec!.replicas!;
+    h.deployments.set({ ...applied, metadata: { ...applied.metadata, generation: 1 }, status: { observedGeneration: 1, replicas: n, updatedReplicas: n, readyReplicas: n } });
+    const pods = Array.from({ length: n }, (_, i) => ({ metadata: { name: `chat-canary-${i}` }, status: { phase: 'Running', podIP: `10.222.0.${10 + i}`, conditions: [{ type: 'Ready', status: 'True' }] } }));
+    h.writer.server.set('/api/v1/namespaces/ml/pods', { items: pods });
+  };
+  const step = async (h: ReturnType<typeof harness>, seconds: number) => {
+    h.clock.advance(seconds * 1000);
+    return h.reconciler.reconcile(KEY);
+  };
+  const canaryWrites = (h: ReturnType<typeof harness>) => h.deploymentWrites().filter((d) => d.metadata!.name === 'chat-canary');
+  const stableWrites = (h: ReturnType<typeof harness>) => h.deploymentWrites().filter((d) => d.metadata!.name === 'chat');
+
+  it('a good canary runs beside the stable pods at 10% then 50% and is promoted, each step\'s figures in status', async () => {
+    ok = 0;
+    failed = 0;
+    scrapes.length = 0;
+    const h = harness(canaryService(V2, 2), serving(V1), { scrape });
+    expect(await h.reconciler.reconcile(KEY)).toEqual({ requeueAfterMs: 5000 });
+    // The canary: the new model, its own selector with the service's label, one pod beside four.
+    const [first] = canaryWrites(h);
+    expect(first!.spec!.replicas).toBe(1);
+    expect(first!.spec!.selector.matchLabels).toEqual({ 'lathe.dev/inference-service': 'chat', 'lathe.dev/track': 'canary' });
+    expect(first!.spec!.template.metadata!.annotations![ANNOTATIONS.modelUri]).toBe(V2);
+    expect(first!.metadata!.ownerReferences![0]).toMatchObject({ kind: 'InferenceService', name: 'chat', controller: true });
+    expect(stableWrites(h)).toEqual([]);
+    expect(h.last()!.rollout).toMatchObject({ phase: 'Starting', step: 0, canaryWeight: 10, canaryShare: 20, canaryReplicas: 1, stableReplicas: 4 });
+    expect(h.cond('Ready')).toMatchObject({ status: 'False', reason: 'CanaryProgressing' });
+    expect(h.cond('Progressing')).toMatchObject({ status: 'True', reason: 'CanaryProgressing' });
+    expect(h.last()).toMatchObject({ servingModelUri: V1, stableModel: { uri: V1 }, canaryModel: { uri: V2 } });
+    expect(h.events.reasons()).toContain('CanaryStarted');
+
+    canaryReady(h);
+    await step(h, 5);
+    expect(h.last()!.rollout).toMatchObject({ phase: 'Running', step: 0 });
+    expect(scrapes.at(-1)).toBe('http://10.222.0.10:8080/metrics');
+    ok = 40;
+    await step(h, 61);
+    expect(h.last()!.rollout).toMatchObject({ phase: 'Starting', step: 1 });
+    expect(h.last()!.rollout!.steps![0]).toMatchObject({ verdict: 'Passed', weight: 10, share: 20, requests: 40, errorRate: 0 });
+    // Step 2: 50% is as many canary pods as stable ones.
+    expect(canaryWrites(h).at(-1)!.spec!.replicas).toBe(4);
+    canaryReady(h);
+    await step(h, 5);
+    ok = 140;
+    failed = 1;
+    await step(h, 61);
+    expect(h.last()!.rollout).toMatchObject({ phase: 'Promoting' });
+    // Four canary pods, each answering the page above: their counts summed.
+    expect(h.last()!.rollout!.steps![1]).toMatchObject({ verdict: 'Passed', share: 50, requests: 4 * 101 });
+    // Promotion: the stable Deployment takes the canary's template; the canary serves meanwhile.
+    const [promoted] = stableWrites(h);
+    expect(promoted!.spec!.template.metadata!.annotations![ANNOTATIONS.modelUri]).toBe(V2);
+    expect(h.writer.writesOf('delete', 'deployments')).toEqual([]);
+    h.deployments.set({ ...promoted!, metadata: { ...promoted!.metadata, generation: 3 }, status: { observedGeneration: 3, replicas: 4, updatedReplicas: 4, readyReplicas: 4 } });
+    await step(h, 5);
+    expect(h.writer.writesOf('delete', 'deployments').map((w) => w.name)).toEqual(['chat-canary']);
+    expect(h.last()).toMatchObject({ servingModelUri: V2, lastReadyModelUri: V2, stableModel: { uri: V2 }, rollout: { phase: 'Succeeded' } });
+    expect(h.last()!.canaryModel).toBeUndefined();
+    expect(h.last()!.rollout!.canaryShare).toBeUndefined();
+    expect(h.cond('Ready')).toMatchObject({ status: 'True' });
+    expect(h.events.reasons()).toEqual(expect.arrayContaining(['CanaryStepPassed', 'CanaryPromoted']));
+  });
+
+  it('a canary answering 5xx above the bound is rolled back within its first step: deleted, the stable never touched, Degraded', async () => {
+    ok = 0;
+    failed = 0;
+    const h = harness(canaryService(V2, 2), serving(V1), { scrape });
+    await h.reconciler.reconcile(KEY);
+    canaryReady(h);
+    await step(h, 5);
+    ok = 8;
+    failed = 4;
+    expect(await step(h, 10)).toEqual({});
+    expect(h.writer.writesOf('delete', 'deployments').map((w) => w.name)).toEqual(['chat-canary']);
+    expect(h.cond('RolledBack')).toMatchObject({ status: 'True', reason: 'CanaryAnalysisFailed', observedGeneration: 2 });
+    expect(h.cond('Ready')).toMatchObject({ status: 'False', reason: 'RolledBack' });
+    expect(h.cond('Stalled')).toMatchObject({ status: 'True' });
+    expect(h.last()!.rollout!.steps![0]).toMatchObject({ verdict: 'Failed', requests: 12, errorRate: 0.3333 });
+    expect(h.events.events.find((e) => e.reason === 'RolledBack')).toMatchObject({ type: 'Warning', message: expect.stringContaining('error rate 33.3% is above maxErrorRate 5.0%') });
+    // Held for this generation: no canary again, no write of the stable Deployment.
+    h.deployments.delete('ml', 'chat-canary');
+    h.services.set({ ...h.services.get('ml', 'chat')!, status: h.last() });
+    await step(h, 30);
+    expect(canaryWrites(h)).toHaveLength(1);
+    expect(stableWrites(h)).toEqual([]);
+    expect(h.cond('Ready')).toMatchObject({ status: 'False', reason: 'RolledBack' });
+  });
+
+  it('the same model with another pod template (a new env) is a canary too, and its rollback holds', async () => {
+    ok = 0;
+    failed = 0;
+    const isvc = canaryService(V1, 2);
+    isvc.spec.runtime = { image: 'lathe.local/lathe-inference:local', env: [{ name: 'FAULT', value: '1' }] };
+    const h = harness(isvc, serving(V1), { scrape });
+    await h.reconciler.reconcile(KEY);
+    expect(canaryWrites(h)).toHaveLength(1);
+    canaryReady(h);
+    await step(h, 5);
+    failed = 20;
+    await step(h, 5);
+    h.deployments.delete('ml', 'chat-canary');
+    await step(h, 5);
+    expect(h.cond('Ready')).toMatchObject({ status: 'False', reason: 'RolledBack' });
+    expect(stableWrites(h)).toEqual([]);
+  });
+
+  it('a split held at 50% stays held across an operator restart (a new reconciler reading status)', async () => {
+    ok = 0;
+    failed = 0;
+    const h = harness(canaryService(V2, 2, [{ weight: 50, hold: true }]), serving(V1), { scrape });
+    await h.reconciler.reconcile(KEY);
+    canaryReady(h);
+    await step(h, 5);
+    ok = 30;
+    expect(await step(h, 61)).toEqual({ requeueAfterMs: 30_000 });
+    expect(h.last()!.rollout).toMatchObject({ phase: 'Held', canaryShare: 50 });
+    expect(h.cond('Ready')).toMatchObject({ status: 'False', reason: 'CanaryHeld' });
+    // A new operator: only the status and the cluster carry the state.
+    h.services.set({ ...h.services.get('ml', 'chat')!, status: h.last(), metadata: { ...h.services.get('ml', 'chat')!.metadata, resourceVersion: '99' } });
+    const restarted = new InferenceServiceReconciler({
+      config, writer: h.writer, events: h.events, logger: silentLogger(), services: h.services, runs: h.runs, deployments: h.deployments,
+      kubeServices: new MemoryCache<V1Service>(), hpas: h.hpas, ingresses: h.ingresses, scrape, now: h.clock.now,
+    });
+    const writes = h.deploymentWrites().length;
+    h.clock.advance(3600_000);
+    ok = 3000;
+    await restarted.reconcile(KEY);
+    expect(h.last()!.rollout).toMatchObject({ phase: 'Held', canaryShare: 50, step: 0 });
+    expect(h.deploymentWrites()).toHaveLength(writes);
+  });
+
+  it('a canary that cannot read its pods\' metrics waits, saying why, and is never promoted on no data', async () => {
+    const h = harness(canaryService(V2, 2), serving(V1), { scrape: () => Promise.reject(new Error('connect ECONNREFUSED 10.222.0.10:8080')) });
+    await h.reconciler.reconcile(KEY);
+    canaryReady(h);
+    await step(h, 5);
+    await step(h, 120);
+    expect(h.last()!.rollout).toMatchObject({ phase: 'Running', step: 0 });
+    expect(h.last()!.rollout!.steps![0]).toMatchObject({ verdict: 'Waiting', message: expect.stringContaining('ECONNREFUSED') });
+    expect(stableWrites(h)).toEqual([]);
+  });
+
+  it('without spec.rollout a new model still replaces the old in one rolling update, with no canary', async () => {
+    const isvc = canaryService(V2, 2);
+    delete isvc.spec.rollout;
+    const h = harness(isvc, serving(V1));
+    await h.reconciler.reconcile(KEY);
+    expect(canaryWrites(h)).toEqual([]);
+    expect(stableWrites(h).map((d) => d.spec!.template.metadata!.annotations![ANNOTATIONS.modelUri])).toEqual([V2]);
   });
 });

@@ -4,7 +4,7 @@
 import type { KubernetesObject, V1Deployment, V1Ingress, V1PodTemplateSpec, V1ReplicaSet, V1Service, V2HorizontalPodAutoscaler } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { CONDITION_TYPES, KINDS, PLURALS } from '../api/constants.js';
-import type { InferenceService, InferenceServiceStatus } from '../api/schema/inferenceservice.js';
+import type { InferenceService, InferenceServiceStatus, ModelVersion, RolloutStatus } from '../api/schema/inferenceservice.js';
 import type { TrainingRun } from '../api/schema/trainingrun.js';
 import type { OperatorConfig } from '../config/operator-config.js';
 import { findCondition, setCondition, type Condition } from '../k8s/conditions.js';
@@ -23,7 +23,11 @@ import type { Logger } from '../runtime/logger.js';
 import { gatewayApiDisabled, httpRouteExposure, ingressExposure, type Exposure } from './expose.js';
 import type { InferenceServiceMetrics } from './metrics.js';
 import { REASONS } from './reasons.js';
-import { childName, render, replicaBounds, selectorString, serviceUrl } from './render.js';
+import { childName, render, replicaBounds, selectorString, serviceUrl, type RenderedService } from './render.js';
+import { fetchScrape, readCanaryCounts, type Scrape } from './canary-metrics.js';
+import { canaryName, renderCanary } from './render-canary.js';
+import { ROLLOUT_REQUEUE_MS, decideRollout, isOngoing, type RolloutDecision } from './rollout.js';
+import { splitReplicas } from './rollout-split.js';
 
 /** Hash of the last applied object, so an unchanged pass costs no write at all. */
 export const APPLIED_HASH = 'lathe.dev/applied-hash';
@@ -46,10 +50,15 @@ export interface InferenceServiceReconcilerDeps {
   networkPolicies?: ObjectCache<NetworkPolicy>;
   /** lathe_inferenceservice_rollbacks_total (inferenceservice/metrics.ts); tests may leave it out. */
   metrics?: InferenceServiceMetrics;
+  /** Reads a canary pod's /metrics (spec.rollout analysis); tests give their own. Default: fetch. */
+  scrape?: Scrape;
   now?: () => Date;
 }
 
-type Resolution = { uri: string } | { reason: string; message: string; failed?: boolean };
+/** How often a canary held for an A/B comparison is looked at (its analysis still guards it). */
+const HELD_REQUEUE_MS = 30_000;
+
+type Resolution = { uri: string; version: ModelVersion } | { reason: string; message: string; failed?: boolean };
 
 export function hashOf(obj: object): string {
   return createHash('sha256').update(JSON.stringify(obj)).digest('hex').slice(0, 16);
@@ -105,6 +114,8 @@ export class InferenceServiceReconciler {
       url: serviceUrl(isvc),
       selector: selectorString(isvc),
       ...(current?.lastReadyModelUri ? { lastReadyModelUri: current.lastReadyModelUri } : {}),
+      // The last canary rollout's figures stay until the next one.
+      ...(current?.rollout ? { rollout: withoutLiveShare(current.rollout) } : {}),
     };
 
     if (!('uri' in resolution)) {
@@ -146,8 +157,23 @@ export class InferenceServiceReconciler {
     let template: V1PodTemplateSpec | undefined;
     if (rollingBackNow) template = await this.lastReadyTemplate(namespace, childName(isvc), target);
     let rejected: ReturnType<typeof childRejection>;
+    const rendered = render({ isvc, modelUri: target, config: this.d.config });
+    const canaryMode = !holdRollback && !rollingBackNow && this.inCanaryRollout(isvc, current?.rollout, deployment, rendered);
+    if (canaryMode) {
+      try {
+        return await this.reconcileCanary(isvc, current, resolution.version, rendered, deployment!, { status, conds: () => conds, set, log, now });
+      } catch (err) {
+        rejected = childRejection(err, 'a child of this service');
+        if (!rejected) throw err;
+      }
+    }
     try {
-      await this.applyChildren(isvc, target, log, { template, skipDeployment: holdRollback && deployment !== undefined });
+      if (!rejected) {
+        await this.applyChildren(isvc, target, log, { template, skipDeployment: holdRollback && deployment !== undefined, rendered });
+        // No canary runs outside a canary rollout: the spec went back to the stable template, the
+        // strategy changed, or the canary was rolled back.
+        if (this.d.deployments.get(namespace, canaryName(isvc))) await this.d.writer.deleteObject(RESOURCES.deployments, namespace, canaryName(isvc));
+      }
     } catch (err) {
       rejected = childRejection(err, 'a child of this service');
       if (!rejected) throw err;
@@ -179,7 +205,7 @@ export class InferenceServiceReconciler {
       status.message = rejected.message;
       if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
       state({ ready: false, progressing: false, reconciling: false, stalled: true }, CHILD_REJECTED, status.message);
-    } else if (onTarget && target === wanted) {
+    } else if (onTarget && target === wanted && !holdRollback) {
       status.servingModelUri = wanted;
       status.lastReadyModelUri = wanted;
       status.message = `${status.readyReplicas ?? 0} replica(s) ready, serving ${wanted}`;
@@ -203,14 +229,135 @@ export class InferenceServiceReconciler {
       if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
       state({ ready: false, progressing: true, reconciling: true, stalled: false }, REASONS.RollingOut, status.message, { ready: deployment ? REASONS.RollingOut : REASONS.Creating });
     }
+    this.fillStableModel(status, current, resolution.version);
     conds = this.fillExposure(isvc, status, conds, now);
     await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
     return rejected ? { requeueAfterMs: REJECTED_RETRY_MS } : undefined;
   }
 
+  /**
+   * A canary rollout applies: strategy Canary, a stable Deployment that serves, and a new pod
+   * template for it (or this template's rollout already under way, promotion included).
+   */
+  private inCanaryRollout(isvc: InferenceService, previous: RolloutStatus | undefined, stable: V1Deployment | undefined, rendered: RenderedService): boolean {
+    if (isvc.spec.rollout?.strategy !== 'Canary' || !stable) return false;
+    const want = rendered.deployment.metadata!.annotations![ANNOTATIONS.templateHash]!;
+    if (isOngoing(previous, want)) return true;
+    const have = stable.metadata?.annotations?.[ANNOTATIONS.templateHash];
+    // A Deployment from before template hashes: the same model counts as the same template.
+    const differs = have !== undefined ? have !== want : stable.spec?.template.metadata?.annotations?.[ANNOTATIONS.modelUri] !== rendered.deployment.spec!.template.metadata!.annotations![ANNOTATIONS.modelUri];
+    return differs && rolloutComplete(stable, isvc);
+  }
+
+  /** One pass of a canary rollout (rollout.ts decides; this applies, reads the canary's metrics and reports). */
+  private async reconcileCanary(
+    isvc: InferenceService,
+    current: InferenceServiceStatus | undefined,
+    version: ModelVersion,
+    rendered: RenderedService,
+    stable: V1Deployment,
+    c: { status: InferenceServiceStatus; conds: () => Condition[]; set: (type: string, status: 'True' | 'False', reason: string, message: string) => void; log: Logger; now: Date },
+  ): Promise<ReconcileResult> {
+    const namespace = isvc.metadata.namespace!;
+    const spec = isvc.spec.rollout!;
+    const want = rendered.deployment.metadata!.annotations![ANNOTATIONS.templateHash]!;
+    const { min, autoscaling } = replicaBounds(isvc);
+    const stableReplicas = autoscaling ? (stable.spec?.replicas ?? min) : min;
+    const previous = isOngoing(current?.rollout, want) ? current.rollout : undefined;
+    const canary = this.d.deployments.get(namespace, canaryName(isvc));
+    const expected = previous && previous.step < (spec.steps?.length ?? 0) ? splitReplicas(stableReplicas, spec.steps![previous.step]!.weight).canary : previous?.canaryReplicas;
+    const canaryReady =
+      canary !== undefined &&
+      canary.metadata?.annotations?.[ANNOTATIONS.templateHash] === want &&
+      canary.spec?.replicas === expected &&
+      (canary.status?.observedGeneration ?? 0) >= (canary.metadata?.generation ?? 0) &&
+      (canary.status?.readyReplicas ?? 0) >= (expected ?? 1) &&
+      (canary.status?.updatedReplicas ?? 0) >= (expected ?? 1) &&
+      (canary.status?.replicas ?? 0) === (canary.status?.updatedReplicas ?? 0);
+    let read: Awaited<ReturnType<typeof readCanaryCounts>> | undefined;
+    if (canaryReady && previous?.phase !== 'Promoting') read = await readCanaryCounts(this.d.writer, this.d.scrape ?? fetchScrape, isvc);
+    const decision: RolloutDecision = decideRollout({
+      spec,
+      previous,
+      templateHash: want,
+      stableReplicas,
+      canary: { ready: canaryReady, stalled: canary !== undefined && isStalled(canary) },
+      ...(read && 'counts' in read ? { counts: read.counts } : {}),
+      ...(read && 'error' in read ? { countsError: read.error } : {}),
+      stablePromoted: stable.metadata?.annotations?.[ANNOTATIONS.templateHash] === want && rolloutComplete(stable, isvc),
+      progressDeadlineSeconds: isvc.spec.progressDeadlineSeconds ?? 600,
+      now: c.now,
+    });
+
+    const { status, log } = c;
+    const deleteCanary = async () => {
+      if (canary) await this.d.writer.deleteObject(RESOURCES.deployments, namespace, canaryName(isvc));
+    };
+    const promoting = decision.action === 'promote' || decision.action === 'done';
+    await this.applyChildren(isvc, version.uri, log, { skipDeployment: !promoting, rendered });
+    if (decision.action === 'canary' || decision.action === 'promote') {
+      const want = withHash(renderCanary(isvc, rendered.deployment, decision.canaryReplicas));
+      if (canary?.metadata?.annotations?.[APPLIED_HASH] !== want.metadata!.annotations![APPLIED_HASH]) await this.d.writer.applyDeployment(want);
+    } else {
+      await deleteCanary();
+    }
+    if (decision.event) this.d.events.record(isvc, decision.event.type, decision.event.reason, decision.event.message);
+    status.rollout = decision.rollout;
+    this.fillFromDeployment(status, stable);
+    if (canary && decision.action !== 'rollback' && decision.action !== 'done') {
+      status.replicas = (status.replicas ?? 0) + (canary.status?.replicas ?? 0);
+      status.readyReplicas = (status.readyReplicas ?? 0) + (canary.status?.readyReplicas ?? 0);
+    }
+    if (current?.lastReadyModelUri) status.servingModelUri = current.lastReadyModelUri;
+    const message = decision.rollout.message ?? '';
+    const b = (v: boolean) => (v ? 'True' : 'False');
+    const state = (s: { ready: boolean; progressing: boolean; stalled: boolean }, reason: string, msg: string) => {
+      c.set(CONDITION_TYPES.Ready, b(s.ready), reason, msg);
+      c.set(CONDITION_TYPES.Progressing, b(s.progressing), reason, msg);
+      c.set(CONDITION_TYPES.Reconciling, b(s.progressing), reason, msg);
+      c.set(CONDITION_TYPES.Stalled, b(s.stalled), reason, msg);
+    };
+    let requeueAfterMs: number | undefined = ROLLOUT_REQUEUE_MS;
+    if (decision.action === 'rollback') {
+      c.set(CONDITION_TYPES.RolledBack, 'True', decision.rollbackReason!, message);
+      log.warn('canary rolled back', { reason: decision.rollbackReason, message });
+      this.d.metrics?.rollbacks.inc({ object_namespace: namespace });
+      status.message = message;
+      state({ ready: false, progressing: false, stalled: true }, REASONS.RolledBack, message);
+      requeueAfterMs = undefined;
+    } else if (decision.action === 'done') {
+      status.servingModelUri = version.uri;
+      status.lastReadyModelUri = version.uri;
+      status.message = `${status.readyReplicas ?? 0} replica(s) ready, serving ${version.uri} (${message})`;
+      state({ ready: true, progressing: false, stalled: false }, REASONS.Ready, status.message);
+      c.set(CONDITION_TYPES.Progressing, 'False', REASONS.RolloutComplete, status.message);
+      requeueAfterMs = undefined;
+    } else {
+      status.canaryModel = version;
+      status.message = message;
+      const held = decision.rollout.phase === 'Held';
+      state({ ready: false, progressing: true, stalled: false }, held ? REASONS.CanaryHeld : REASONS.CanaryProgressing, message);
+      if (held) requeueAfterMs = HELD_REQUEUE_MS;
+    }
+    if (decision.action === 'done') this.fillStableModel(status, current, version);
+    else this.fillStableModel(status, current, undefined);
+    const conds = this.fillExposure(isvc, status, c.conds(), c.now);
+    await this.writeStatus(isvc, current, { ...status, conditions: conds }, log);
+    return requeueAfterMs ? { requeueAfterMs } : {};
+  }
+
+  /** status.stableModel: the model the stable pods serve, with the run that made it when known. */
+  private fillStableModel(status: InferenceServiceStatus, current: InferenceServiceStatus | undefined, wanted: ModelVersion | undefined): void {
+    const serving = status.servingModelUri;
+    if (!serving) return;
+    if (wanted && wanted.uri === serving) status.stableModel = wanted;
+    else if (current?.stableModel?.uri === serving) status.stableModel = current.stableModel;
+    else status.stableModel = { uri: serving };
+  }
+
   private resolve(isvc: InferenceService): Resolution {
     const model = isvc.spec.model;
-    if (model.uri) return { uri: model.uri };
+    if (model.uri) return { uri: model.uri, version: { uri: model.uri } };
     const runName = model.trainingRun!;
     const run = this.d.runs.get(isvc.metadata.namespace, runName);
     if (!run) return { reason: REASONS.TrainingRunNotFound, message: `spec.model.trainingRun: TrainingRun ${runName} does not exist` };
@@ -220,7 +367,10 @@ export class InferenceServiceReconciler {
     }
     const uri = phase === 'Succeeded' ? run.status?.artifact?.uri : undefined;
     if (!uri) return { reason: REASONS.WaitingForTrainingRun, message: `waiting for TrainingRun ${runName} to succeed (it is ${phase ?? 'Pending'})` };
-    return { uri };
+    const version: ModelVersion = { uri, trainingRun: runName };
+    if (run.status?.runId) version.runId = run.status.runId;
+    if (run.status?.artifact?.recordUri) version.recordUri = run.status.artifact.recordUri;
+    return { uri, version };
   }
 
   /** The pod template of the newest ReplicaSet that served `modelUri`, as the Deployment had it. */
@@ -240,11 +390,11 @@ export class InferenceServiceReconciler {
     isvc: InferenceService,
     modelUri: string,
     log: Logger,
-    opts: { template?: V1PodTemplateSpec; skipDeployment?: boolean } = {},
+    opts: { template?: V1PodTemplateSpec; skipDeployment?: boolean; rendered?: RenderedService } = {},
   ): Promise<void> {
     const namespace = isvc.metadata.namespace!;
     const name = childName(isvc);
-    const rendered = render({ isvc, modelUri, config: this.d.config });
+    const rendered = opts.rendered ? structuredClone(opts.rendered) : render({ isvc, modelUri, config: this.d.config });
     if (opts.template) rendered.deployment.spec!.template = opts.template;
     const changed = (have: { metadata?: { annotations?: Record<string, string> } } | undefined, want: object) =>
       have?.metadata?.annotations?.[APPLIED_HASH] !== hashOf(want);
@@ -313,6 +463,14 @@ export class InferenceServiceReconciler {
       log.info('ready', { status: now.status, reason: now.reason, message: now.message });
     }
   }
+}
+
+/** The last rollout's status without the live share, outside a canary rollout (the CANARY column is empty when no canary runs). */
+function withoutLiveShare(r: RolloutStatus): RolloutStatus {
+  const out = { ...r };
+  delete out.canaryShare;
+  delete out.canaryReplicas;
+  return out;
 }
 
 /** The Deployment controller gave up on the rollout (progressDeadlineSeconds passed). */

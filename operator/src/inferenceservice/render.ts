@@ -30,7 +30,7 @@ export interface RenderInput {
   /** The model the pods should serve now: the resolved spec model, or the last ready one after a rollback. */
   modelUri: string;
   config: Pick<OperatorConfig, 'inferenceImage' | 'inferenceServiceAccount' | 'podS3Endpoint' | 'podEnvSecret'> &
-    Partial<Pick<OperatorConfig, 'networkPolicies'> & NetworkPolicyConfig>;
+    Partial<Pick<OperatorConfig, 'networkPolicies' | 'leaseNamespace'> & NetworkPolicyConfig>;
 }
 
 export interface RenderedService {
@@ -66,6 +66,11 @@ export function selectorString(isvc: InferenceService): string {
 /** Short, label-safe fingerprint of a model URI: which pods serve which model. */
 export function modelHash(uri: string): string {
   return createHash('sha256').update(uri).digest('hex').slice(0, 10);
+}
+
+/** Hash of a rendered pod template (the Deployment's lathe.dev/template-hash annotation). */
+export function templateHash(template: object): string {
+  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 16);
 }
 
 export function replicaBounds(isvc: InferenceService): { min: number; max: number; autoscaling: boolean } {
@@ -162,6 +167,9 @@ export function render(input: RenderInput): RenderedService {
     },
   };
 
+  // Which pod template this is: the canary rollout compares it with the stable Deployment's.
+  deployment.metadata!.annotations = { [ANNOTATIONS.templateHash]: templateHash(deployment.spec!.template) };
+
   const service: V1Service = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -180,7 +188,16 @@ export function render(input: RenderInput): RenderedService {
   if (spec.expose?.httpRoute) result.httpRoute = renderHttpRoute(spec.expose.httpRoute, child);
   if (config.networkPolicies) {
     result.networkPolicy = renderServingNetworkPolicy(
-      { name, namespace, labels, owner, podSelector: selectorLabels(isvc), port },
+      {
+        name,
+        namespace,
+        labels,
+        owner,
+        podSelector: selectorLabels(isvc),
+        port,
+        // A canary's analysis: the operator (in the namespace of its Lease) reads the pods' /metrics.
+        ...(spec.rollout?.strategy === 'Canary' && config.leaseNamespace ? { operatorNamespace: config.leaseNamespace } : {}),
+      },
       {
         networkPolicyIngressNamespaces: config.networkPolicyIngressNamespaces ?? [],
         networkPolicyIngressCidrs: config.networkPolicyIngressCidrs ?? [],

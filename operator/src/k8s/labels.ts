@@ -15,10 +15,14 @@ export const LABELS = {
   attempt: 'lathe.dev/attempt',
   inferenceService: 'lathe.dev/inference-service',
   modelHash: 'lathe.dev/model-hash',
+  /** `canary` on the pods of an InferenceService's canary Deployment (spec.rollout). */
+  track: 'lathe.dev/track',
 } as const;
 
 export const ANNOTATIONS = {
   /** The Job's completion index on each Indexed Job pod (set by the Job controller). */
   completionIndex: 'batch.kubernetes.io/job-completion-index',
   modelUri: 'lathe.dev/model-uri',
+  /** Hash of the pod template an InferenceService's Deployment was rendered with: which rollout it is. */
+  templateHash: 'lathe.dev/template-hash',
 } as const;

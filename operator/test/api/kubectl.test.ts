@@ -54,6 +54,8 @@ async function setServiceStatus() {
           url: `http://story-writer.${namespace}.svc.cluster.local`,
           replicas: 2,
           readyReplicas: 1,
+          // A canary rollout at its first step: the CANARY column.
+          rollout: { phase: 'Running', templateHash: 'abc123', step: 0, canaryWeight: 10, canaryShare: 20 },
           conditions: [{ type: 'Ready', status: 'False', reason: 'ScalingUp', message: '1 of 2 ready', lastTransitionTime: '2026-11-22T15:42:10Z' }],
         },
       },
@@ -125,14 +127,14 @@ describe('kubectl get', () => {
     expect(table(out)[0]).toEqual(['NAME', 'MODEL', 'PHASE', 'PROGRESS', 'LOSS', 'GPUS', 'AGE', 'TASK', 'ATTEMPTS', 'RUN ID', 'MESSAGE']);
   });
 
-  it('inferenceservices prints NAME MODEL READY REPLICAS URL AGE', async () => {
+  it('inferenceservices prints NAME MODEL READY REPLICAS URL CANARY AGE', async () => {
     await setServiceStatus();
     const out = await waitFor('kubectl to show it', async () => {
       const obj = await get(PLURALS.InferenceService, 'story-writer');
       const text = kubectl(['get', 'inferenceservices', '-n', namespace]);
       const [header, row] = table(text);
-      expect(header).toEqual(['NAME', 'MODEL', 'READY', 'REPLICAS', 'URL', 'AGE']);
-      expect(row!.slice(0, 5)).toEqual(['story-writer', ...expectedColumns(obj, inferenceServiceCrd())]);
+      expect(header).toEqual(['NAME', 'MODEL', 'READY', 'REPLICAS', 'URL', 'CANARY', 'AGE']);
+      expect(row!.slice(0, 6)).toEqual(['story-writer', ...expectedColumns(obj, inferenceServiceCrd())]);
       return text;
     }, 20_000);
     console.log(out);

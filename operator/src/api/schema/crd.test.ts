@@ -99,9 +99,11 @@ describe('printer columns', () => {
     ]);
     expect(SHORT_NAMES.TrainingRun).toEqual(['trun']);
   });
-  it('InferenceService: NAME MODEL READY REPLICAS URL AGE, and a scale subresource', () => {
+  it('InferenceService: NAME MODEL READY REPLICAS URL CANARY AGE, and a scale subresource', () => {
     const v = inferenceServiceCrd().spec.versions[0]!;
-    expect(v.additionalPrinterColumns.filter((c) => !c.priority).map((c) => c.name.toUpperCase())).toEqual(['MODEL', 'READY', 'REPLICAS', 'URL', 'AGE']);
+    expect(v.additionalPrinterColumns.filter((c) => !c.priority).map((c) => c.name.toUpperCase())).toEqual(['MODEL', 'READY', 'REPLICAS', 'URL', 'CANARY', 'AGE']);
+    // The canary's share of the pods while a canary rollout runs (empty otherwise).
+    expect(v.additionalPrinterColumns.find((c) => c.name === 'Canary')).toMatchObject({ jsonPath: '.status.rollout.canaryShare', type: 'integer' });
     expect(v.subresources.scale).toEqual({ specReplicasPath: '.spec.replicas.min', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' });
     // kubectl get -o wide adds the external URL of spec.expose.
     expect(v.additionalPrinterColumns.find((c) => c.name === 'External-URL')).toMatchObject({ jsonPath: '.status.externalUrl', priority: 1 });

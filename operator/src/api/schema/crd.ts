@@ -289,10 +289,12 @@ export function inferenceServiceCrd(): CustomResourceDefinition {
       { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status', description: 'Ready condition' },
       { name: 'Replicas', type: 'integer', jsonPath: '.status.readyReplicas', description: 'Ready replicas' },
       { name: 'URL', type: 'string', jsonPath: '.status.url', description: 'In-cluster URL' },
+      { name: 'Canary', type: 'integer', jsonPath: '.status.rollout.canaryShare', description: "The canary's share of the pods in percent, while a canary rollout runs (spec.rollout)" },
       AGE,
       { name: 'Task', type: 'string', jsonPath: '.spec.task', priority: 1 },
       { name: 'Desired', type: 'integer', jsonPath: '.status.replicas', priority: 1 },
       { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason', priority: 1 },
+      { name: 'Rollout', type: 'string', jsonPath: '.status.rollout.phase', description: 'Phase of the last canary rollout', priority: 1 },
       { name: 'External-URL', type: 'string', jsonPath: '.status.externalUrl', description: 'URL from outside the cluster (spec.expose)', priority: 1 },
     ],
   });

@@ -12,7 +12,9 @@ import {
   cel,
   celRegex,
   conditions,
+  DateTime,
   dnsLabel,
+  duration,
   dnsSubdomain,
   metadataMap,
   podMetadata,
@@ -313,6 +315,91 @@ const ExposeSchema = z
     ...cel(EXPOSE_ONE_OF),
   });
 
+// ---- spec.rollout: how a change of model (or pod template) reaches the traffic ------------------
+
+export const ROLLOUT_STRATEGIES = ['Replace', 'Canary'] as const;
+export const MAX_ROLLOUT_STEPS = 10;
+const STEPS_NEED_CANARY: CelRule = {
+  rule: "self.strategy == 'Canary' || (!has(self.steps) && !has(self.stepDuration) && !has(self.analysis))",
+  message: 'spec.rollout.steps, spec.rollout.stepDuration and spec.rollout.analysis apply only to strategy Canary',
+  fieldPath: '.strategy',
+};
+const CANARY_NEEDS_STEPS: CelRule = {
+  rule: "self.strategy != 'Canary' || has(self.steps)",
+  message: 'spec.rollout.steps is required with strategy Canary (e.g. [{weight: 10}, {weight: 50}])',
+  fieldPath: '.steps',
+};
+const STEPS_INCREASING: CelRule = {
+  rule: 'self.map(s, s.weight).isSorted() && self.all(s, self.exists_one(t, t.weight == s.weight))',
+  message: 'spec.rollout.steps[].weight must increase from one step to the next',
+};
+const AnalysisSchema = z
+  .strictObject({
+    maxErrorRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .meta({ description: "Highest share (0 to 1) of the canary's generation requests that may answer 5xx in a step, e.g. 0.05." })
+      .optional(),
+    maxLatencyP95Seconds: z
+      .number()
+      .positive()
+      .max(3600)
+      .meta({ description: "Highest 95th percentile of the canary's request latency in a step, in seconds (from the server's lathe_request_duration_seconds histogram)." })
+      .optional(),
+    minRequests: z
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .meta({
+        description:
+          'Requests the canary must have answered in a step before the step can pass, and before a bound can fail it; a step with fewer waits past its duration. Default: 1.',
+      })
+      .optional(),
+  })
+  .meta({
+    description:
+      "Bounds each step of the canary must keep, read by the operator from the canary pods' own /metrics (requests by status code and the latency histogram of the generation routes). A bound broken rolls the canary back at once; without analysis a step passes when its duration is over.",
+  });
+const StepSchema = z
+  .strictObject({
+    weight: z.int().min(1).max(99).meta({ description: "The canary's share of the service's pods in this step, in percent (1 to 99): set by replica counts, so as coarse as the replica count (status.rollout.canaryShare shows the share it got)." }),
+    hold: z
+      .boolean()
+      .meta({ description: 'Hold here once the step has passed (an A/B comparison): the split stays until this is removed or set false; analysis goes on guarding it.' })
+      .optional(),
+    duration: duration('spec.rollout.steps[].duration', 'How long this step runs before it is judged. Default: spec.rollout.stepDuration.').optional(),
+  })
+  .meta({ description: 'One step of a canary rollout.' });
+const RolloutSchema = z
+  .strictObject({
+    strategy: z.enum(ROLLOUT_STRATEGIES).meta({
+      description:
+        'Replace: the new pods replace the old ones in one rolling update (the default without spec.rollout). Canary: the new model runs as a second Deployment beside the serving one, through steps, and is promoted when every step passes or rolled back when one fails.',
+    }),
+    steps: z
+      .array(StepSchema)
+      .min(1)
+      .max(MAX_ROLLOUT_STEPS)
+      .refine((steps) => steps.every((s, i) => i === 0 || s.weight > steps[i - 1]!.weight), STEPS_INCREASING.message)
+      .meta({ description: `The canary's shares, in increasing order (at most ${MAX_ROLLOUT_STEPS}), e.g. [{weight: 10}, {weight: 50}]. After the last one passes the canary is promoted.`, 'x-kubernetes-list-type': 'atomic', ...cel(STEPS_INCREASING) })
+      .optional(),
+    stepDuration: duration('spec.rollout.stepDuration', `How long each step runs before it is judged. Default: ${'5m'}.`).optional(),
+    analysis: AnalysisSchema.optional(),
+  })
+  .refine((r) => r.strategy === 'Canary' || (r.steps === undefined && r.stepDuration === undefined && r.analysis === undefined), { message: STEPS_NEED_CANARY.message, path: ['strategy'] })
+  .refine((r) => r.strategy !== 'Canary' || r.steps !== undefined, { message: CANARY_NEEDS_STEPS.message, path: ['steps'] })
+  .meta({
+    description:
+      'How a change of the model or the pod template rolls out. Without it: Replace. A Canary runs the new pods as the Deployment <name>-canary behind the same Service; a change of only spec.rollout (e.g. removing a hold) goes on with the same canary.',
+    ...cel(STEPS_NEED_CANARY, CANARY_NEEDS_STEPS),
+  });
+const CANARY_NEEDS_REPLICAS: CelRule = {
+  rule: "!has(self.rollout) || self.rollout.strategy != 'Canary' || self.replicas.min >= 1",
+  message: 'spec.replicas.min must be at least 1 with spec.rollout.strategy Canary (the canary\'s share is of the serving pods)',
+  fieldPath: '.replicas.min',
+};
+
 export const InferenceServiceSpecSchema = z
   .strictObject({
     model: ModelSchema,
@@ -337,10 +424,12 @@ export const InferenceServiceSpecSchema = z
       .optional(),
     podMetadata: podMetadata('spec.podMetadata').optional(),
     expose: ExposeSchema.optional(),
+    rollout: RolloutSchema.optional(),
     // Mutable, as the rest of the spec: a change rolls the Deployment like any template change.
     ...podScheduling(' Changing it rolls out new pods.'),
   })
-  .meta({ description: 'What to serve and how. Defaults are applied by the operator when it renders the Deployment, never written back here.' });
+  .refine((s) => s.rollout?.strategy !== 'Canary' || s.replicas.min >= 1, { message: CANARY_NEEDS_REPLICAS.message, path: ['replicas', 'min'] })
+  .meta({ description: 'What to serve and how. Defaults are applied by the operator when it renders the Deployment, never written back here.', ...cel(CANARY_NEEDS_REPLICAS) });
 export type InferenceServiceSpec = z.infer<typeof InferenceServiceSpecSchema>;
 export type InferenceServiceModel = z.infer<typeof ModelSchema>;
 export type InferenceServiceRuntime = z.infer<typeof RuntimeSchema>;
@@ -348,6 +437,71 @@ export type InferenceServiceAutoscaling = z.infer<typeof AutoscalingSchema>;
 export type InferenceServiceExpose = z.infer<typeof ExposeSchema>;
 export type IngressExpose = z.infer<typeof IngressExposeSchema>;
 export type HttpRouteExpose = z.infer<typeof HttpRouteExposeSchema>;
+export type InferenceServiceRollout = z.infer<typeof RolloutSchema>;
+export type RolloutAnalysis = z.infer<typeof AnalysisSchema>;
+export type RolloutStep = z.infer<typeof StepSchema>;
+
+/** A model as status shows it: its URI and, for a TrainingRun's artifact, the run that made it. */
+const ModelVersionSchema = z
+  .object({
+    uri: z.string().max(1024).meta({ description: 'The model URI.' }),
+    trainingRun: z.string().max(63).meta({ description: 'The TrainingRun whose artifact it is (spec.model.trainingRun).' }).optional(),
+    runId: z.string().max(128).meta({ description: "That run's id (status.runId of the TrainingRun)." }).optional(),
+    recordUri: z.string().max(1024).meta({ description: "That run's record in S3 (run.json)." }).optional(),
+  })
+  .meta({ description: 'A model version.' });
+export type ModelVersion = z.infer<typeof ModelVersionSchema>;
+
+export const ROLLOUT_PHASES = ['Starting', 'Running', 'Held', 'Promoting', 'Succeeded', 'RolledBack'] as const;
+export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
+export const STEP_VERDICTS = ['Running', 'Waiting', 'Held', 'Passed', 'Failed'] as const;
+export type StepVerdict = (typeof STEP_VERDICTS)[number];
+
+/** Counters of the canary pods summed, at the start of a step: what the step's figures are counted from. */
+const CountsSchema = z
+  .object({
+    requests: z.number().min(0).meta({ description: 'Generation requests answered.' }),
+    errors: z.number().min(0).meta({ description: 'Of them, answered 5xx.' }),
+    buckets: z
+      .array(z.object({ le: z.string().max(32).meta({ description: 'Upper bound in seconds, or +Inf.' }), count: z.number().min(0).meta({ description: 'Cumulative count.' }) }).meta({ description: 'A latency histogram bucket.' }))
+      .max(64)
+      .meta({ description: 'The latency histogram (cumulative buckets).', 'x-kubernetes-list-type': 'atomic' }),
+  })
+  .meta({ description: "Summed counters of the canary's pods." });
+export type RolloutCounts = z.infer<typeof CountsSchema>;
+
+const StepResultSchema = z
+  .object({
+    step: z.int().min(0).meta({ description: 'Index of the step in spec.rollout.steps.' }),
+    weight: z.int().min(0).max(100).meta({ description: 'The share the step asked for, in percent.' }),
+    share: z.int().min(0).max(100).meta({ description: 'The share of the pods the canary had, in percent.' }),
+    verdict: z.enum(STEP_VERDICTS).meta({ description: 'Running (within its duration), Waiting (its duration is over, too few requests or no metrics yet), Held (passed, held by spec), Passed or Failed.' }),
+    requests: z.number().min(0).meta({ description: 'Generation requests the canary answered in the step.' }).optional(),
+    errorRate: z.number().min(0).max(1).meta({ description: 'Share of them answered 5xx.' }).optional(),
+    latencyP95Seconds: z.number().min(0).meta({ description: '95th percentile of their latency, in seconds (interpolated within the histogram bucket).' }).optional(),
+    startedAt: DateTime('When the step started (the canary pods ready at its share).').optional(),
+    finishedAt: DateTime('When it passed or failed.').optional(),
+    message: z.string().max(4096).meta({ description: 'What was decided, and why.' }).optional(),
+  })
+  .meta({ description: 'The figures of one step.' });
+export type StepResult = z.infer<typeof StepResultSchema>;
+
+const RolloutStatusSchema = z
+  .object({
+    phase: z.enum(ROLLOUT_PHASES).meta({ description: 'Starting (the canary pods of a step becoming ready), Running, Held, Promoting (the serving Deployment taking the new template), Succeeded or RolledBack.' }),
+    templateHash: z.string().max(64).meta({ description: 'Hash of the canary\'s pod template: the rollout it is (a change of only spec.rollout goes on with it).' }),
+    step: z.int().min(0).meta({ description: 'Index of the current step in spec.rollout.steps.' }),
+    canaryWeight: z.int().min(0).max(100).meta({ description: 'The share the current step asks for, in percent.' }).optional(),
+    canaryShare: z.int().min(0).max(100).meta({ description: "The canary's share of the service's pods now, in percent (what the Service splits traffic by). Absent when no canary runs." }).optional(),
+    canaryReplicas: z.int().min(0).meta({ description: 'Replicas of the canary Deployment.' }).optional(),
+    stableReplicas: z.int().min(0).meta({ description: 'Replicas of the serving (stable) Deployment.' }).optional(),
+    stepStartedAt: DateTime('When the current step started.').optional(),
+    baseline: CountsSchema.optional(),
+    steps: z.array(StepResultSchema).max(MAX_ROLLOUT_STEPS).meta({ description: 'The figures of each step so far.', 'x-kubernetes-list-type': 'atomic' }).optional(),
+    message: z.string().max(4096).meta({ description: 'Where the rollout stands.' }).optional(),
+  })
+  .meta({ description: 'With spec.rollout.strategy Canary: the canary rollout, its steps and their figures (kept after it ends, until the next one).' });
+export type RolloutStatus = z.infer<typeof RolloutStatusSchema>;
 
 export const InferenceServiceStatusSchema = z
   .object({
@@ -372,6 +526,9 @@ export const InferenceServiceStatusSchema = z
     readyReplicas: z.int().min(0).meta({ description: 'Replicas that are ready to serve.' }).optional(),
     selector: z.string().max(4096).meta({ description: 'Label selector of the serving pods, for the scale subresource (HPA, kubectl scale).' }).optional(),
     message: z.string().max(32768).meta({ description: 'Human-readable summary of the current state.' }).optional(),
+    stableModel: ModelVersionSchema.meta({ description: 'The model the serving (stable) pods run, with the TrainingRun that made it.' }).optional(),
+    canaryModel: ModelVersionSchema.meta({ description: 'During a canary rollout: the model the canary pods run.' }).optional(),
+    rollout: RolloutStatusSchema.optional(),
   })
   .meta({ description: 'Observed state of the service, written by the operator.' });
 export type InferenceServiceStatus = z.infer<typeof InferenceServiceStatusSchema>;
