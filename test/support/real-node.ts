@@ -2,12 +2,14 @@
 // `make images`, a namespace that enforces Pod Security "restricted" with the S3 keys the local
 // pods use, and the tiny model and dataset seeded in S3 (no weights can be downloaded here).
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as path from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
 import { makeTrainingRun } from './builders.js';
 import { createNamespace, deleteNamespace, repoRoot, waitFor } from './cluster.js';
+import { withPortForward } from '../../cli/src/port-forward.js';
+
+export { withPortForward };
 
 /** hack/node.sh's node: its label and taint, which only pods that ask for it tolerate. */
 export const REAL_NODE = 'lathe-node';
@@ -120,24 +122,6 @@ export function followLogs(namespace: string, pod: string): { text: () => string
   proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
   proc.stderr.on('data', (b: Buffer) => (out += b.toString()));
   return { text: () => out, stop: () => proc.kill() };
-}
-
-/** Runs `fn` with `kubectl port-forward` from a free local port to `target` (e.g. service/x). */
-export async function withPortForward<T>(namespace: string, target: string, remotePort: number, fn: (port: number) => Promise<T>): Promise<T> {
-  const forward = spawn('kubectl', ['port-forward', '-n', namespace, target, `:${remotePort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      forward.stdout.on('data', (b: Buffer) => {
-        const m = /127\.0\.0\.1:(\d+)/.exec(b.toString());
-        if (m) resolve(Number(m[1]));
-      });
-      forward.on('exit', (code) => reject(new Error(`kubectl port-forward ${target} exited ${code}`)));
-    });
-    return await fn(port);
-  } finally {
-    forward.kill();
-    await once(forward, 'exit').catch(() => undefined);
-  }
 }
 
 /** POST `body` to `path` of an InferenceService through a port-forward to its Service; the JSON answer. */
