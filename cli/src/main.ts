@@ -2,6 +2,7 @@
 // stderr (so `kubectl lathe runs > runs.txt` holds only the table); exit 1 on an error, 2 on usage.
 import { parseArgs } from 'node:util';
 import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
+import { curve } from './curve.js';
 import { CliError } from './errors.js';
 import { generate } from './generate.js';
 import { storedRuns } from './history.js';
@@ -14,6 +15,8 @@ export const USAGE = `kubectl lathe: Lathe's runs, logs and models from your ter
   kubectl lathe runs [-n NS | -A] [--history] [--bucket B]   runs: phase, progress, loss, duration, GPUs, artifact;
                                                              --history adds the S3 records of deleted runs
   kubectl lathe logs RUN [-n NS] [-f] [--worker N]           logs of the run's current attempt
+  kubectl lathe curve RUN [-n NS] [--rows N]                 loss, learning rate and evaluation over steps
+                                                             (metrics-history.json; deleted runs too)
   kubectl lathe generate SERVICE "prompt" [-n NS] [--max-tokens N] [--temperature T] [--image out.png]
                                                              text streamed, or an image written, through a port-forward
 `;
@@ -49,6 +52,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         worker: { type: 'string' },
         image: { type: 'string' },
         'max-tokens': { type: 'string' },
+        rows: { type: 'string' },
         temperature: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -79,6 +83,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'logs': {
         if (args.length !== 1) throw new UsageError('logs takes one TrainingRun name: kubectl lathe logs RUN [-f] [--worker N]');
         await logs(session, { namespace: namespace(), run: args[0]!, follow: values.follow === true, worker: intOption(values.worker, 'worker', 0), out: io.out, progress });
+        return 0;
+      }
+      case 'curve': {
+        if (args.length !== 1) throw new UsageError('curve takes one TrainingRun name: kubectl lathe curve RUN');
+        await curve(session, { namespace: namespace(), run: args[0]!, rows: Math.max(2, intOption(values.rows, 'rows', 20)), out: io.out, progress });
         return 0;
       }
       case 'generate': {
