@@ -50,6 +50,7 @@ export interface LogsOptions {
 }
 
 export async function logs(session: Session, o: LogsOptions): Promise<void> {
+  let said = '';
   for (;;) {
     const run = await session.find<TrainingRun>(TRAINING_RUNS, o.namespace, o.run, `reading TrainingRun ${o.run}`);
     if (!run) throw new CliError(`no TrainingRun ${o.run} in namespace ${o.namespace}`, 'kubectl lathe runs -A --history lists every run, those deleted too');
@@ -59,7 +60,7 @@ export async function logs(session: Session, o: LogsOptions): Promise<void> {
     const why = pod ? new CliError(`pod ${pod.metadata!.name} of TrainingRun ${o.run} has not started: ${waiting(pod)}`, '-f waits for it') : whyNoPods(run, o.worker);
     const terminal = ['Succeeded', 'Failed', 'Suspended'].includes(run.status?.phase ?? '') || o.worker >= (run.spec.workers ?? 1);
     if (!o.follow || (terminal && !pod)) throw why;
-    o.progress(`waiting: ${why.message}`);
+    if (why.message !== said) o.progress(`waiting: ${(said = why.message)}`); // once per change, not per poll
     await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
   }
 }

@@ -12,8 +12,7 @@ import { CustomObjectsApi } from '@kubernetes/client-node';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, ensureCrds, repoRoot, waitFor } from '../support/cluster.js';
-import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { deleteNamespaceAndWait, imageRef, ON_REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, tinyRun, type Seed } from '../support/real-node.js';
+import { ON_REAL_NODE, startLoopSuite, stopLoopSuite, tinyRun, type LoopSuite, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -21,7 +20,6 @@ const s3 = new S3Client({ forcePathStyle: true });
 const group = { group: 'lathe.dev', version: 'v1alpha1' } as const;
 let ns = '';
 let seed: Seed;
-let operator: OperatorProcess | undefined;
 let pluginPath = '';
 
 interface Result {
@@ -60,25 +58,19 @@ async function phase(name: string): Promise<string | undefined> {
   return obj.status?.phase;
 }
 
+let suite: LoopSuite | undefined;
+
 beforeAll(async () => {
-  await requireRealNode(core);
-  ensureCrds();
   // The README's one command, into a prefix of its own instead of the machine's global one.
   const prefix = mkdtempSync(path.join(tmpdir(), 'lathe-plugin-'));
   const npm = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', path.join(repoRoot, 'cli')], { encoding: 'utf8' });
   if (npm.status !== 0) throw new Error(`npm install -g ./cli failed: ${npm.stderr}`);
   pluginPath = `${path.join(prefix, 'bin')}${path.delimiter}${process.env.PATH ?? ''}`;
-  ns = await restrictedNamespace(core, 'plugin');
-  seed = seedTinyModel(`plugin/${ns}`);
-  operator = await startOperator({
-    env: { LATHE_TRAINER_IMAGE: imageRef('trainer'), LATHE_INFERENCE_IMAGE: imageRef('inference'), LATHE_PROGRESS_POLL_MS: '1000' },
-  });
+  suite = await startLoopSuite(core, 'plugin', ensureCrds);
+  ({ ns, seed } = suite);
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  if (ns) await deleteNamespaceAndWait(core, ns);
-});
+afterAll(() => stopLoopSuite(core, suite));
 
 describe('kubectl lathe against the real node', () => {
   const run = 'plugin-stories';

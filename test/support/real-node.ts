@@ -8,6 +8,7 @@ import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
 import { makeTrainingRun } from './builders.js';
 import { createNamespace, deleteNamespace, repoRoot, waitFor } from './cluster.js';
 import { withPortForward } from '../../cli/src/port-forward.js';
+import { startOperator, type OperatorProcess } from './operator-process.js';
 
 export { withPortForward };
 
@@ -167,4 +168,32 @@ export async function deleteNamespaceAndWait(core: CoreV1Api, name: string): Pro
       return true;
     }
   }, 180_000, 1000);
+}
+
+/** What a real-pods suite of the whole loop starts with: its namespace, the seeded tiny model, an operator. */
+export interface LoopSuite {
+  ns: string;
+  seed: Seed;
+  operator: OperatorProcess;
+}
+
+/**
+ * The real node checked, the CRDs applied, a restricted namespace `<prefix>-…` with the tiny model
+ * seeded for it, and an operator using the local images that polls progress every second.
+ */
+export async function startLoopSuite(core: CoreV1Api, prefix: string, ensureCrds: () => void): Promise<LoopSuite> {
+  await requireRealNode(core);
+  ensureCrds();
+  const ns = await restrictedNamespace(core, prefix);
+  const seed = seedTinyModel(`${prefix}/${ns}`);
+  const operator = await startOperator({
+    env: { LATHE_TRAINER_IMAGE: imageRef('trainer'), LATHE_INFERENCE_IMAGE: imageRef('inference'), LATHE_PROGRESS_POLL_MS: '1000' },
+  });
+  return { ns, seed, operator };
+}
+
+/** Stops what startLoopSuite started, the namespace's pods included. */
+export async function stopLoopSuite(core: CoreV1Api, suite: LoopSuite | undefined): Promise<void> {
+  await suite?.operator.stop();
+  if (suite?.ns) await deleteNamespaceAndWait(core, suite.ns);
 }
