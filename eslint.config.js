@@ -29,7 +29,10 @@ export default tseslint.config(
         'error',
         {
           paths: [{ name: 'zod', message: 'zod is build-time only: define schemas in operator/src/api/schema/.' }],
-          patterns: [{ group: ['**/api/schema/*', './schema/*'], allowTypeImports: true, message: 'The operator imports only types from api/schema/ (zod must not load at run time).' }],
+          patterns: [
+            { group: ['**/api/schema/*', './schema/*'], allowTypeImports: true, message: 'The operator imports only types from api/schema/ (zod must not load at run time).' },
+            { group: ['**/cli/*', '**/cli/**'], message: 'The operator never imports kubectl-lathe (cli/).' },
+          ],
         },
       ],
     },
@@ -46,6 +49,17 @@ export default tseslint.config(
     ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['../client/*'], message: 'Reconcilers reach the API through k8s/kube-writer.ts (writes and reads), never client/.' }, { group: ['../manager.js', '../main.js'], message: 'Controllers are wired by the manager, not the other way round.' }] }],
+    },
+  },
+  // kubectl-lathe (cli/) is a client of the operator's API: it may use the API's types and
+  // validators, the Kubernetes client, the S3 code and the shared names (labels, records' types),
+  // never the controllers' machinery; and the operator never imports the CLI.
+  {
+    files: ['cli/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/operator/src/runtime/*', '**/operator/src/inferenceservice/*', '**/operator/src/trainingrun/*', '!**/operator/src/trainingrun/records.js', '!**/operator/src/trainingrun/names.js', '**/operator/src/manager.js', '**/operator/src/main.js', '**/operator/src/informers.js', '**/operator/src/controller-context.js', '**/operator/src/config/*', '**/test/**'], message: 'cli/ uses the operator\'s API, client/, aws/ and shared names only, never its controllers or the tests.' }] }],
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: ['**/api/schema/*'], allowTypeImports: true, message: 'cli/ imports only types from api/schema/ (zod is build-time only).' }] }],
     },
   },
   {

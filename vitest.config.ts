@@ -9,7 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['operator/src/**/*.test.ts'],
+          include: ['operator/src/**/*.test.ts', 'cli/src/**/*.test.ts'],
           environment: 'node',
         },
       },

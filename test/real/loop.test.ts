@@ -9,8 +9,7 @@ import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Pod } from '@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clients, ensureCrds, kubectl, waitFor } from '../support/cluster.js';
-import { startOperator, type OperatorProcess } from '../support/operator-process.js';
-import { chat, complete, deleteNamespaceAndWait, describePod, imageRef, REAL_NODE, requireRealNode, restrictedNamespace, seedTinyModel, followLogs, tinyRun, tinyService, withPortForward, type Seed } from '../support/real-node.js';
+import { chat, complete, describePod, REAL_NODE, followLogs, startLoopSuite, stopLoopSuite, tinyRun, tinyService, withPortForward, type LoopSuite, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -18,7 +17,6 @@ const s3 = new S3Client({ forcePathStyle: true });
 const group = { group: 'lathe.dev', version: 'v1alpha1' } as const;
 let ns = '';
 let seed: Seed;
-let operator: OperatorProcess | undefined;
 
 interface Status {
   phase?: string;
@@ -77,20 +75,14 @@ async function waitRun(name: string, phase: 'Succeeded' | 'Failed', timeoutMs: n
 
 const tiny = (name: string, spec: Record<string, unknown> = {}) => tinyRun(name, seed).spec(spec).manifest();
 
+let suite: LoopSuite | undefined;
+
 beforeAll(async () => {
-  await requireRealNode(core);
-  ensureCrds();
-  ns = await restrictedNamespace(core, 'real');
-  seed = seedTinyModel(`real/${ns}`);
-  operator = await startOperator({
-    env: { LATHE_TRAINER_IMAGE: imageRef('trainer'), LATHE_INFERENCE_IMAGE: imageRef('inference'), LATHE_PROGRESS_POLL_MS: '1000' },
-  });
+  suite = await startLoopSuite(core, 'real', ensureCrds);
+  ({ ns, seed } = suite);
 });
 
-afterAll(async () => {
-  await operator?.stop();
-  if (ns) await deleteNamespaceAndWait(core, ns);
-});
+afterAll(() => stopLoopSuite(core, suite));
 
 describe('the whole loop in real pods', () => {
   const run = 'tiny-stories';

@@ -2,12 +2,15 @@
 // `make images`, a namespace that enforces Pod Security "restricted" with the S3 keys the local
 // pods use, and the tiny model and dataset seeded in S3 (no weights can be downloaded here).
 import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import * as path from 'node:path';
 import type { CoreV1Api, V1Pod } from '@kubernetes/client-node';
 import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
 import { makeTrainingRun } from './builders.js';
 import { createNamespace, deleteNamespace, repoRoot, waitFor } from './cluster.js';
+import { withPortForward } from '../../cli/src/port-forward.js';
+import { startOperator, type OperatorProcess } from './operator-process.js';
+
+export { withPortForward };
 
 /** hack/node.sh's node: its label and taint, which only pods that ask for it tolerate. */
 export const REAL_NODE = 'lathe-node';
@@ -135,24 +138,6 @@ export function followLogs(namespace: string, pod: string): { text: () => string
   return { text: () => out, stop: () => proc.kill() };
 }
 
-/** Runs `fn` with `kubectl port-forward` from a free local port to `target` (e.g. service/x). */
-export async function withPortForward<T>(namespace: string, target: string, remotePort: number, fn: (port: number) => Promise<T>): Promise<T> {
-  const forward = spawn('kubectl', ['port-forward', '-n', namespace, target, `:${remotePort}`], { stdio: ['ignore', 'pipe', 'pipe'] });
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      forward.stdout.on('data', (b: Buffer) => {
-        const m = /127\.0\.0\.1:(\d+)/.exec(b.toString());
-        if (m) resolve(Number(m[1]));
-      });
-      forward.on('exit', (code) => reject(new Error(`kubectl port-forward ${target} exited ${code}`)));
-    });
-    return await fn(port);
-  } finally {
-    forward.kill();
-    await once(forward, 'exit').catch(() => undefined);
-  }
-}
-
 /** POST `body` to `path` of an InferenceService through a port-forward to its Service; the JSON answer. */
 async function post<T>(namespace: string, service: string, path: string, body: unknown): Promise<T> {
   return withPortForward(namespace, `service/${service}`, 80, async (port) => {
@@ -196,4 +181,32 @@ export async function deleteNamespaceAndWait(core: CoreV1Api, name: string): Pro
       return true;
     }
   }, 180_000, 1000);
+}
+
+/** What a real-pods suite of the whole loop starts with: its namespace, the seeded tiny model, an operator. */
+export interface LoopSuite {
+  ns: string;
+  seed: Seed;
+  operator: OperatorProcess;
+}
+
+/**
+ * The real node checked, the CRDs applied, a restricted namespace `<prefix>-…` with the tiny model
+ * seeded for it, and an operator using the local images that polls progress every second.
+ */
+export async function startLoopSuite(core: CoreV1Api, prefix: string, ensureCrds: () => void): Promise<LoopSuite> {
+  await requireRealNode(core);
+  ensureCrds();
+  const ns = await restrictedNamespace(core, prefix);
+  const seed = seedTinyModel(`${prefix}/${ns}`);
+  const operator = await startOperator({
+    env: { LATHE_TRAINER_IMAGE: imageRef('trainer'), LATHE_INFERENCE_IMAGE: imageRef('inference'), LATHE_PROGRESS_POLL_MS: '1000' },
+  });
+  return { ns, seed, operator };
+}
+
+/** Stops what startLoopSuite started, the namespace's pods included. */
+export async function stopLoopSuite(core: CoreV1Api, suite: LoopSuite | undefined): Promise<void> {
+  await suite?.operator.stop();
+  if (suite?.ns) await deleteNamespaceAndWait(core, suite.ns);
 }

@@ -59,6 +59,7 @@ class Config:
     attempt: int = 1
     checkpoint_every_steps: int = 0
     progress_interval_s: float = 10.0
+    metrics_history_points: int = 1000
     step_delay_s: float = 0.0
     command: list[str] = field(default_factory=list)
 
@@ -191,6 +192,7 @@ def load_config(env: Mapping[str, str] | None = None, argv: list[str] | None = N
         attempt=_int_env(env, "LATHE_ATTEMPT", 1, minimum=1),
         checkpoint_every_steps=_int_env(env, "LATHE_CHECKPOINT_EVERY_STEPS", 0),
         progress_interval_s=_float_env(env, "LATHE_PROGRESS_INTERVAL_SECONDS", 10.0),
+        metrics_history_points=_int_env(env, "LATHE_METRICS_HISTORY_POINTS", 1000, minimum=2),
         step_delay_s=_float_env(env, "LATHE_DEBUG_STEP_DELAY_SECONDS", 0.0),
         command=command,
     )

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from lathe_trainer import checkpoints, records, s3
+from lathe_trainer.history import MetricsHistory
 from lathe_trainer.errors import BadInput, TrainerError, report_failure
 from lathe_trainer.uris import S3Uri, parse_s3
 
@@ -55,11 +56,16 @@ def save_checkpoint(local_dir: Path, step: int, epoch: int) -> S3Uri | None:
 
 def progress(epoch: int, epochs: int, step: int, loss: float | None,
              started_at: str | None = None) -> None:
+    """progress.json, and a point of metrics-history.json (the history written so far is kept up
+    to `step`)."""
     if not is_writer():
         return
-    records.Progress(output(), os.environ.get("LATHE_RUN_ID", ""), epochs, 0,
+    run_id = os.environ.get("LATHE_RUN_ID", "")
+    history = MetricsHistory(output(), run_id)
+    history.resume(step)
+    records.Progress(output(), run_id, epochs, 0,
                      started_at or os.environ.get("LATHE_STARTED_AT", records.now()), 0.0,
-                     True).update(epoch, step, loss, force=True)
+                     True, history).update(epoch, step, loss, force=True, interval_loss=loss)
 
 
 def main(argv: list[str]) -> int:

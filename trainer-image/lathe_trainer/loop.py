@@ -19,6 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from lathe_trainer import checkpoints, dist, records, s3
+from lathe_trainer.history import MetricsHistory
 from lathe_trainer.checkpoints import Restored
 from lathe_trainer.config import Config
 from lathe_trainer.dist import DistInfo
@@ -169,8 +170,12 @@ class Trainer:
         log(f"training: {len(task.train_set)} examples, {len(sampler)} on this rank, "
             f"{batches_per_epoch} batches/epoch, {total_steps} steps, epochs {state.epoch}.."
             f"{self.epochs}, world_size {info.world_size}, device {info.device}")
+        history = MetricsHistory(config.output, config.run_id, config.metrics_history_points)
+        if info.is_main:
+            history.resume(self.restored.step if self.restored else None)
         progress = records.Progress(config.output, config.run_id, self.epochs, total_steps,
-                                    state.started_at, config.progress_interval_s, info.is_main)
+                                    state.started_at, config.progress_interval_s, info.is_main,
+                                    history)
         progress.update(min(state.epoch, self.epochs), state.step, None, force=True)
         autocast = info.device.type == "cuda" and torch.cuda.is_bf16_supported()
 
@@ -185,6 +190,8 @@ class Trainer:
                 f"(batch {state.batches_done}/{batches_per_epoch})")
             wrapped.train()
             local_sum, local_count = 0.0, 0
+            # rank 0's loss since the history's previous point
+            since_sum, since_count = 0.0, 0
             for batch in loader:
                 state.batches_done += 1
                 boundary = state.batches_done % self.accum == 0 or \
@@ -202,6 +209,8 @@ class Trainer:
                                        1)
                 local_sum += value
                 local_count += 1
+                since_sum += value
+                since_count += 1
                 if not boundary:
                     continue
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -213,7 +222,10 @@ class Trainer:
                     state.first_loss = value
                     log(f"first step loss {value:.4f}")
                 running = (state.loss_sum + local_sum) / max(1.0, state.loss_count + local_count)
-                progress.update(epoch, state.step, running)
+                if progress.update(epoch, state.step, running,
+                                   interval_loss=since_sum / since_count,
+                                   learning_rate=float(scheduler.get_last_lr()[0])):
+                    since_sum, since_count = 0.0, 0
                 if config.step_delay_s:
                     time.sleep(config.step_delay_s)
                 if dist.any_true(info, self.stop.requested):
@@ -247,7 +259,10 @@ class Trainer:
             state.loss_sum = state.loss_count = 0.0
             metric = (task.eval_metric, evaluation[task.eval_metric]) \
                 if task.eval_metric in evaluation else None
-            progress.update(epoch, state.step, epoch_loss, metric, force=True)
+            progress.update(epoch, state.step, epoch_loss, metric, force=True,
+                            interval_loss=since_sum / since_count if since_count else None,
+                            learning_rate=float(scheduler.get_last_lr()[0]),
+                            evaluation=evaluation)
             self._save_checkpoint(model, optimizer, scheduler, epoch)
             if dist.any_true(info, self.stop.requested):
                 raise Interrupted()

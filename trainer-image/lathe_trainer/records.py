@@ -14,7 +14,7 @@ import time
 from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
@@ -22,6 +22,9 @@ from lathe_trainer import __version__, s3
 from lathe_trainer.errors import EXIT_FAILED, TrainerError
 from lathe_trainer.files import FileEntry
 from lathe_trainer.uris import S3Uri
+
+if TYPE_CHECKING:
+    from lathe_trainer.history import MetricsHistory
 
 SCHEMA_VERSION = 1
 
@@ -78,17 +81,28 @@ def frameworks() -> dict[str, str]:
 
 
 class Progress:
-    """Throttled writer of progress.json (every `interval_s` seconds at most, or when forced)."""
+    """Throttled writer of progress.json (every `interval_s` seconds at most, or when forced).
+
+    With a `history`, each write of progress.json also appends a point to metrics-history.json
+    (lathe_trainer/history.py): the curve is sampled at the same interval.
+    """
 
     def __init__(self, output: S3Uri, run_id: str, epochs: int, total_steps: int,
-                 started_at: str, interval_s: float, enabled: bool) -> None:
+                 started_at: str, interval_s: float, enabled: bool,
+                 history: MetricsHistory | None = None) -> None:
         self.uri = output.child("progress.json")
         self.run_id, self.epochs, self.total_steps = run_id, epochs, total_steps
         self.started_at, self.interval_s, self.enabled = started_at, interval_s, enabled
+        self.history = history
         self._last = float("-inf")
 
     def update(self, epoch: int, step: int, loss: float | None,
-               eval_metric: tuple[str, float] | None = None, force: bool = False) -> bool:
+               eval_metric: tuple[str, float] | None = None, force: bool = False, *,
+               interval_loss: float | None = None, learning_rate: float | None = None,
+               evaluation: dict[str, float] | None = None) -> bool:
+        """Writes progress.json when due (True), and then the history's point: `interval_loss`
+        (the mean loss since the previous point; `loss` is the epoch's running mean, a different
+        curve), `learning_rate` and `evaluation`."""
         if not self.enabled or (not force and time.monotonic() - self._last < self.interval_s):
             return False
         doc: dict[str, Any] = {
@@ -99,6 +113,10 @@ class Progress:
         if eval_metric is not None:
             doc["evalMetric"] = {"name": eval_metric[0], "value": eval_metric[1]}
         s3.put_json(self.uri, doc)
+        if self.history is not None and (interval_loss is not None or learning_rate is not None
+                                         or evaluation):
+            self.history.add(step, epoch, interval_loss, learning_rate, evaluation)
+            self.history.write()
         self._last = time.monotonic()
         return True
 

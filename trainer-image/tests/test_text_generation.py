@@ -75,6 +75,19 @@ def test_fine_tunes_for_two_epochs(s3: Any, tiny_lm: TinyLM, stories_uri: str,
     assert progress["step"] == epochs[1]["step"] == progress["totalSteps"]
     assert progress["evalMetric"]["name"] == "perplexity"
 
+    # the curve: a point at every progress write, schema-valid, ending at the last step, with the
+    # learning rate and the evaluation of each epoch end on its step
+    history = get_json(s3, ARTIFACTS, run.output_key + "metrics-history.json")
+    jsonschema.validate(history, schema("metrics-history.schema.json"))
+    points = history["points"]
+    steps = [p["step"] for p in points]
+    assert steps == sorted(set(steps)) and steps[-1] == progress["totalSteps"]
+    assert all("learningRate" in p for p in points)
+    evals = {p["step"]: p["evalLoss"] for p in points if "evalLoss" in p}
+    assert evals == {e["step"]: e["evalLoss"] for e in epochs}
+    losses = [p["loss"] for p in points if "loss" in p]
+    assert len(losses) >= 2 and losses[-1] < losses[0]
+
     # one resumable checkpoint per epoch, each with a COMPLETE marker
     keys = keys_under(s3, ARTIFACTS, run.output_key + "checkpoints/")
     steps = sorted(int(k.split("/")[-2]) for k in keys if k.endswith("/COMPLETE"))
@@ -133,6 +146,14 @@ def test_sigterm_then_resume(s3: Any, tiny_lm: TinyLM, stories_uri: str, tmp_pat
     assert metadata["attempt"] == 2
     assert [e["epoch"] for e in metadata["metrics"]["epochs"]] == [1, 2]
     assert metadata["metrics"]["epochs"][0]["step"] == epoch1_step
+
+    # one curve across both attempts: the first attempt's points up to the checkpoint it saved,
+    # then the second's, each step once, the epoch-1 evaluation kept
+    history = get_json(s3, ARTIFACTS, run.output_key + "metrics-history.json")
+    jsonschema.validate(history, schema("metrics-history.schema.json"))
+    steps = [p["step"] for p in history["points"]]
+    assert steps == sorted(set(steps)) and steps[0] < sigterm_step < steps[-1], steps
+    assert epoch1_step in {p["step"] for p in history["points"] if "evalLoss" in p}
 
     # A third start finds metadata.json and does nothing.
     third = run_trainer(run, LATHE_ATTEMPT="3")

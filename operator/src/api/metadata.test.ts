@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { INFERENCE_TASKS, TRAINING_TASKS } from './constants.js';
-import { METADATA_SCHEMA_FILE, METADATA_TASKS, parseMetadata, parseProgress, schemasDir, type RunMetadata, type RunProgress } from './metadata.js';
+import { METADATA_SCHEMA_FILE, METADATA_TASKS, parseMetadata, parseMetricsHistory, parseProgress, schemasDir, type MetricsHistory, type RunMetadata, type RunProgress } from './metadata.js';
 
 const sha = 'a'.repeat(64);
 
@@ -143,6 +143,43 @@ describe('parseProgress', () => {
     const result = parseProgress(withChange(goodProgress, change));
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.errors.join('\n')).toContain(expected);
+  });
+});
+
+// What the trainer writes (trainer-image/lathe_trainer/history.py), typed: drift fails here.
+const goodHistory: MetricsHistory = {
+  schemaVersion: 1,
+  runId: '20261122-154210-a1b2c3',
+  maxPoints: 1000,
+  thinned: 0,
+  points: [
+    { step: 1, epoch: 1, time: '2026-11-22T15:42:11.000Z', loss: 2.5, learningRate: 0.01 },
+    { step: 4, epoch: 1, time: '2026-11-22T15:42:12.000Z', loss: 2.1, learningRate: 0.008, evalLoss: 2.2, perplexity: 9.0 },
+  ],
+  updatedAt: '2026-11-22T15:42:12.000Z',
+};
+
+describe('parseMetricsHistory', () => {
+  it('accepts the history the trainer writes, as an object or as text', () => {
+    expect(parseMetricsHistory(goodHistory)).toEqual({ ok: true, value: goodHistory });
+    expect(parseMetricsHistory(JSON.stringify(goodHistory)).ok).toBe(true);
+  });
+
+  it.each([
+    ['a step below 0', (h: Record<string, any>) => (h.points[0].step = -1), '/points/0/step'],
+    ['a metric that is not a number', (h: Record<string, any>) => (h.points[1].accuracy = 'high'), '/points/1/accuracy'],
+    ['a point without its time', (h: Record<string, any>) => delete h.points[0].time, "required property 'time'"],
+    ['an unknown top-level field', (h: Record<string, any>) => (h.color = 'blue'), 'color'],
+    ['points out of step order', (h: Record<string, any>) => (h.points[1].step = 1), '/points/1/step 1 is not after'],
+  ])('refuses %s, naming where', (_what, change, where) => {
+    const result = parseMetricsHistory(withChange(goodHistory, change));
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.join('\n')).toContain(where);
+  });
+
+  it('says when the text is not JSON', () => {
+    const result = parseMetricsHistory('{"points": [');
+    expect(result.ok === false && result.errors[0]).toMatch(/^metrics-history.json is not valid JSON/);
   });
 });
 

@@ -1,5 +1,6 @@
 // Validation of the trainer's S3 records against the shared JSON Schemas in <repo>/schemas/:
-// metadata.json (schemas/metadata.schema.json) and progress.json (schemas/progress.schema.json).
+// metadata.json (schemas/metadata.schema.json), progress.json (schemas/progress.schema.json) and
+// metrics-history.json (schemas/metrics-history.schema.json, read by kubectl-lathe in cli/).
 // The Python trainer validates against the same files; see docs/contracts.md.
 //
 // Where the schemas are found: $LATHE_SCHEMAS_DIR if set, else the first `schemas/` directory
@@ -63,10 +64,25 @@ export interface RunProgress {
   updatedAt: string;
 }
 
+/** One point of metrics-history.json: `step`, `epoch`, `time`, optional curves, other evaluation metrics. */
+export type MetricsPoint = { step: number; epoch: number; time: string; loss?: number; learningRate?: number; evalLoss?: number } & Record<string, number | string | undefined>;
+
+/** metrics-history.json, schemaVersion 1 (hand-written to match schemas/metrics-history.schema.json). */
+export interface MetricsHistory {
+  schemaVersion: 1;
+  runId: string;
+  maxPoints: number;
+  thinned: number;
+  /** In increasing step order. */
+  points: MetricsPoint[];
+  updatedAt: string;
+}
+
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: string[] };
 
 export const METADATA_SCHEMA_FILE = 'metadata.schema.json';
 export const PROGRESS_SCHEMA_FILE = 'progress.schema.json';
+export const METRICS_HISTORY_SCHEMA_FILE = 'metrics-history.schema.json';
 
 /** The directory holding the shared JSON Schemas (see the file comment). */
 export function schemasDir(): string {
@@ -85,16 +101,22 @@ export function schemasDir(): string {
 // ajv-formats is CommonJS; its default export arrives as the module object under NodeNext.
 const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (ajv: Ajv2020) => Ajv2020;
 
-let validators: { metadata: ValidateFunction; progress: ValidateFunction } | undefined;
+interface Validators {
+  metadata: ValidateFunction;
+  progress: ValidateFunction;
+  history: ValidateFunction;
+}
 
-function compiled(): { metadata: ValidateFunction; progress: ValidateFunction } {
+let validators: Validators | undefined;
+
+function compiled(): Validators {
   if (validators === undefined) {
     const dir = schemasDir();
     const ajv = new Ajv2020({ allErrors: true, allowUnionTypes: true, strict: true });
     addFormats(ajv);
     const load = (file: string): ValidateFunction =>
       ajv.compile(JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>);
-    validators = { metadata: load(METADATA_SCHEMA_FILE), progress: load(PROGRESS_SCHEMA_FILE) };
+    validators = { metadata: load(METADATA_SCHEMA_FILE), progress: load(PROGRESS_SCHEMA_FILE), history: load(METRICS_HISTORY_SCHEMA_FILE) };
   }
   return validators;
 }
@@ -132,4 +154,18 @@ export function parseMetadata(json: unknown): ParseResult<RunMetadata> {
 /** Validates progress.json (an object, or its text). */
 export function parseProgress(json: unknown): ParseResult<RunProgress> {
   return parseWith<RunProgress>(compiled().progress, json, 'progress.json');
+}
+
+/**
+ * Validates metrics-history.json (an object, or its text). The schema cannot say that the points
+ * are in increasing step order, which a curve needs; that is checked here.
+ */
+export function parseMetricsHistory(json: unknown): ParseResult<MetricsHistory> {
+  const parsed = parseWith<MetricsHistory>(compiled().history, json, 'metrics-history.json');
+  if (!parsed.ok) return parsed;
+  const points = parsed.value.points;
+  for (let i = 1; i < points.length; i++) {
+    if (points[i]!.step <= points[i - 1]!.step) return { ok: false, errors: [`metrics-history.json: /points/${i}/step ${points[i]!.step} is not after the step before it (${points[i - 1]!.step})`] };
+  }
+  return parsed;
 }

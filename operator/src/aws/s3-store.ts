@@ -1,7 +1,7 @@
 // The only S3 code of the operator: read the trainer's JSON files of a run and write the run record.
 // Credentials and endpoint come from the standard AWS SDK chain (IRSA on EKS; AWS_ENDPOINT_URL_S3
 // and keys of the local server in development), so nothing here knows which one is in use.
-import { GetObjectCommand, HeadBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 
 export interface ObjectStore {
   /** The parsed JSON at key, or undefined when the object does not exist. Throws on other errors. */
@@ -52,6 +52,22 @@ export class S3ObjectStore implements ObjectStore {
 
   async headBucket(bucket: string): Promise<void> {
     await this.client.send(new HeadBucketCommand({ Bucket: bucket }));
+  }
+
+  /**
+   * The "folders" directly under `prefix` (S3's CommonPrefixes with delimiter '/'), every page:
+   * `models/` gives `models/<slug>/`. The operator never lists; kubectl-lathe finds the records of
+   * deleted runs this way without listing every checkpoint file.
+   */
+  async listFolders(bucket: string, prefix: string): Promise<string[]> {
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
+      for (const p of page.CommonPrefixes ?? []) if (p.Prefix) out.push(p.Prefix);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
   }
 }
 

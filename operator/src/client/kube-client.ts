@@ -154,6 +154,25 @@ export class KubeClient {
     };
   }
 
+  /**
+   * A streamed GET (a pod's log with follow=true): the response once its status is 200, to be
+   * read as it arrives; any other status is a KubeApiError with the server's words.
+   */
+  async stream(path: string, query: Query): Promise<http.IncomingMessage> {
+    const req = await this.open('GET', path, query, undefined);
+    return new Promise((resolve, reject) => {
+      req.on('error', reject);
+      req.on('response', (res) => {
+        if (res.statusCode === 200) {
+          resolve(res);
+          return;
+        }
+        readBody(res).then((text) => reject(new KubeApiError(res.statusCode ?? 0, parseStatus(text), `GET ${path}`)), reject);
+      });
+      req.end();
+    });
+  }
+
   private async send<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     let payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     // An apply body is JSON sent as YAML, and YAML reads U+0085, U+2028 and U+2029 as line breaks

@@ -1,0 +1,126 @@
+// kubectl-lathe: `kubectl lathe runs|logs|generate`. Results go to stdout, progress and errors to
+// stderr (so `kubectl lathe runs > runs.txt` holds only the table); exit 1 on an error, 2 on usage.
+import { parseArgs } from 'node:util';
+import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
+import { curve } from './curve.js';
+import { CliError } from './errors.js';
+import { generate } from './generate.js';
+import { storedRuns } from './history.js';
+import { logs } from './logs.js';
+import { formatRuns, runRows } from './runs.js';
+import { Session, TRAINING_RUNS } from './session.js';
+
+export const USAGE = `kubectl lathe: Lathe's runs, logs and models from your terminal (your kubeconfig and AWS credentials)
+
+  kubectl lathe runs [-n NS | -A] [--history] [--bucket B]   runs: phase, progress, loss, duration, GPUs, artifact;
+                                                             --history adds the S3 records of deleted runs
+  kubectl lathe logs RUN [-n NS] [-f] [--worker N]           logs of the run's current attempt
+  kubectl lathe curve RUN [-n NS] [--rows N]                 loss, learning rate and evaluation over steps
+                                                             (metrics-history.json; deleted runs too)
+  kubectl lathe generate SERVICE "prompt" [-n NS] [--max-tokens N] [--temperature T] [--image out.png]
+                                                             text streamed, or an image written, through a port-forward
+`;
+
+export interface Io {
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+class UsageError extends Error {}
+
+function intOption(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const progress = (line: string) => io.err.write(`[lathe] ${line}\n`);
+  let session: Session | undefined;
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        namespace: { type: 'string', short: 'n' },
+        'all-namespaces': { type: 'boolean', short: 'A' },
+        history: { type: 'boolean' },
+        bucket: { type: 'string' },
+        follow: { type: 'boolean', short: 'f' },
+        worker: { type: 'string' },
+        image: { type: 'string' },
+        'max-tokens': { type: 'string' },
+        rows: { type: 'string' },
+        temperature: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    const [command, ...args] = positionals;
+    if (values.help || !command) {
+      io.out.write(USAGE);
+      return command || values.help ? 0 : 2;
+    }
+    session = new Session(values.bucket ?? io.env.LATHE_S3_BUCKET ?? undefined, io.env);
+    const namespace = () => values.namespace ?? session!.defaultNamespace();
+    switch (command) {
+      case 'runs': {
+        if (args.length) throw new UsageError(`runs takes no arguments, got ${args.join(' ')}`);
+        const all = values['all-namespaces'] === true;
+        const ns = all ? undefined : namespace();
+        const live = await session.list<TrainingRun>(TRAINING_RUNS, ns, 'listing TrainingRuns');
+        let stored;
+        if (values.history) {
+          progress(`reading run records from s3://${session.bucket}/models/`);
+          stored = await storedRuns(session, (line) => progress(`warning: ${line}`), (done, total) => {
+            if (done === total || done % 25 === 0) progress(`read ${done}/${total} run records`);
+          });
+        }
+        io.out.write(formatRuns(runRows(live, stored, ns, new Date()), { allNamespaces: all, history: values.history === true }));
+        return 0;
+      }
+      case 'logs': {
+        if (args.length !== 1) throw new UsageError('logs takes one TrainingRun name: kubectl lathe logs RUN [-f] [--worker N]');
+        await logs(session, { namespace: namespace(), run: args[0]!, follow: values.follow === true, worker: intOption(values.worker, 'worker', 0), out: io.out, progress });
+        return 0;
+      }
+      case 'curve': {
+        if (args.length !== 1) throw new UsageError('curve takes one TrainingRun name: kubectl lathe curve RUN');
+        await curve(session, { namespace: namespace(), run: args[0]!, rows: Math.max(2, intOption(values.rows, 'rows', 20)), out: io.out, progress });
+        return 0;
+      }
+      case 'generate': {
+        if (args.length !== 2) throw new UsageError('generate takes a service and a prompt: kubectl lathe generate SERVICE "prompt"');
+        const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
+        if (temperature !== undefined && !(temperature >= 0)) throw new UsageError(`--temperature must be a number ≥ 0, got ${JSON.stringify(values.temperature)}`);
+        await generate(session, {
+          namespace: namespace(),
+          service: args[0]!,
+          prompt: args[1]!,
+          ...(values.image !== undefined ? { image: values.image } : {}),
+          maxTokens: intOption(values['max-tokens'], 'max-tokens', 64),
+          ...(temperature !== undefined ? { temperature } : {}),
+          out: io.out,
+          progress,
+        });
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.err.write(`error: ${(err as Error).message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof CliError) {
+      io.err.write(`error: ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+      return 1;
+    }
+    io.err.write(`error: ${(err as Error)?.stack ?? String(err)}\n`);
+    return 1;
+  } finally {
+    session?.close();
+  }
+}
