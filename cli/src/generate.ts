@@ -7,7 +7,7 @@ import { withPortForward } from './port-forward.js';
 import { INFERENCE_SERVICES, type Session } from './session.js';
 
 /** The service's port (the Service the operator renders listens on 80). */
-const SERVICE_PORT = 80;
+export const SERVICE_PORT = 80;
 
 /** Refuses a service that cannot answer, saying why and what to do; pure. */
 export function checkServable(svc: InferenceService, image: boolean): void {
@@ -47,7 +47,7 @@ export async function readEvents(body: ReadableStream<Uint8Array>, onData: (data
   }
 }
 
-async function failure(res: Response, what: string): Promise<CliError> {
+export async function failure(res: Response, what: string): Promise<CliError> {
   const text = await res.text();
   let said = text.slice(0, 300);
   try {

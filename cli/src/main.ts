@@ -2,6 +2,7 @@
 // stderr (so `kubectl lathe runs > runs.txt` holds only the table); exit 1 on an error, 2 on usage.
 import { parseArgs } from 'node:util';
 import type { TrainingRun } from '../../operator/src/api/schema/trainingrun.js';
+import { startConsole } from './console/server.js';
 import { curve } from './curve.js';
 import { CliError } from './errors.js';
 import { generate } from './generate.js';
@@ -19,6 +20,8 @@ export const USAGE = `kubectl lathe: Lathe's runs, logs and models from your ter
                                                              (metrics-history.json; deleted runs too)
   kubectl lathe generate SERVICE "prompt" [-n NS] [--max-tokens N] [--temperature T] [--image out.png]
                                                              text streamed, or an image written, through a port-forward
+  kubectl lathe console [-n NS | -A] [--port P]              a web page on 127.0.0.1 (a token in its URL): runs updating
+                                                             live, loss curves, Events, lineage, services, a playground
 `;
 
 export interface Io {
@@ -54,6 +57,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         'max-tokens': { type: 'string' },
         rows: { type: 'string' },
         temperature: { type: 'string' },
+        port: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -104,6 +108,23 @@ export async function main(argv: string[], io: Io): Promise<number> {
           out: io.out,
           progress,
         });
+        return 0;
+      }
+      case 'console': {
+        if (args.length) throw new UsageError(`console takes no arguments, got ${args.join(' ')}`);
+        const port = intOption(values.port, 'port', 0);
+        if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+        const consoleNs = values['all-namespaces'] === true ? undefined : namespace();
+        const server = await startConsole({ session, namespace: consoleNs, port });
+        progress(`console for ${consoleNs ? `namespace ${consoleNs}` : 'all namespaces'} of ${session.client.access.server}; Ctrl-C stops it`);
+        io.out.write(`${server.url}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        progress('stopping the console');
+        await server.close();
         return 0;
       }
       default:

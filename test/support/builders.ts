@@ -267,6 +267,11 @@ export class InferenceServiceBuilder {
     this.isvc.spec.model = { uri };
     return this;
   }
+  /** Serves the artifact of TrainingRun `run` (spec.model.trainingRun). */
+  modelFromRun(run: string): this {
+    this.isvc.spec.model = { trainingRun: run };
+    return this;
+  }
   /** replicas.min, and max when it autoscales (max > min adds an HPA). */
   replicas(min: number, max?: number): this {
     this.isvc.spec.replicas = max === undefined ? { min } : { min, max };
