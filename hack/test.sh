@@ -72,6 +72,9 @@ if $real_node; then
   # The images (the torch stack is several GB: built once per machine, then a cache hit).
   hack/images.sh build >"$logs/images.log" 2>&1 &
   images_pid=$!
+  # Debian's Chromium for the console's browser tests (test/real/plugin.test.ts installs it too, if
+  # this has not finished; a failure shows there, with apt's words).
+  hack/browser.sh path >"$logs/browser.log" 2>&1 &
 else
   hack/tools.sh ensure kubectl minio etcd kwok kubernetes kueue >"$logs/tools.log" 2>&1 &
   tools_pid=$!

@@ -10,16 +10,20 @@ import { storedRuns } from './history.js';
 import { logs } from './logs.js';
 import { formatRuns, runRows } from './runs.js';
 import { Session, TRAINING_RUNS } from './session.js';
+import { parseTimeout, waitForRun, waitForService } from './wait.js';
 
 export const USAGE = `kubectl lathe: Lathe's runs, logs and models from your terminal (your kubeconfig and AWS credentials)
 
   kubectl lathe runs [-n NS | -A] [--history] [--bucket B]   runs: phase, progress, loss, duration, GPUs, artifact;
                                                              --history adds the S3 records of deleted runs
+  kubectl lathe runs RUN [-n NS] [--wait [--timeout 2h]]     one run; --wait follows it until it finishes
+                                                             (a line per change; exit 1 if it Failed)
   kubectl lathe logs RUN [-n NS] [-f] [--worker N]           logs of the run's current attempt
   kubectl lathe curve RUN [-n NS] [--rows N]                 loss, learning rate and evaluation over steps
                                                              (metrics-history.json; deleted runs too)
-  kubectl lathe generate SERVICE "prompt" [-n NS] [--max-tokens N] [--temperature T] [--image out.png]
-                                                             text streamed, or an image written, through a port-forward
+  kubectl lathe generate SERVICE "prompt" [-n NS] [--max-tokens N] [--temperature T] [--image out.png] [--wait]
+                                                             text streamed, or an image written, through a port-forward;
+                                                             --wait first waits until the service is Ready (model loaded)
   kubectl lathe console [-n NS | -A] [--port P]              a web page on 127.0.0.1 (a token in its URL): runs updating
                                                              live, loss curves, Events, lineage, services, a playground
 `;
@@ -58,6 +62,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
         rows: { type: 'string' },
         temperature: { type: 'string' },
         port: { type: 'string' },
+        wait: { type: 'boolean' },
+        timeout: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -70,7 +76,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
     const namespace = () => values.namespace ?? session!.defaultNamespace();
     switch (command) {
       case 'runs': {
-        if (args.length) throw new UsageError(`runs takes no arguments, got ${args.join(' ')}`);
+        if (args.length > 1) throw new UsageError(`runs takes at most one TrainingRun name, got ${args.join(' ')}`);
+        if (values.wait && args.length !== 1) throw new UsageError('--wait follows one run: kubectl lathe runs RUN --wait');
+        if (args.length === 1) {
+          const name = args[0]!;
+          const ns = namespace();
+          const run = values.wait
+            ? await waitForRun(session, { namespace: ns, name, timeoutMs: parseTimeout(values.timeout, 2 * 3_600_000), progress })
+            : await session.find<TrainingRun>(TRAINING_RUNS, ns, name, `reading TrainingRun ${name}`);
+          if (!run) throw new CliError(`no TrainingRun ${name} in namespace ${ns}`, `kubectl lathe runs -n ${ns} --history lists its runs, deleted ones too`);
+          io.out.write(formatRuns(runRows([run], undefined, ns, new Date()), { allNamespaces: false, history: false }));
+          return 0;
+        }
         const all = values['all-namespaces'] === true;
         const ns = all ? undefined : namespace();
         const live = await session.list<TrainingRun>(TRAINING_RUNS, ns, 'listing TrainingRuns');
@@ -98,6 +115,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
         if (args.length !== 2) throw new UsageError('generate takes a service and a prompt: kubectl lathe generate SERVICE "prompt"');
         const temperature = values.temperature === undefined ? undefined : Number(values.temperature);
         if (temperature !== undefined && !(temperature >= 0)) throw new UsageError(`--temperature must be a number ≥ 0, got ${JSON.stringify(values.temperature)}`);
+        if (values.wait) await waitForService(session, { namespace: namespace(), name: args[0]!, timeoutMs: parseTimeout(values.timeout, 30 * 60_000), progress });
         await generate(session, {
           namespace: namespace(),
           service: args[0]!,

@@ -3,15 +3,22 @@
 // follows it to its end; `curve` reads the metrics history the real trainer wrote; `generate`
 // streams a completion from a real serving pod; `runs --history` lists the run once its object is
 // deleted; unknown names, a malformed history in S3 and an unreachable API server each give one
-// clear line.
+// clear line. `console` is driven in a real headless browser (Debian's Chromium, playwright-core):
+// the token, the runs table updating live, a run's curves checked point by point against the
+// history in S3, its conditions, Events and lineage, the playground streaming a chat answer from
+// the real serving pod, and each bad input named while the console keeps serving. Screenshots are
+// kept in .cluster/test-artifacts/console/.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser, screenshot } from '../support/browser.js';
 import { clients, ensureCrds, repoRoot, waitFor } from '../support/cluster.js';
+import { expectedPixels, readChart, startConsoleProcess, type ConsoleProcess } from '../support/console.js';
 import { ON_REAL_NODE, startLoopSuite, stopLoopSuite, tinyRun, type LoopSuite, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
@@ -59,6 +66,23 @@ async function phase(name: string): Promise<string | undefined> {
 }
 
 let suite: LoopSuite | undefined;
+let browser: Browser | undefined;
+let consoleProc: ConsoleProcess | undefined;
+/** The console's front page, opened once and left open: the live updates must reach it. */
+let front: Page;
+
+/** Writes a kubeconfig whose API server is down (nothing listens on port 1). */
+function unreachableKubeconfig(): string {
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'lathe-kc-')), 'config');
+  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n');
+  return kubeconfig;
+}
+
+async function historyOf(name: string): Promise<{ key: string; body: { points: { step: number; loss?: number; evalLoss?: number; learningRate?: number }[] } }> {
+  const obj = (await custom.getNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', name })) as { status: { runId: string } };
+  const key = `models/${name}/${obj.status.runId}/metrics-history.json`;
+  return { key, body: JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'lathe-artifacts', Key: key }))).Body!.transformToString()) };
+}
 
 beforeAll(async () => {
   // The README's one command, into a prefix of its own instead of the machine's global one.
@@ -70,7 +94,11 @@ beforeAll(async () => {
   ({ ns, seed } = suite);
 });
 
-afterAll(() => stopLoopSuite(core, suite));
+afterAll(async () => {
+  await browser?.close();
+  await consoleProc?.stop();
+  await stopLoopSuite(core, suite);
+});
 
 describe('kubectl lathe against the real node', () => {
   const run = 'plugin-stories';
@@ -85,17 +113,23 @@ describe('kubectl lathe against the real node', () => {
     expect(unknown.stderr).toContain(`error: no TrainingRun no-such-run in namespace ${ns}`);
     expect(lathe(['generate', 'no-such-service', 'hi', '-n', ns]).stderr).toContain(`error: no InferenceService no-such-service in namespace ${ns}`);
     // Nothing listens on port 1: the same refusal as an API server that is down.
-    const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'lathe-kc-')), 'config');
-    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n');
-    const down = lathe(['runs'], { KUBECONFIG: kubeconfig });
+    const down = lathe(['runs'], { KUBECONFIG: unreachableKubeconfig() });
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/cannot reach the API server at https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
   });
 
   it('logs -f waits for the trainer pod and follows it until the trainer exits', async () => {
     await custom.createNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', body: tinyRun(run, seed).manifest() });
+    const waited = latheUntilExit(['runs', run, '-n', ns, '--wait'], 360_000);
     const followed = await latheUntilExit(['logs', run, '-n', ns, '-f'], 300_000);
     expect(followed.code, followed.stderr).toBe(0);
+    // runs RUN --wait, started with it, printed a line per change and the final row.
+    const w = await waited;
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toMatch(/^\[lathe\] Running\b/m);
+    expect(w.stderr).toMatch(/^\[lathe\] Succeeded, epoch 3\/3/m);
+    expect(new Set(w.stderr.split('\n')).size).toBe(w.stderr.split('\n').length);
+    expect(w.stdout).toMatch(new RegExp(`^${run}\\s+Succeeded\\s`, 'm'));
     expect(followed.stdout).toMatch(/epoch 3\/3 starts/);
     expect(followed.stdout).toMatch(/metadata\.json written/);
     expect(followed.stderr).toMatch(/\[lathe\] logs of pod plugin-stories-1-/);
@@ -133,15 +167,132 @@ describe('kubectl lathe against the real node', () => {
     const early = lathe(['generate', service, 'the red cat', '-n', ns]);
     expect(early.code).toBe(1);
     expect(early.stderr).toMatch(new RegExp(`error: InferenceService ${service} is not Ready`));
-    await waitFor(`InferenceService ${service} to be Ready`, async () => {
-      const obj = (await custom.getNamespacedCustomObject({ ...group, namespace: ns, plural: 'inferenceservices', name: service })) as { status?: { conditions?: { type: string; status: string }[] } };
-      return obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-    }, 240_000, 1000);
-    const r = lathe(['generate', service, 'the red cat', '-n', ns, '--max-tokens', '8', '--temperature', '0']);
-    process.stdout.write(`[plugin] generate: "the red cat" -> ${JSON.stringify(r.stdout)}\n`);
+    // --wait: the service's progress while its pod starts and loads the model, then the answer.
+    const r = await latheUntilExit(['generate', service, 'the red cat', '-n', ns, '--max-tokens', '8', '--temperature', '0', '--wait'], 300_000);
+    process.stdout.write(`[plugin] generate --wait: "the red cat" -> ${JSON.stringify(r.stdout)}\n[plugin] its progress:\n${r.stderr}`);
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/^\[lathe\] Ready, 1\/1 ready: /m);
     expect(r.stdout.trim().length).toBeGreaterThan(0);
     expect(r.stderr).toContain(`[lathe] port-forward to service/${service}`);
+  });
+
+  it('console refuses a page without its token; its runs and services tables show the run and the service, and update live', async () => {
+    browser = await launchBrowser();
+    consoleProc = await startConsoleProcess(['-n', ns], { ...process.env, PATH: pluginPath });
+    const stranger = await browser.newPage();
+    const refused = await stranger.goto(`${consoleProc.origin}/`);
+    expect(refused?.status()).toBe(401);
+    expect(await stranger.textContent('body')).toContain('this console needs the token');
+    await screenshot(stranger, 'console', 'no-token');
+    await stranger.close();
+
+    front = await browser.newPage();
+    await front.goto(consoleProc.url);
+    await front.waitForSelector('#connection.conn-ok', { timeout: 30_000 });
+    expect(await front.textContent(`#runs tr[data-run="${ns}/${run}"]`)).toMatch(/Succeeded/);
+    expect(await front.textContent(`#services tr[data-service="${ns}/${service}"]`)).toMatch(/Ready/);
+    // A run created now appears without a reload (a suspended one: no pod to wait for).
+    const later = 'plugin-later';
+    await custom.createNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', body: tinyRun(later, seed).suspend().manifest() });
+    await front.waitForSelector(`#runs tr[data-run="${ns}/${later}"]`, { timeout: 30_000 });
+    await screenshot(front, 'console', 'runs');
+    await custom.deleteNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', name: later });
+    await front.waitForSelector(`#runs tr[data-run="${ns}/${later}"][data-source="cluster"]`, { state: 'detached', timeout: 30_000 });
+  });
+
+  it('console run page draws the loss and learning-rate curves from the metrics history, with conditions, Events, artifact and lineage', async () => {
+    const page = await browser!.newPage();
+    await page.goto(`${consoleProc!.origin}/runs/${ns}/${run}`);
+    const { body: history } = await historyOf(run);
+    const obj = (await custom.getNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', name: run })) as { metadata: { uid: string }; status: { artifact: { uri: string }; conditions: { type: string }[] } };
+
+    // Every point of the history is a vertex, where linear scales over the history's range put it.
+    const loss = history.points.filter((p) => typeof p.loss === 'number').map((p) => [p.step, p.loss!] as const);
+    expect(loss.length).toBeGreaterThan(1);
+    const evalLoss = history.points.filter((p) => typeof p.evalLoss === 'number').map((p) => [p.step, p.evalLoss!] as const);
+    const drawn = await readChart(page, 'Loss');
+    const values = [...loss, ...evalLoss].map(([, v]) => v);
+    expect(drawn.domain).toEqual({ xMin: Math.min(...[...loss, ...evalLoss].map(([s]) => s)), xMax: Math.max(...[...loss, ...evalLoss].map(([s]) => s)), yMin: Math.min(...values), yMax: Math.max(...values) });
+    const close = (got: [number, number][], want: [number, number][]) => {
+      expect(got.length).toBe(want.length);
+      got.forEach(([x, y], i) => {
+        expect(Math.abs(x - want[i]![0]), `x of point ${i}`).toBeLessThan(0.02);
+        expect(Math.abs(y - want[i]![1]), `y of point ${i}`).toBeLessThan(0.02);
+      });
+    };
+    close(drawn.series.loss!, expectedPixels(drawn, loss));
+    if (evalLoss.length) close(drawn.series.evalLoss!, expectedPixels(drawn, evalLoss));
+    const lr = history.points.filter((p) => typeof p.learningRate === 'number').map((p) => [p.step, p.learningRate!] as const);
+    if (lr.length > 1 && new Set(lr.map(([, v]) => v)).size > 1) {
+      const lrChart = await readChart(page, 'Learning rate');
+      close(lrChart.series.learningRate!, expectedPixels(lrChart, lr));
+    }
+    process.stdout.write(`[plugin] console: ${loss.length} loss points, ${evalLoss.length} eval-loss points and ${lr.length} learning-rate points checked against s3 metrics-history.json\n`);
+
+    expect((await page.textContent('#artifact'))?.trim()).toBe(obj.status.artifact.uri);
+    for (const c of obj.status.conditions) expect(await page.$(`tr[data-condition="${c.type}"]`), c.type).not.toBeNull();
+    const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: `involvedObject.kind=TrainingRun,involvedObject.name=${run}` });
+    const ours = events.items.filter((e) => e.involvedObject.uid === obj.metadata.uid);
+    const shown = ours.length ? await page.textContent('table.events') : await page.textContent('#run');
+    if (!ours.length) expect(shown).toContain('No Events');
+    for (const e of ours) expect(shown).toContain(e.reason!);
+    expect(await page.textContent('#lineage')).toContain(`${ns}/${service}`);
+    await screenshot(page, 'console', 'run');
+    await page.close();
+  });
+
+  it('console playground streams a chat answer from the real serving pod', async () => {
+    const page = await browser!.newPage();
+    await page.goto(`${consoleProc!.origin}/play/${ns}/${service}`);
+    expect(await page.getAttribute('#play-status', 'data-ready')).toBe('true');
+    await page.fill('#chat-form textarea', 'the red cat');
+    await page.fill('#chat-form input[name=max_tokens]', '8');
+    await page.fill('#chat-form input[name=temperature]', '0');
+    await page.click('#chat-form button');
+    const answer = await page.waitForSelector('.msg.assistant.done', { timeout: 120_000 }).catch(async (err: unknown) => {
+      throw new Error(`no answer: ${await page.textContent('#chat')}`, { cause: err });
+    });
+    const text = (await answer.textContent()) ?? '';
+    const chunks = Number(await answer.getAttribute('data-chunks'));
+    process.stdout.write(`[plugin] console chat: "the red cat" -> ${JSON.stringify(text)} in ${chunks} streamed chunk(s)\n`);
+    expect(text.length).toBeGreaterThan(0);
+    expect(chunks).toBeGreaterThan(1);
+    expect(await page.textContent('#play-progress')).toMatch(/^done: \d+ chunk\(s\) in [\d.]+ s$/);
+    await screenshot(page, 'console', 'playground');
+    await page.close();
+  });
+
+  it('console names a malformed metrics history, an unknown run or service and an unreachable API server, and keeps serving', async () => {
+    const { key, body } = await historyOf(run);
+    await s3.send(new PutObjectCommand({ Bucket: 'lathe-artifacts', Key: key, Body: JSON.stringify({ ...body, points: [{ step: 'one' }] }) }));
+    const page = await browser!.newPage();
+    try {
+      await page.goto(`${consoleProc!.origin}/runs/${ns}/${run}`);
+      expect(await page.textContent('#curves .problem')).toContain(`s3://lathe-artifacts/${key} is malformed`);
+      expect(await page.$('tr[data-condition]')).not.toBeNull();
+      await screenshot(page, 'console', 'malformed-history');
+    } finally {
+      await s3.send(new PutObjectCommand({ Bucket: 'lathe-artifacts', Key: key, Body: JSON.stringify(body) }));
+    }
+    await page.goto(`${consoleProc!.origin}/runs/${ns}/no-such-run`);
+    expect(await page.textContent('#run')).toContain(`No TrainingRun no-such-run in namespace ${ns}, and no record of one in S3`);
+    await page.goto(`${consoleProc!.origin}/play/${ns}/no-such-service`);
+    expect(await page.textContent('#play-status')).toContain(`No InferenceService no-such-service in namespace ${ns}`);
+    await page.close();
+
+    const down = await startConsoleProcess([], { ...process.env, PATH: pluginPath, KUBECONFIG: unreachableKubeconfig() });
+    try {
+      const p = await browser!.newPage();
+      await p.goto(down.url);
+      await p.waitForSelector('#connection.conn-problem', { timeout: 30_000 });
+      expect(await p.textContent('#connection')).toMatch(/cannot reach the API server at https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+      expect(await p.textContent('#runs .problem')).toMatch(/cannot reach the API server/);
+      await screenshot(p, 'console', 'api-unreachable');
+      // Still serving: a second request is answered.
+      expect((await p.goto(`${down.origin}/runs/default/x`))?.status()).toBe(200);
+    } finally {
+      await down.stop();
+    }
   });
 
   it('runs --history lists the run once its object is deleted, from run.json and metadata.json in S3', async () => {
@@ -163,5 +314,14 @@ describe('kubectl lathe against the real node', () => {
     const c = lathe(['curve', run, '-n', ns]);
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/^STEP/);
+  });
+
+  it('console shows the deleted run from its S3 record, without a reload', async () => {
+    await front.waitForSelector(`#runs tr[data-run="${ns}/${run}"][data-source="s3"]`, { timeout: 60_000 });
+    expect(await front.textContent(`#runs tr[data-run="${ns}/${run}"][data-source="s3"]`)).toMatch(/Succeeded[\s\S]*deleted/);
+    await front.click(`#runs tr[data-run="${ns}/${run}"][data-source="s3"] a`);
+    await front.waitForSelector('#run .deleted');
+    expect((await readChart(front, 'Loss')).series.loss!.length).toBeGreaterThan(1);
+    await screenshot(front, 'console', 'deleted-run');
   });
 });
