@@ -33,6 +33,10 @@ __all__ = ["ChecksumError", "ModelSourceError", "fetch_model", "download_paralle
 log = logging.getLogger("lathe_inference.fetch")
 
 CHUNK = 1 << 20
+# The loader's defaults (LATHE_DOWNLOAD_CONCURRENCY, LATHE_DOWNLOAD_PART_MB): the best of the sweep of
+# bench/download_bench.py through toxiproxy with S3's per-connection limits (README, Performance).
+DEFAULT_CONCURRENCY = 16
+DEFAULT_PART_MB = 16
 COMPLETE_MARKER = ".lathe-complete.json"
 
 
@@ -210,8 +214,8 @@ def download_parallel(
     files: Iterable[RemoteFile],
     dest: Path,
     *,
-    concurrency: int = 16,
-    part_size: int = 16 << 20,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    part_size: int = DEFAULT_PART_MB << 20,
     on_file_done: Callable[[RemoteFile, Path], None] | None = None,
 ) -> None:
     """Every file into dest/<rel>, all parts of all files sharing one pool of ``concurrency`` workers.
@@ -281,8 +285,8 @@ def fetch_model(
     cache_root: str | os.PathLike[str],
     *,
     client: Any | None = None,
-    concurrency: int = 16,
-    part_size: int = 16 << 20,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    part_size: int = DEFAULT_PART_MB << 20,
 ) -> FetchResult:
     """Fetch ``uri`` (an S3 prefix) into the cache, verified; reuse a complete earlier fetch."""
     bucket, prefix = parse_s3_uri(uri)
