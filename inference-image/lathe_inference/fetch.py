@@ -6,7 +6,8 @@ splitting every object into parts of ``part_size`` bytes and downloading the par
 into a preallocated file. Memory stays bounded (one 1 MiB buffer per worker) whatever the model's
 size. When ``../metadata.json`` exists beside ``checkpoint/`` (the trainer writes it last, see
 docs/contracts.md), every file's size is checked against it before anything is downloaded and every
-file's sha256 after; any difference raises :class:`ChecksumError` and nothing is served.
+file's sha256 as it downloads (each file is hashed in order as its parts arrive, so only its last
+part is hashed after its last byte); any difference raises :class:`ChecksumError` and nothing is served.
 """
 
 from __future__ import annotations
@@ -176,6 +177,63 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+class _StreamingSha256:
+    """sha256 of a file whose parts land out of order, hashed while the rest still downloads.
+
+    Parts end up in any order; the hash must see the bytes in order. Each finished part is recorded,
+    and the worker that finished it hashes (from the page cache, with pread) the contiguous run of
+    finished parts from the hashed prefix onwards, unless another worker already does: then that one
+    picks it up before it stops (both decisions under the lock). So hashing keeps up with the download
+    instead of waiting for a whole file, and only the last part's bytes are hashed after the last
+    byte arrives. hashlib releases the GIL on large buffers, so the downloads go on meanwhile."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.h = hashlib.sha256()
+        self.hashed = 0  # bytes [0, hashed) are in self.h
+        self.finished: dict[int, int] = {}  # start -> end (inclusive) of finished, unhashed parts
+        self.busy = False
+        self.lock = threading.Lock()
+
+    def part_done(self, start: int, end: int) -> None:
+        with self.lock:
+            self.finished[start] = end
+            if self.busy:
+                return
+            self.busy = True
+        fd = -1
+        try:
+            while True:
+                with self.lock:
+                    end = self.finished.pop(self.hashed, -1)
+                    if end < 0:
+                        self.busy = False
+                        return
+                if fd < 0:
+                    fd = os.open(self.path, os.O_RDONLY)
+                offset = self.hashed
+                while offset <= end:
+                    chunk = os.pread(fd, min(CHUNK * 4, end + 1 - offset), offset)
+                    if not chunk:
+                        raise OSError(f"{self.path} ends at {offset}, before byte {end}")
+                    self.h.update(chunk)
+                    offset += len(chunk)
+                self.hashed = offset  # only the busy worker writes it
+        except BaseException:
+            with self.lock:
+                self.busy = False
+            raise
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def hexdigest(self, size: int) -> str:
+        """The digest once every part is in; a file not hashed to its end reads as a mismatch."""
+        if self.hashed != size:
+            return f"incomplete ({self.hashed} of {size} bytes hashed)"
+        return self.h.hexdigest()
+
+
 def _download_part(client: Any, bucket: str, f: RemoteFile, fd: int, start: int, end: int) -> None:
     """Bytes [start, end] of one object into fd at the same offset; retried on a broken stream."""
     want = end - start + 1
@@ -217,11 +275,12 @@ def download_parallel(
     concurrency: int = DEFAULT_CONCURRENCY,
     part_size: int = DEFAULT_PART_MB << 20,
     on_file_done: Callable[[RemoteFile, Path], None] | None = None,
+    on_part_done: Callable[[RemoteFile, int, int], None] | None = None,
 ) -> None:
     """Every file into dest/<rel>, all parts of all files sharing one pool of ``concurrency`` workers.
 
-    ``on_file_done`` runs in the worker that finished a file's last part (hashing overlaps with the
-    download of the other files)."""
+    ``on_part_done(file, start, end)`` runs in the worker that wrote bytes [start, end], and
+    ``on_file_done`` in the worker that finished a file's last part, after its ``on_part_done``."""
     files = list(files)
     fds: dict[str, int] = {}
     remaining: dict[str, int] = {}
@@ -247,6 +306,8 @@ def download_parallel(
         def work(p: tuple[RemoteFile, int, int]) -> None:
             f, start, end = p
             _download_part(client, bucket, f, fds[f.rel], start, end)
+            if on_part_done is not None:
+                on_part_done(f, start, end)
             with lock:
                 remaining[f.rel] -= 1
                 done = remaining[f.rel] == 0
@@ -325,24 +386,26 @@ def fetch_model(
     root.mkdir(parents=True, exist_ok=True)
     work = root / f"{final.name}.partial-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
-    mismatches: list[str] = []
-    mismatch_lock = threading.Lock()
+    hashers = {f.rel: _StreamingSha256(work / f.rel) for f in files} if expected is not None else {}
 
-    def verify_one(f: RemoteFile, path: Path) -> None:
-        if expected is None:
-            return
-        digest = sha256_file(path)
-        want = expected[f.rel][1]
-        if digest != want:
-            with mismatch_lock:
-                mismatches.append(f"checksum mismatch: {f.rel} has sha256 {digest}, metadata.json says {want}")
+    def hash_part(f: RemoteFile, start: int, end: int) -> None:
+        hashers[f.rel].part_done(start, end)
 
     try:
         download_parallel(
-            client, bucket, files, work, concurrency=concurrency, part_size=part_size, on_file_done=verify_one
+            client, bucket, files, work, concurrency=concurrency, part_size=part_size,
+            on_part_done=hash_part if expected is not None else None,
         )
-        if mismatches:
-            raise ChecksumError(sorted(mismatches)[0])
+        if expected is not None:
+            mismatches: list[str] = []
+            for f in files:
+                digest = hashers[f.rel].hexdigest(f.size)
+                if digest != expected[f.rel][1]:
+                    mismatches.append(
+                        f"checksum mismatch: {f.rel} has sha256 {digest}, metadata.json says {expected[f.rel][1]}"
+                    )
+            if mismatches:
+                raise ChecksumError(sorted(mismatches)[0])
         (work / COMPLETE_MARKER).write_text(json.dumps({"uri": uri, "files": fingerprint}))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(work, final)
