@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import sys
@@ -114,38 +115,55 @@ def plain_gets(client: Any, bucket: str, files: list[RemoteFile], conns: int, pa
         list(pool.map(get, parts))
 
 
+def _own_cpu() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 class Runner:
     def __init__(self, work: Path, total: int, proxy: Toxiproxy | None) -> None:
         self.work, self.total, self.proxy, self.n = work, total, proxy, 0
 
-    def time(self, fn: Callable[[Path], None]) -> tuple[float, float]:
-        """(seconds, proxy CPU seconds) of one download into a fresh directory, removed after."""
+    def time(self, fn: Callable[[Path], None]) -> tuple[float, float, float]:
+        """(seconds, proxy CPU s, client CPU s) of one download into a fresh directory, removed after.
+
+        The client's CPU is this process's and its waited-for children's (KServe's pool processes)."""
         self.n += 1
         dest = self.work / f"d{self.n}"
         dest.mkdir()
         cpu0 = self.proxy.cpu_seconds() if self.proxy else 0.0
+        own0 = _own_cpu()
         t = time.monotonic()
         fn(dest)
         dt = time.monotonic() - t
+        own = _own_cpu() - own0
         cpu = (self.proxy.cpu_seconds() - cpu0) if self.proxy else 0.0
         shutil.rmtree(dest)
-        return dt, cpu
+        return dt, cpu, own
 
     def mbs(self, seconds: float) -> float:
         return self.total / 1e6 / seconds
 
 
-def row(name: str, runs: list[tuple[float, float]], r: Runner, base: float | None, ceiling: float | None) -> str:
-    med = statistics.median(t for t, _ in runs)
-    speeds = sorted(r.mbs(t) for t, _ in runs)
-    cpu = statistics.median(c / t for t, c in runs)  # proxy cores busy on average
+Runs = list[tuple[float, float, float]]
+
+
+def median_s(runs: Runs) -> float:
+    return statistics.median(t for t, _, _ in runs)
+
+
+def row(name: str, runs: Runs, r: Runner, base: float | None, ceiling: float | None) -> str:
+    med = median_s(runs)
+    speeds = sorted(r.mbs(t) for t, _, _ in runs)
+    own = statistics.median(o / t for t, _, o in runs)  # the client's cores busy on average
     out = (f"{name:<22} {med:>8.2f} {r.mbs(med):>8.1f} {speeds[0]:>7.1f}-{speeds[-1]:<7.1f}"
-           f" {('x%.2f' % (base / med)) if base else '':>7} {('%.0f%%' % (100 * r.mbs(med) / ceiling)) if ceiling else '':>6}")
-    return out + (f" {cpu:>9.2f}" if r.proxy else "")
+           f" {('x%.2f' % (base / med)) if base else '':>7} {('%.0f%%' % (100 * r.mbs(med) / ceiling)) if ceiling else '':>6}"
+           f" {own:>10.2f}")
+    return out + (f" {statistics.median(c / t for t, c, _ in runs):>9.2f}" if r.proxy else "")
 
 
 def header(proxy: bool) -> str:
-    return (f"{'method':<22} {'median s':>8} {'MB/s':>8} {'range MB/s':>15} {'vs 1':>7} {'ceil':>6}"
+    return (f"{'method':<22} {'median s':>8} {'MB/s':>8} {'range MB/s':>15} {'vs 1':>7} {'ceil':>6} {'client CPU':>10}"
             + (f" {'proxy CPU':>9}" if proxy else ""))
 
 
@@ -201,14 +219,14 @@ def main() -> int:
                 "lathe": lathe(make_client(conc), conc, part),
                 "lathe+sha256": lathe_sha(make_client(conc), conc, part),
             }
-            runs: dict[str, list[tuple[float, float]]] = {m: [] for m in methods}
+            runs: dict[str, Runs] = {m: [] for m in methods}
             for _ in range(args.rounds):
                 for m, fn in methods.items():
                     runs[m].append(r.time(fn))
             print(f"\nLOOPBACK (MinIO directly, {endpoint}); {conc} workers x {args.part_mb} MiB parts, "
                   f"{args.rounds} rounds")
             print(header(False))
-            base = statistics.median(t for t, _ in runs["single-stream"])
+            base = median_s(runs["single-stream"])
             for m, rs in runs.items():
                 print(row(m, rs, r, None if m == "single-stream" else base, None))
 
@@ -223,11 +241,11 @@ def main() -> int:
         os.environ["AWS_ENDPOINT_URL_S3"] = url  # make_client() reads the standard variable
         r = Runner(work, total, proxy)
         print(f"\nTHROUGH TOXIPROXY v2.12.0 ({url} -> {upstream}): per connection {args.rate_mb:.0f} MB/s, "
-              f"{args.latency_ms} +/- {args.jitter_ms} ms; {args.rounds} rounds each; 'proxy CPU' = cores the "
-              f"proxy kept busy on average")
+              f"{args.latency_ms} +/- {args.jitter_ms} ms; {args.rounds} rounds each; 'client CPU' / 'proxy CPU' = "
+              "cores the benchmark's process (and KServe's pool) / the proxy kept busy on average")
 
         # The ceiling: many plain GETs, nothing written or hashed.
-        ceil_runs: dict[int, list[tuple[float, float]]] = {}
+        ceil_runs: dict[int, Runs] = {}
         for _ in range(args.rounds):
             for n in [int(x) for x in args.ceiling_conns.split(",") if x]:
                 cl = make_client(n)
@@ -237,13 +255,13 @@ def main() -> int:
         print(header(True))
         for n, rs in ceil_runs.items():
             print(row(f"{n} connections", rs, r, None, None))
-        ceiling = max(r.mbs(statistics.median(t for t, _ in rs)) for rs in ceil_runs.values())
+        ceiling = max(r.mbs(median_s(rs)) for rs in ceil_runs.values())
         print(f"ceiling = {ceiling:.1f} MB/s (best median)")
 
         sweep_parts = [int(x) for x in args.sweep_parts.split(",") if x]
         sweep_conc = [int(x) for x in args.sweep_conc.split(",") if x]
         if sweep_parts:
-            sweep: dict[tuple[int, int], list[tuple[float, float]]] = {}
+            sweep: dict[tuple[int, int], Runs] = {}
             for _ in range(args.rounds):
                 for p in sweep_parts:
                     for c in sweep_conc:
@@ -253,10 +271,10 @@ def main() -> int:
             for p in sweep_parts:
                 cells = []
                 for c in sweep_conc:
-                    v = r.mbs(statistics.median(t for t, _ in sweep[(p, c)]))
+                    v = r.mbs(median_s(sweep[(p, c)]))
                     cells.append(f"{v:>8.1f} ({100 * v / ceiling:>3.0f}%)".rjust(16))
                 print(f"{p:>8} " + " ".join(cells))
-            (bp, bc), _ = min(sweep.items(), key=lambda kv: statistics.median(t for t, _ in kv[1]))
+            (bp, bc), _ = min(sweep.items(), key=lambda kv: median_s(kv[1]))
             print(f"best in this run: {bp} MiB x {bc} workers (defaults: {args.part_mb} MiB x {conc})")
 
         methods = {
@@ -271,7 +289,7 @@ def main() -> int:
                 runs[m].append(r.time(fn))
         print(f"\nS3-like, at the loader's defaults ({conc} workers x {args.part_mb} MiB parts)")
         print(header(True))
-        base = statistics.median(t for t, _ in runs["single-stream"])
+        base = median_s(runs["single-stream"])
         for m, rs in runs.items():
             print(row(m, rs, r, None if m == "single-stream" else base, ceiling))
         return 0

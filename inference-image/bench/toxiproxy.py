@@ -74,6 +74,11 @@ class Toxiproxy:
         return json.loads(raw) if raw.strip() else None
 
     def start(self, log_path: str) -> None:
+        try:  # a toxiproxy already on the port would take our proxy and its figures
+            self._call("GET", "/version")
+            raise RuntimeError(f"something already answers on 127.0.0.1:{self.api_port}; is another benchmark running?")
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
         self._log = open(log_path, "wb")  # noqa: SIM115 - the child writes it; closed in stop()
         self.proc = subprocess.Popen([self.binary, "-host", "127.0.0.1", "-port", str(self.api_port)],
                                      stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
