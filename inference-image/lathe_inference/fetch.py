@@ -36,13 +36,13 @@ log = logging.getLogger("lathe_inference.fetch")
 CHUNK = 1 << 20
 # The loader's defaults (LATHE_DOWNLOAD_CONCURRENCY, LATHE_DOWNLOAD_PART_MB): the best of the sweep of
 # bench/download_bench.py through toxiproxy with S3's per-connection limits (90 MB/s, 15 +/- 5 ms; the
-# README's performance section has the table). Over 4 runs of 2-3 rounds, 16 MiB x 32 workers had the
-# best mean (599 MB/s, 88-94% of the proxy's ceiling), tied with 16 MiB x 64 (596) and 8 MiB x 32-64:
-# a plateau within 3%, of which the smaller connection count is taken. Below 16 workers the rate
-# falls (8: ~65% of the ceiling); 32-64 MiB parts leave too few parts of a ~500 MB model to keep the
-# connections busy. Ranged GETs of 8-16 MB are also AWS's own guidance.
-DEFAULT_CONCURRENCY = 32
-DEFAULT_PART_MB = 16
+# README's performance section has the table). Over 7 runs, 8 MiB x 64 workers had the best mean
+# (606 MB/s, 86-101% of each run's ceiling), ahead of 16 MiB x 64 (600), 16 MiB x 32 (596) and 8 MiB
+# x 32 (591): a plateau within 3%. Below 16 workers the rate falls (8: ~65% of the ceiling); 32-64
+# MiB parts leave too few parts of a ~500 MB model to keep the connections busy. 8-16 MB ranged GETs
+# are also AWS's own guidance; a worker costs a socket and at most a 1 MiB read buffer.
+DEFAULT_CONCURRENCY = 64
+DEFAULT_PART_MB = 8
 COMPLETE_MARKER = ".lathe-complete.json"
 
 
