@@ -38,8 +38,9 @@ CHUNK = 1 << 20
 # bench/download_bench.py through toxiproxy with S3's per-connection limits (90 MB/s, 15 +/- 5 ms; the
 # README's performance section has the table). Over 9 runs, 8 MiB x 64 workers and 16 MiB x 64 tied
 # for the best mean (602 and 597 MB/s, 85-93% of each run's ceiling), ahead of 8 MiB x 32 (592) and
-# 16 MiB x 32 (589): a plateau within 3%, whose best cell moves from run to run. Of the tie, 16 MiB parts: half the GETs (each signed, parsed and
-# billed), and faster where the network is not the limit (loopback: 1130-1240 MB/s against 990).
+# 16 MiB x 32 (589): a plateau within 3%, whose best cell moves from run to run. Of the tie, 16 MiB
+# parts: half the GETs (each signed, parsed and billed), and faster where the network is not the
+# limit (loopback: 1130-1240 MB/s against 990).
 # Below 16 workers the rate falls (8: ~65% of the ceiling); 32-64 MiB parts leave too few parts of a
 # ~500 MB model to keep the connections busy. 8-16 MB ranged GETs are also AWS's own guidance; a
 # worker costs a socket and at most a 1 MiB read buffer.
