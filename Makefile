@@ -144,8 +144,9 @@ loadtest: deps ## vegeta ramp against InferenceService SERVICE (NAMESPACE, defau
 	@npx tsx hack/loadtest.ts "$(SERVICE)" -n "$(or $(NAMESPACE),default)"
 
 .PHONY: bench-inference
-bench-inference: s3-up python-env ## the model loader's download benchmark (parallel vs single stream)
-	@$(S3ENV) && cd inference-image && $(PYENV)/bin/python bench/download_bench.py
+bench-inference: s3-up python-env ## the model loader's download benchmark: loopback, then through toxiproxy with S3's per-connection limits (it starts and stops toxiproxy)
+	@toxiproxy=$$(hack/tools.sh path toxiproxy) && $(S3ENV) && cd inference-image && \
+	  $(PYENV)/bin/python bench/download_bench.py --toxiproxy "$$toxiproxy"
 
 .PHONY: terraform-validate
 terraform-validate: ## build the AWS provider once (a long build, cached) and run terraform validate

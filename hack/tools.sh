@@ -3,7 +3,7 @@
 # etcd, kwok, MinIO, kubectl and helm, Kueue for the queueing suite, for the real node (hack/node.sh)
 # kubelet, kube-proxy, containerd, crictl, CoreDNS and kube-router, and for the observability and scanner checks
 # (hack/observability.sh, hack/scan.sh) promtool, Grafana's dashboard-linter and kube-score, and
-# vegeta for `make loadtest`.
+# vegeta for `make loadtest`, and toxiproxy for the model loader's benchmark (`make bench-inference`).
 # Every build lands in a cache outside the repository, keyed by version, so a second `make cluster`
 # on the same machine builds nothing.
 #
@@ -48,6 +48,10 @@ KUBE_SCORE_VERSION=1.20.0
 DASHBOARD_LINTER_VERSION=v0.0.0-20241224134444-1765d94aec4a
 # The load generator of `make loadtest` (hack/loadtest.ts).
 VEGETA_VERSION=12.13.0
+# The fault proxy that puts S3's per-connection bandwidth and latency between the model loader and
+# MinIO in `make bench-inference` (inference-image/bench/). Only its server is built: the benchmark
+# drives its HTTP API itself, so the CLI (and its extra modules) is not needed.
+TOXIPROXY_VERSION=2.12.0
 
 CACHE=${LATHE_CACHE:-$HOME/.cache/lathe}
 BIN=$CACHE/bin
@@ -71,6 +75,7 @@ promtool_dir=$BIN/promtool-$PROMETHEUS_VERSION
 kube_score_dir=$BIN/kube-score-$KUBE_SCORE_VERSION
 dashboard_linter_dir=$BIN/dashboard-linter-${DASHBOARD_LINTER_VERSION##*-}
 vegeta_dir=$BIN/vegeta-$VEGETA_VERSION
+toxiproxy_dir=$BIN/toxiproxy-$TOXIPROXY_VERSION
 
 log() { printf '[tools] %s\n' "$*" >&2; }
 
@@ -175,6 +180,17 @@ build_vegeta() {
   GOBIN=$1 go install -trimpath -ldflags "-s -w" "github.com/tsenart/vegeta/v12@v$VEGETA_VERSION"
 }
 
+# Through a module of its own, as dashboard-linter: `go install` asks the proxy for the version list,
+# which is not always served; `go get` of the exact version is. The module path is case-encoded on
+# the proxy (github.com/!shopify/...), which go does itself.
+build_toxiproxy() {
+  local out=$1 mod=$SRC/toxiproxy-$TOXIPROXY_VERSION m=github.com/Shopify/toxiproxy/v2
+  rm -rf "$mod" && mkdir -p "$mod" || return 1
+  (cd "$mod" && go mod init lathe.local/toxiproxy >/dev/null 2>&1 &&
+    go get "$m@v$TOXIPROXY_VERSION" &&
+    go build -trimpath -ldflags "-s -w -X $m.Version=v$TOXIPROXY_VERSION" -o "$out/toxiproxy-server" "$m/cmd/server")
+}
+
 # Through a module of its own: `go install pkg@version` asks the proxy for the module's version list
 # (to report deprecation), which it refuses for dashboard-linter; `go get` of the exact version works.
 build_dashboard_linter() {
@@ -255,6 +271,7 @@ path_of() {
     kube-score) echo "$kube_score_dir/kube-score" ;;
     dashboard-linter) echo "$dashboard_linter_dir/dashboard-linter" ;;
     vegeta) echo "$vegeta_dir/vegeta" ;;
+    toxiproxy | toxiproxy-server) echo "$toxiproxy_dir/toxiproxy-server" ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
@@ -277,6 +294,7 @@ ensure_one() {
     kube-score) atomic_build "$kube_score_dir" build_kube_score ;;
     dashboard-linter) atomic_build "$dashboard_linter_dir" build_dashboard_linter ;;
     vegeta) atomic_build "$vegeta_dir" build_vegeta ;;
+    toxiproxy | toxiproxy-server) atomic_build "$toxiproxy_dir" build_toxiproxy ;;
     *) log "unknown tool: $1"; return 2 ;;
   esac
 }
@@ -318,6 +336,6 @@ case $cmd in
     echo "kueue v$KUEUE_VERSION"
     echo "promtool (prometheus module) v$PROMETHEUS_VERSION"; echo "kube-score v$KUBE_SCORE_VERSION"
     echo "dashboard-linter $DASHBOARD_LINTER_VERSION"
-    echo "vegeta v$VEGETA_VERSION" ;;
+    echo "vegeta v$VEGETA_VERSION"; echo "toxiproxy v$TOXIPROXY_VERSION" ;;
   *) echo "usage: $0 ensure [tool...] | path TOOL | versions" >&2; exit 2 ;;
 esac

@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .fetch import DEFAULT_CONCURRENCY, DEFAULT_PART_MB
+
 TASKS = ("text-generation", "text-to-image")
 DTYPES = ("auto", "float16", "bfloat16", "float32")
 DEVICES = ("auto", "cpu", "cuda")
@@ -29,8 +31,8 @@ class Settings:
     model_cache: str = "/models"
     device: str = "auto"
     dtype: str = "auto"
-    download_concurrency: int = 16
-    download_part_mb: int = 16
+    download_concurrency: int = DEFAULT_CONCURRENCY
+    download_part_mb: int = DEFAULT_PART_MB
     max_body_bytes: int = 1 << 20
     max_prompt_tokens: int = 2048
     max_new_tokens: int = 1024
@@ -149,8 +151,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         model_cache=env.get("LATHE_MODEL_CACHE", "").strip() or "/models",
         device=_choice(env, "LATHE_DEVICE", "auto", DEVICES),
         dtype=_choice(env, "LATHE_DTYPE", "auto", DTYPES),
-        download_concurrency=_int(env, "LATHE_DOWNLOAD_CONCURRENCY", 16, 1, 256),
-        download_part_mb=_int(env, "LATHE_DOWNLOAD_PART_MB", 16, 1, 1024),
+        download_concurrency=_int(env, "LATHE_DOWNLOAD_CONCURRENCY", DEFAULT_CONCURRENCY, 1, 256),
+        download_part_mb=_int(env, "LATHE_DOWNLOAD_PART_MB", DEFAULT_PART_MB, 1, 1024),
         max_body_bytes=_int(env, "LATHE_MAX_BODY_BYTES", 1 << 20, 1024, 1 << 30),
         max_prompt_tokens=_int(env, "LATHE_MAX_PROMPT_TOKENS", 2048, 1, 1 << 20),
         max_new_tokens=_int(env, "LATHE_MAX_NEW_TOKENS", 1024, 1, 1 << 20),

@@ -6,7 +6,8 @@ splitting every object into parts of ``part_size`` bytes and downloading the par
 into a preallocated file. Memory stays bounded (one 1 MiB buffer per worker) whatever the model's
 size. When ``../metadata.json`` exists beside ``checkpoint/`` (the trainer writes it last, see
 docs/contracts.md), every file's size is checked against it before anything is downloaded and every
-file's sha256 after; any difference raises :class:`ChecksumError` and nothing is served.
+file's sha256 as it downloads (each file is hashed in order as its parts arrive, so only its last
+part is hashed after its last byte); any difference raises :class:`ChecksumError` and nothing is served.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ __all__ = ["ChecksumError", "ModelSourceError", "fetch_model", "download_paralle
 log = logging.getLogger("lathe_inference.fetch")
 
 CHUNK = 1 << 20
+# The loader's defaults (LATHE_DOWNLOAD_CONCURRENCY, LATHE_DOWNLOAD_PART_MB): the best of the sweep of
+# bench/download_bench.py through toxiproxy with S3's per-connection limits (90 MB/s, 15 +/- 5 ms; the
+# README's performance section has the table). Over 9 runs, 8 MiB x 64 workers and 16 MiB x 64 tied
+# for the best mean (602 and 597 MB/s, 85-93% of each run's ceiling), ahead of 8 MiB x 32 (592) and
+# 16 MiB x 32 (589): a plateau within 3%, whose best cell moves from run to run. Of the tie, 16 MiB
+# parts: half the GETs (each signed, parsed and billed), and faster where the network is not the
+# limit (loopback: 1130-1240 MB/s against 990).
+# Below 16 workers the rate falls (8: ~65% of the ceiling); 32-64 MiB parts leave too few parts of a
+# ~500 MB model to keep the connections busy. 8-16 MB ranged GETs are also AWS's own guidance; a
+# worker costs a socket and at most a 1 MiB read buffer.
+DEFAULT_CONCURRENCY = 64
+DEFAULT_PART_MB = 16
 COMPLETE_MARKER = ".lathe-complete.json"
 
 
@@ -172,6 +185,63 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+class _StreamingSha256:
+    """sha256 of a file whose parts land out of order, hashed while the rest still downloads.
+
+    Parts end up in any order; the hash must see the bytes in order. Each finished part is recorded,
+    and the worker that finished it hashes (from the page cache, with pread) the contiguous run of
+    finished parts from the hashed prefix onwards, unless another worker already does: then that one
+    picks it up before it stops (both decisions under the lock). So hashing keeps up with the download
+    instead of waiting for a whole file, and only the last part's bytes are hashed after the last
+    byte arrives. hashlib releases the GIL on large buffers, so the downloads go on meanwhile."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.h = hashlib.sha256()
+        self.hashed = 0  # bytes [0, hashed) are in self.h
+        self.finished: dict[int, int] = {}  # start -> end (inclusive) of finished, unhashed parts
+        self.busy = False
+        self.lock = threading.Lock()
+
+    def part_done(self, start: int, end: int) -> None:
+        with self.lock:
+            self.finished[start] = end
+            if self.busy:
+                return
+            self.busy = True
+        fd = -1
+        try:
+            while True:
+                with self.lock:
+                    end = self.finished.pop(self.hashed, -1)
+                    if end < 0:
+                        self.busy = False
+                        return
+                if fd < 0:
+                    fd = os.open(self.path, os.O_RDONLY)
+                offset = self.hashed
+                while offset <= end:
+                    chunk = os.pread(fd, min(CHUNK * 4, end + 1 - offset), offset)
+                    if not chunk:
+                        raise OSError(f"{self.path} ends at {offset}, before byte {end}")
+                    self.h.update(chunk)
+                    offset += len(chunk)
+                self.hashed = offset  # only the busy worker writes it
+        except BaseException:
+            with self.lock:
+                self.busy = False
+            raise
+        finally:
+            if fd >= 0:
+                os.close(fd)
+
+    def hexdigest(self, size: int) -> str:
+        """The digest once every part is in; a file not hashed to its end reads as a mismatch."""
+        if self.hashed != size:
+            return f"incomplete ({self.hashed} of {size} bytes hashed)"
+        return self.h.hexdigest()
+
+
 def _download_part(client: Any, bucket: str, f: RemoteFile, fd: int, start: int, end: int) -> None:
     """Bytes [start, end] of one object into fd at the same offset; retried on a broken stream."""
     want = end - start + 1
@@ -210,14 +280,15 @@ def download_parallel(
     files: Iterable[RemoteFile],
     dest: Path,
     *,
-    concurrency: int = 16,
-    part_size: int = 16 << 20,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    part_size: int = DEFAULT_PART_MB << 20,
     on_file_done: Callable[[RemoteFile, Path], None] | None = None,
+    on_part_done: Callable[[RemoteFile, int, int], None] | None = None,
 ) -> None:
     """Every file into dest/<rel>, all parts of all files sharing one pool of ``concurrency`` workers.
 
-    ``on_file_done`` runs in the worker that finished a file's last part (hashing overlaps with the
-    download of the other files)."""
+    ``on_part_done(file, start, end)`` runs in the worker that wrote bytes [start, end], and
+    ``on_file_done`` in the worker that finished a file's last part, after its ``on_part_done``."""
     files = list(files)
     fds: dict[str, int] = {}
     remaining: dict[str, int] = {}
@@ -243,6 +314,8 @@ def download_parallel(
         def work(p: tuple[RemoteFile, int, int]) -> None:
             f, start, end = p
             _download_part(client, bucket, f, fds[f.rel], start, end)
+            if on_part_done is not None:
+                on_part_done(f, start, end)
             with lock:
                 remaining[f.rel] -= 1
                 done = remaining[f.rel] == 0
@@ -281,8 +354,8 @@ def fetch_model(
     cache_root: str | os.PathLike[str],
     *,
     client: Any | None = None,
-    concurrency: int = 16,
-    part_size: int = 16 << 20,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    part_size: int = DEFAULT_PART_MB << 20,
 ) -> FetchResult:
     """Fetch ``uri`` (an S3 prefix) into the cache, verified; reuse a complete earlier fetch."""
     bucket, prefix = parse_s3_uri(uri)
@@ -321,24 +394,26 @@ def fetch_model(
     root.mkdir(parents=True, exist_ok=True)
     work = root / f"{final.name}.partial-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
-    mismatches: list[str] = []
-    mismatch_lock = threading.Lock()
+    hashers = {f.rel: _StreamingSha256(work / f.rel) for f in files} if expected is not None else {}
 
-    def verify_one(f: RemoteFile, path: Path) -> None:
-        if expected is None:
-            return
-        digest = sha256_file(path)
-        want = expected[f.rel][1]
-        if digest != want:
-            with mismatch_lock:
-                mismatches.append(f"checksum mismatch: {f.rel} has sha256 {digest}, metadata.json says {want}")
+    def hash_part(f: RemoteFile, start: int, end: int) -> None:
+        hashers[f.rel].part_done(start, end)
 
     try:
         download_parallel(
-            client, bucket, files, work, concurrency=concurrency, part_size=part_size, on_file_done=verify_one
+            client, bucket, files, work, concurrency=concurrency, part_size=part_size,
+            on_part_done=hash_part if expected is not None else None,
         )
-        if mismatches:
-            raise ChecksumError(sorted(mismatches)[0])
+        if expected is not None:
+            mismatches: list[str] = []
+            for f in files:
+                digest = hashers[f.rel].hexdigest(f.size)
+                if digest != expected[f.rel][1]:
+                    mismatches.append(
+                        f"checksum mismatch: {f.rel} has sha256 {digest}, metadata.json says {expected[f.rel][1]}"
+                    )
+            if mismatches:
+                raise ChecksumError(sorted(mismatches)[0])
         (work / COMPLETE_MARKER).write_text(json.dumps({"uri": uri, "files": fingerprint}))
         shutil.rmtree(final, ignore_errors=True)
         os.replace(work, final)
