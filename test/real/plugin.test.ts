@@ -143,9 +143,7 @@ describe('kubectl lathe against the real node', () => {
   it('curve prints the metrics history the trainer wrote; a malformed one is named, with what to do', async () => {
     const r = lathe(['curve', run, '-n', ns, '--rows', '1000']);
     expect(r.code, r.stderr).toBe(0);
-    const obj = (await custom.getNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', name: run })) as { status: { runId: string } };
-    const key = `models/${run}/${obj.status.runId}/metrics-history.json`;
-    const stored = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: 'lathe-artifacts', Key: key }))).Body!.transformToString()) as { points: { step: number }[] };
+    const { key, body: stored } = await historyOf(run);
     const steps = r.stdout.trimEnd().split('\n').slice(1).map((l) => Number(l.split(/\s+/)[0]));
     expect(steps).toEqual(stored.points.map((p) => p.step));
     expect(r.stdout.split('\n')[0]).toMatch(/^STEP\s+EPOCH\s+LOSS\s+LEARNING-RATE\s+EVAL-LOSS/);
