@@ -9,7 +9,7 @@
 // the real serving pod, and each bad input named while the console keeps serving. Screenshots are
 // kept in .cluster/test-artifacts/console/.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
@@ -18,7 +18,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { clients, ensureCrds, repoRoot, waitFor } from '../support/cluster.js';
-import { expectedPixels, readChart, startConsoleProcess, type ConsoleProcess } from '../support/console.js';
+import { expectedPixels, readChart, startConsoleProcess, unreachableKubeconfig, type ConsoleProcess } from '../support/console.js';
 import { ON_REAL_NODE, startLoopSuite, stopLoopSuite, tinyRun, type LoopSuite, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
@@ -70,13 +70,6 @@ let browser: Browser | undefined;
 let consoleProc: ConsoleProcess | undefined;
 /** The console's front page, opened once and left open: the live updates must reach it. */
 let front: Page;
-
-/** Writes a kubeconfig whose API server is down (nothing listens on port 1). */
-function unreachableKubeconfig(): string {
-  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'lathe-kc-')), 'config');
-  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n');
-  return kubeconfig;
-}
 
 async function historyOf(name: string): Promise<{ key: string; body: { points: { step: number; loss?: number; evalLoss?: number; learningRate?: number }[] } }> {
   const obj = (await custom.getNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', name })) as { status: { runId: string } };

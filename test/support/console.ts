@@ -3,6 +3,9 @@
 // check of a drawn curve: the history mapped to pixels here, independently of the page's code.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 
 export interface ConsoleProcess {
@@ -71,4 +74,11 @@ export async function readChart(page: Page, title: string): Promise<DrawnChart> 
 export function expectedPixels(chart: DrawnChart, points: readonly (readonly [number, number])[]): [number, number][] {
   const { domain: d, plot: p } = chart;
   return points.map(([x, y]) => [p.left + ((x - d.xMin) / (d.xMax - d.xMin)) * (p.right - p.left), p.bottom - ((y - d.yMin) / (d.yMax - d.yMin)) * (p.bottom - p.top)]);
+}
+
+/** Writes a kubeconfig whose API server is down (nothing listens on port 1). */
+export function unreachableKubeconfig(): string {
+  const kubeconfig = path.join(mkdtempSync(path.join(tmpdir(), 'lathe-kc-')), 'config');
+  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n');
+  return kubeconfig;
 }

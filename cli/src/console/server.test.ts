@@ -1,10 +1,8 @@
 // The console's HTTP surface against an API server and an S3 that cannot be reached (nothing
 // listens on port 1): who is let in, and that the page keeps serving and says what is wrong.
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unreachableKubeconfig } from '../../../test/support/console.js';
 import { Session } from '../session.js';
 import { startConsole, type ConsoleServer } from './server.js';
 
@@ -34,9 +32,7 @@ function request(pathname: string, o: { method?: string; headers?: Record<string
 const cookie = { cookie: `lathe_console=${TOKEN}` };
 
 beforeAll(async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'lathe-console-'));
-  const kubeconfig = path.join(dir, 'config');
-  writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: x}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n');
+  const kubeconfig = unreachableKubeconfig();
   process.env.AWS_ENDPOINT_URL_S3 = 'http://127.0.0.1:1';
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'x';
