@@ -11,7 +11,7 @@ case "${1:-path}" in
     if [ ! -x "$bin" ]; then
       if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         log=${TMPDIR:-/tmp}/lathe-chromium-apt.log
-        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq chromium; } >"$log" 2>&1 ||
+        "$(dirname "$0")/apt.sh" chromium >"$log" 2>&1 ||
           { tail -n 20 "$log" >&2; echo "apt-get install chromium failed (log: $log)" >&2; exit 1; }
       else
         echo "no Chromium at $bin: install Debian's chromium package (apt-get install chromium) or set LATHE_CHROMIUM" >&2

@@ -61,7 +61,7 @@ need() {
     { log "missing ${missing[*]} (Debian packages buildah skopeo debootstrap runc)"; return 1; }
   log "installing Debian packages: ${missing[*]}"
   mkdir -p "$IMG"
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq buildah skopeo debootstrap runc; } \
+  "$root/hack/apt.sh" buildah skopeo debootstrap runc \
     >"$IMG/apt.log" 2>&1 || { tail -n 20 "$IMG/apt.log" >&2; return 1; }
 }
 

@@ -68,7 +68,7 @@ why_not() {
   if [ ${#missing[@]} -gt 0 ]; then
     if command -v apt-get >/dev/null; then
       log "installing Debian packages: ${missing[*]}"
-      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${PACKAGES[@]}"; } \
+      "$root/hack/apt.sh" "${PACKAGES[@]}" \
         >"$state/logs/node-apt.log" 2>&1 || { echo "apt-get install ${missing[*]} failed (see $state/logs/node-apt.log)"; return 1; }
     else
       echo "missing ${missing[*]} and no apt-get to install them"; return 1
