@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { clients, ensureCrds, repoRoot, waitFor } from '../support/cluster.js';
@@ -67,6 +67,11 @@ async function phase(name: string): Promise<string | undefined> {
 
 let suite: LoopSuite | undefined;
 let browser: Browser | undefined;
+/**
+ * The user's browser session: one context, so the cookie the token URL set reaches every later
+ * page, as in a real browser (each `browser.newPage()` is a fresh profile without it).
+ */
+let session: BrowserContext;
 let consoleProc: ConsoleProcess | undefined;
 /** The console's front page, opened once and left open: the live updates must reach it. */
 let front: Page;
@@ -177,7 +182,8 @@ describe('kubectl lathe against the real node', () => {
     await screenshot(stranger, 'console', 'no-token');
     await stranger.close();
 
-    front = await browser.newPage();
+    session = await browser.newContext();
+    front = await session.newPage();
     await front.goto(consoleProc.url);
     await front.waitForSelector('#connection.conn-ok', { timeout: 30_000 });
     expect(await front.textContent(`#runs tr[data-run="${ns}/${run}"]`)).toMatch(/Succeeded/);
@@ -192,7 +198,7 @@ describe('kubectl lathe against the real node', () => {
   });
 
   it('console run page draws the loss and learning-rate curves from the metrics history, with conditions, Events, artifact and lineage', async () => {
-    const page = await browser!.newPage();
+    const page = await session.newPage();
     await page.goto(`${consoleProc!.origin}/runs/${ns}/${run}`);
     const { body: history } = await historyOf(run);
     const obj = (await custom.getNamespacedCustomObject({ ...group, namespace: ns, plural: 'trainingruns', name: run })) as { metadata: { uid: string }; status: { artifact: { uri: string }; conditions: { type: string }[] } };
@@ -233,7 +239,7 @@ describe('kubectl lathe against the real node', () => {
   });
 
   it('console playground streams a chat answer from the real serving pod', async () => {
-    const page = await browser!.newPage();
+    const page = await session.newPage();
     await page.goto(`${consoleProc!.origin}/play/${ns}/${service}`);
     expect(await page.getAttribute('#play-status', 'data-ready')).toBe('true');
     await page.fill('#chat-form textarea', 'the red cat');
@@ -256,7 +262,7 @@ describe('kubectl lathe against the real node', () => {
   it('console names a malformed metrics history, an unknown run or service and an unreachable API server, and keeps serving', async () => {
     const { key, body } = await historyOf(run);
     await s3.send(new PutObjectCommand({ Bucket: 'lathe-artifacts', Key: key, Body: JSON.stringify({ ...body, points: [{ step: 'one' }] }) }));
-    const page = await browser!.newPage();
+    const page = await session.newPage();
     try {
       await page.goto(`${consoleProc!.origin}/runs/${ns}/${run}`);
       expect(await page.textContent('#curves .problem')).toContain(`s3://lathe-artifacts/${key} is malformed`);
@@ -273,7 +279,7 @@ describe('kubectl lathe against the real node', () => {
 
     const down = await startConsoleProcess([], { ...process.env, PATH: pluginPath, KUBECONFIG: unreachableKubeconfig() });
     try {
-      const p = await browser!.newPage();
+      const p = await session.newPage();
       await p.goto(down.url);
       await p.waitForSelector('#connection.conn-problem', { timeout: 30_000 });
       expect(await p.textContent('#connection')).toMatch(/cannot reach the API server at https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED\)/);

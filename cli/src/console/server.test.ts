@@ -4,10 +4,11 @@ import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unreachableKubeconfig } from '../../../test/support/console.js';
 import { Session } from '../session.js';
-import { startConsole, type ConsoleServer } from './server.js';
+import { cookieName, startConsole, type ConsoleServer } from './server.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 let server: ConsoleServer;
+let cookie: { cookie: string };
 
 interface Reply {
   status: number;
@@ -29,8 +30,6 @@ function request(pathname: string, o: { method?: string; headers?: Record<string
   });
 }
 
-const cookie = { cookie: `lathe_console=${TOKEN}` };
-
 beforeAll(async () => {
   const kubeconfig = unreachableKubeconfig();
   process.env.AWS_ENDPOINT_URL_S3 = 'http://127.0.0.1:1';
@@ -38,6 +37,7 @@ beforeAll(async () => {
   process.env.AWS_ACCESS_KEY_ID ??= 'x';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'y';
   server = await startConsole({ session: new Session('lathe-artifacts', { ...process.env, KUBECONFIG: kubeconfig }), namespace: 'ml', port: 0, token: TOKEN });
+  cookie = { cookie: `${cookieName(server.port)}=${TOKEN}` };
 });
 
 afterAll(() => server?.close());
@@ -53,7 +53,9 @@ describe('kubectl lathe console', () => {
       expect(r.status, p).toBe(401);
       expect(r.body).toContain('this console needs the token');
     }
-    expect((await request('/', { headers: { cookie: 'lathe_console=nope' } })).status).toBe(401);
+    expect((await request('/', { headers: { cookie: `${cookieName(server.port)}=nope` } })).status).toBe(401);
+    // Another console's cookie (another port of this host) does not let a page into this one.
+    expect((await request('/', { headers: { cookie: `${cookieName(server.port + 1)}=${TOKEN}` } })).status).toBe(401);
   });
 
   it('refuses another Host (a DNS-rebinding page) even with the token', async () => {
@@ -65,7 +67,7 @@ describe('kubectl lathe console', () => {
   it('lets the token in once and keeps it in a same-site, HTTP-only cookie; the page never leaks it as a Referer', async () => {
     const first = await request(`/?token=${TOKEN}`, { headers: { host: `localhost:${server.port}` } });
     expect(first.status).toBe(200);
-    expect(first.headers['set-cookie']?.[0]).toBe(`lathe_console=${TOKEN}; HttpOnly; SameSite=Strict; Path=/`);
+    expect(first.headers['set-cookie']?.[0]).toBe(`${cookieName(server.port)}=${TOKEN}; HttpOnly; SameSite=Strict; Path=/`);
     expect(first.headers['referrer-policy']).toBe('no-referrer');
     expect(first.headers['content-security-policy']).toContain("script-src 'self'");
     const next = await request('/assets/app.js', { headers: cookie });

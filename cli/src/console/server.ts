@@ -17,7 +17,12 @@ import { parseChatRequest, Playground } from './playground.js';
 import { ConsoleState, problemOf, type Change } from './state.js';
 import { layout, playPanel, playStatus, runFragment, runsTable, servicesTable } from './views.js';
 
-const COOKIE = 'lathe_console';
+/**
+ * The cookie that keeps the token, named for the port: browsers share cookies between the ports of
+ * one host, so two consoles (two namespaces, or one left running) would otherwise overwrite each
+ * other's token and the first would answer 401 on its next request.
+ */
+export const cookieName = (port: number): string => `lathe_console_${port}`;
 const MAX_BODY = 256 * 1024;
 const HEARTBEAT_MS = 15_000;
 const ASSETS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'assets');
@@ -53,10 +58,10 @@ function sameToken(given: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-function cookieToken(req: http.IncomingMessage): string | undefined {
+function cookieToken(req: http.IncomingMessage, name: string): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {
     const [k, ...v] = part.trim().split('=');
-    if (k === COOKIE) return v.join('=');
+    if (k === name) return v.join('=');
   }
   return undefined;
 }
@@ -183,10 +188,10 @@ export async function startConsole(o: ConsoleOptions): Promise<ConsoleServer> {
     };
     if (!origins().includes(req.headers.host ?? '')) return fail(403, `this console answers only at http://127.0.0.1:${port}`);
     const queryToken = url.searchParams.get('token') ?? undefined;
-    if (!sameToken(queryToken ?? cookieToken(req), token)) {
+    if (!sameToken(queryToken ?? cookieToken(req, cookieName(port)), token)) {
       return fail(401, 'this console needs the token: open the URL that `kubectl lathe console` printed', 'the token is new each time the console starts');
     }
-    if (queryToken) res.setHeader('set-cookie', `${COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+    if (queryToken) res.setHeader('set-cookie', `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     route(req, res, url).catch((err: unknown) => {
       if (err instanceof HttpError) return fail(err.status, err.message, err.hint);
       const p = problemOf(err);
