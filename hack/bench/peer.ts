@@ -162,8 +162,9 @@ export interface RssResult {
 export async function peerRss(b: PeerBench, ns: string, total: number): Promise<RssResult> {
   const existing = await count(b, trainJobsPath(ns));
   const more = Math.max(0, total - existing);
+  const jobs = (await count(b, jobsPath(ns))) + more; // one Job each (the runtime's one node)
   await pool(range(more), b.concurrency, (i) => createTrainJob(b, ns, `cached-${i}`, true));
-  await waitFor('every cached TrainJob to have its Job', async () => (await count(b, jobsPath(ns))) >= existing + more || undefined, 1_800_000, 5000);
+  await waitFor('every cached TrainJob to have its Job', async () => (await count(b, jobsPath(ns))) >= jobs || undefined, 1_800_000, 5000);
   await peerSettle(b);
   const { trainer, jobset } = b.peer.pids();
   const samples: { t: number; j: number }[] = [];
