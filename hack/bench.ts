@@ -45,7 +45,7 @@ import { startPeer } from '../test/support/peer.js';
 import { byLabel, countNew, watchNew } from './bench/watch.js';
 import { cpuByName, percentile } from './bench/procs.js';
 import { scales, scaling, scalingTable, writePlot } from './bench/scaling.js';
-import { peerAtRest, peerBurst, peerLatency, peerLifecycle, peerRss, type BurstResult, type PeerBench } from './bench/peer.js';
+import { peerAtRest, peerBurst, peerLatency, peerLifecycle, peerRss, peerSettle, type BurstResult, type PeerBench } from './bench/peer.js';
 
 const N_BURST = Number(process.env.LATHE_BENCH_BURST ?? 1000);
 const BURST_ROUNDS = Number(process.env.LATHE_BENCH_BURST_ROUNDS ?? 3);
@@ -234,7 +234,7 @@ interface Round {
  * thousands of objects does not overlap the next round; the peer's last round stays (its TrainJobs
  * finish and are its 1,000 at rest). Lathe and the peer take turns going first.
  */
-async function bursts(ns: (prefix: string) => Promise<string>, b: PeerBench | undefined): Promise<{ rounds: Round[]; peerNs?: string }> {
+async function bursts(ns: (prefix: string) => Promise<string>, op: OperatorProcess, b: PeerBench | undefined): Promise<{ rounds: Round[]; peerNs?: string }> {
   const rounds: Round[] = [];
   let peerNs: string | undefined;
   for (let round = 1; round <= BURST_ROUNDS; round++) {
@@ -246,11 +246,14 @@ async function bursts(ns: (prefix: string) => Promise<string>, b: PeerBench | un
     const pNs = b ? await ns('bench-peer-burst') : undefined;
     let lathe: BurstResult;
     let peer: BurstResult | undefined;
+    // Each controller's tail (its runs finishing, status writes) done before the other's burst.
     if (round % 2 === 1 || !b) {
       lathe = await latheBurst(runsNs);
+      await settle(op);
       if (b) peer = await peerBurstRound(b, pNs!);
     } else {
       peer = await peerBurstRound(b, pNs!);
+      await peerSettle(b);
       lathe = await latheBurst(runsNs);
     }
     rounds.push({ plainMs, lathe, peer });
@@ -459,7 +462,7 @@ async function main(): Promise<void> {
     }
     row('API writes per lifecycle (create → Succeeded)', lifeWrites, peerLife, (v) => v.toFixed(2));
 
-    const { rounds, peerNs } = await bursts(ns, b);
+    const { rounds, peerNs } = await bursts(ns, op, b);
     let peerRest: { perMin: number; rssMb: number } | undefined;
     if (b && peerNs) {
       peerRest = await peerAfterBursts(b, peerNs);
