@@ -43,7 +43,7 @@ import { s3, writeArtifact } from '../test/support/sim-trainer.js';
 import { makeTrainingRun } from '../test/support/builders.js';
 import { startPeer } from '../test/support/peer.js';
 import { byLabel, countNew, watchNew } from './bench/watch.js';
-import { cpuByName, percentile } from './bench/procs.js';
+import { cpuByName, cpuOf, percentile, pidOfOperator } from './bench/procs.js';
 import { scales, scaling, scalingTable, writePlot } from './bench/scaling.js';
 import { peerAtRest, peerBurst, peerLatency, peerLifecycle, peerRss, peerSettle, type BurstResult, type PeerBench } from './bench/peer.js';
 
@@ -182,7 +182,13 @@ function cpuSince(before: Map<string, number>): string {
   return `${spent.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ')}; in all ${total.toFixed(1)}`;
 }
 
-const operatorCpu = () => cpuByName([OPERATOR]).get(OPERATOR) ?? 0;
+/** The bench's operator process (set when it starts): its CPU by pid, the bench's alone. */
+let operatorPid: number | undefined;
+const operatorCpu = () => (operatorPid ? cpuOf(operatorPid) : 0);
+function tracked(op: OperatorProcess): OperatorProcess {
+  operatorPid = pidOfOperator(OPERATOR, op.port);
+  return op;
+}
 
 /** The plain client's N_BURST Jobs (the same the operator renders, unsuspended) until all have pods. */
 async function plainBurst(nsJobs: string): Promise<number> {
@@ -301,7 +307,7 @@ async function backlog(ns: string, op: OperatorProcess, options: StartOptions, p
   const jobs = await countNew(api, jobsPath(ns), byLabel(RUN_LABEL, 'backlog-'), out);
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
-  const started = await startOperator(options);
+  const started = tracked(await startOperator(options));
   const readyMs = performance.now() - t0;
   try {
     await waitFor('all backlog runs to have Jobs', () => Promise.resolve(jobs.seen() >= N_BURST || undefined), 600_000, 20);
@@ -437,7 +443,7 @@ async function main(): Promise<void> {
   // One replica, so no leader election: a Lease renewal missed while the API server is saturated
   // by thousands of creates would (rightly) make the operator exit, and end the benchmark.
   const options: StartOptions = { env: { LATHE_RESYNC_MS: String(RESYNC_MS), LATHE_PROGRESS_POLL_MS: '1000', LATHE_LOG_LEVEL: 'warn', LATHE_LEADER_ELECTION: 'false' } };
-  let op = await startOperator(options);
+  let op = tracked(await startOperator(options));
   const peer = PEER ? await startPeer() : undefined;
   const b: PeerBench | undefined = peer ? { api, peer, out, concurrency: CONCURRENCY } : undefined;
   out(`[bench] operator up on :${op.port}; Node ${execFileSync('node', ['--version'], { encoding: 'utf8' }).trim()} (hack/operator-node.sh)${peer ? '; peer: Kubeflow Trainer v2.1.0 + JobSet v0.10.1 (hack/tools.sh)' : ''}; figures from one run on this machine`);
@@ -487,7 +493,7 @@ async function main(): Promise<void> {
       await dropNamespace(lifeNs);
       await dropNamespace(latNs);
       await op.stop();
-      op = await startOperator(options);
+      op = tracked(await startOperator(options));
       const scaleNs = await ns('bench-scale');
       const started = op;
       const points = await scaling({

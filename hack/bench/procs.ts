@@ -52,3 +52,26 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
+
+/**
+ * The process serving metrics on `port` among those named `name` (its LATHE_METRICS_PORT): by pid,
+ * not by name, because another suite's operator may run from another checkout on the same machine.
+ */
+export function pidOfOperator(name: string, port: number): number | undefined {
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!matches(cmd, name)) continue;
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`LATHE_METRICS_PORT=${port}`)) return Number(pid);
+    } catch {
+      // the process ended, or is not ours to read
+    }
+  }
+  return undefined;
+}
