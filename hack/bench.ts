@@ -45,7 +45,7 @@ import { startPeer } from '../test/support/peer.js';
 import { byLabel, countNew, watchNew } from './bench/watch.js';
 import { cpuByName, cpuOf, percentile, pidOfOperator } from './bench/procs.js';
 import { scales, scaling, scalingTable, writePlot } from './bench/scaling.js';
-import { peerAtRest, peerBurst, peerLatency, peerLifecycle, peerRss, peerSettle, type BurstResult, type PeerBench } from './bench/peer.js';
+import { peerAtRest, peerBurst, peerLatency, peerLifecycle, peerRss, type BurstResult, type PeerBench } from './bench/peer.js';
 
 const N_BURST = Number(process.env.LATHE_BENCH_BURST ?? 1000);
 const BURST_ROUNDS = Number(process.env.LATHE_BENCH_BURST_ROUNDS ?? 3);
@@ -236,9 +236,9 @@ interface Round {
 }
 
 /**
- * BURST_ROUNDS rounds, each in fresh namespaces, deleted and waited for after it so that deleting
- * thousands of objects does not overlap the next round; the peer's last round stays (its TrainJobs
- * finish and are its 1,000 at rest). Lathe and the peer take turns going first.
+ * BURST_ROUNDS rounds, each in fresh namespaces, deleted and waited for after each burst so that
+ * deleting thousands of objects does not overlap the next; the peer's last round stays (its
+ * TrainJobs finish and are its 1,000 at rest). Lathe and the peer take turns going first.
  */
 async function bursts(ns: (prefix: string) => Promise<string>, op: OperatorProcess, b: PeerBench | undefined): Promise<{ rounds: Round[]; peerNs?: string }> {
   const rounds: Round[] = [];
@@ -250,21 +250,23 @@ async function bursts(ns: (prefix: string) => Promise<string>, op: OperatorProce
     await dropNamespace(jobsNs);
     const runsNs = await ns('bench-burst');
     const pNs = b ? await ns('bench-peer-burst') : undefined;
-    let lathe: BurstResult;
+    // Each controller's objects are deleted (and waited for) before the other's burst: a run still
+    // Running is polled for progress, and that CPU would be taken from the other's burst. The last
+    // round is always Lathe's first, so the peer's TrainJobs of that round can stay for its steps
+    // at rest without running beside Lathe's burst.
+    const peerFirst = b !== undefined && (BURST_ROUNDS - round) % 2 === 1;
     let peer: BurstResult | undefined;
-    // Each controller's tail (its runs finishing, status writes) done before the other's burst.
-    if (round % 2 === 1 || !b) {
-      lathe = await latheBurst(runsNs);
-      await settle(op);
-      if (b) peer = await peerBurstRound(b, pNs!);
-    } else {
+    if (peerFirst) {
       peer = await peerBurstRound(b, pNs!);
-      await peerSettle(b);
-      lathe = await latheBurst(runsNs);
+      await dropNamespace(pNs!);
     }
-    rounds.push({ plainMs, lathe, peer });
+    const lathe = await latheBurst(runsNs);
     await dropNamespace(runsNs);
-    if (pNs && round < BURST_ROUNDS) await dropNamespace(pNs);
+    if (b && !peerFirst) {
+      peer = await peerBurstRound(b, pNs!);
+      if (round < BURST_ROUNDS) await dropNamespace(pNs!);
+    }
+    rounds.push({ plainMs, lathe, ...(peer ? { peer } : {}) });
     peerNs = pNs;
   }
   const med = (xs: number[]) => percentile(xs, 50);
