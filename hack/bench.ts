@@ -1,14 +1,25 @@
-// `make bench`: the operator's speed and cost figures against the local control plane, printed,
-// never asserted (timings on a shared 2-core machine are information, not a test).
+// `make bench`: the operator's speed and cost figures against the local control plane, beside the
+// same figures for its peer, Kubeflow Trainer v2 (TrainJob → JobSet → Job → pod, run by
+// test/support/peer.ts; its steps in hack/bench/peer.ts), in one run on the same cluster; printed,
+// never asserted (timings on a shared 2-core machine are information, not a test). Each figure is
+// printed for both and as the ratio Lathe / peer (goal: 1.0 or less).
 //
-//   1. create → Job latency of single runs (p50, p99)
-//   2. 1,000 TrainingRuns created at once until all have Jobs, against a plain client creating the
-//      same 1,000 Jobs directly in the same run (target: within 1.2x), in three rounds (the ratio
-//      swings by a third from one round to the next here); then the operator started with 1,000 new
-//      runs waiting, which leaves out the API server's cost of storing the runs
-//   3. API writes per run lifecycle, Events counted separately (target: 6 or fewer)
-//   4. writes per minute at rest with 1,000 finished runs, across several resyncs (target: zero)
-//   5. operator RSS with 5,000 runs cached (target: under 120 MB)
+//   1. single create → first pod exists, p50 and p99 over 60 runs
+//   2. 1,000 created at once until all have pods, in three rounds, each in fresh namespaces:
+//      a plain client creating the same 1,000 Jobs directly (the limit line: no controller is
+//      faster than the API server storing its Jobs), Lathe, the peer (alternating which goes
+//      first); each controller's CPU seconds for it, and Lathe's own lag (last create → all Jobs).
+//      Then Lathe started with 1,000 new runs waiting, which leaves out the API server's cost of
+//      storing the runs
+//   3. API writes per lifecycle (create → Succeeded), Lathe's Events counted separately
+//   4. writes per minute at rest with 1,000 finished, across several resyncs
+//   5. controller RSS with 5,000 cached, at rest
+//
+// Env knobs for a quick run: LATHE_BENCH_BURST (1000), LATHE_BENCH_BURST_ROUNDS (3),
+// LATHE_BENCH_CACHED (5000), LATHE_BENCH_SINGLE (60), LATHE_BENCH_LIFECYCLE (20),
+// LATHE_BENCH_REST_MS (60000); LATHE_BENCH_PEER=off measures Lathe alone. LATHE_BENCH_SCALE=on (or
+// full, or sizes such as 100,200) adds the scaling table and its plot (hack/bench/scaling.ts),
+// written with the summary into LATHE_BENCH_OUT (.cluster/bench).
 //
 // Every request goes through one keep-alive connection pool, as client-go's and kubectl's do. (The
 // client-node 1.x API classes open a TLS connection per request: 1,000 Jobs cost the API server
@@ -16,7 +27,8 @@
 import { CoreV1Api, KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { loadClusterAccess } from '../operator/src/client/cluster-access.js';
 import { statusCode } from '../operator/src/client/errors.js';
 import { CONTENT_TYPES, KubeClient, resourcePath } from '../operator/src/client/kube-client.js';
@@ -25,11 +37,15 @@ import { RESOURCES } from '../operator/src/k8s/resources.js';
 import type { TrainingRun } from '../operator/src/api/schema/trainingrun.js';
 import { render } from '../operator/src/trainingrun/render.js';
 import { planRun } from '../operator/src/trainingrun/plan.js';
-import { isGone } from '../operator/src/runtime/list-watch.js';
 import { startOperator, metricSum, type OperatorProcess, type StartOptions } from '../test/support/operator-process.js';
 import { createNamespace, deleteNamespace, ensureCrds, waitFor } from '../test/support/cluster.js';
 import { s3, writeArtifact } from '../test/support/sim-trainer.js';
 import { makeTrainingRun } from '../test/support/builders.js';
+import { startPeer } from '../test/support/peer.js';
+import { byLabel, countNew, watchNew } from './bench/watch.js';
+import { cpuByName, cpuOf, percentile, pidOfOperator } from './bench/procs.js';
+import { scales, scaling, scalingTable, writePlot } from './bench/scaling.js';
+import { peerAtRest, peerBurst, peerLatency, peerLifecycle, peerRss, type BurstResult, type PeerBench } from './bench/peer.js';
 
 const N_BURST = Number(process.env.LATHE_BENCH_BURST ?? 1000);
 const BURST_ROUNDS = Number(process.env.LATHE_BENCH_BURST_ROUNDS ?? 3);
@@ -37,6 +53,8 @@ const N_CACHED = Number(process.env.LATHE_BENCH_CACHED ?? 5000);
 const N_SINGLE = Number(process.env.LATHE_BENCH_SINGLE ?? 60);
 const N_LIFECYCLE = Number(process.env.LATHE_BENCH_LIFECYCLE ?? 20);
 const REST_MS = Number(process.env.LATHE_BENCH_REST_MS ?? 60_000);
+const PEER = process.env.LATHE_BENCH_PEER !== 'off';
+const OUT_DIR = process.env.LATHE_BENCH_OUT ?? '.cluster/bench';
 const RESYNC_MS = 20_000;
 const CONCURRENCY = 32;
 
@@ -48,11 +66,6 @@ const out = (s: string) => process.stdout.write(`${s}\n`);
 
 const runsPath = (namespace: string, name?: string) => resourcePath({ ...RESOURCES.trainingRuns, namespace, ...(name ? { name } : {}) });
 const jobsPath = (namespace: string) => resourcePath({ ...RESOURCES.jobs, namespace });
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let i = 0;
@@ -77,11 +90,11 @@ async function runPhases(ns: string): Promise<string[]> {
 }
 
 /**
- * The Job the operator makes for `run(name, { suspend: true })`, as a plain client would create it
- * itself: the same spec, without the owner reference and the labels that tie it to a run.
+ * The Job the operator makes for `run(name)`, as a plain client would create it itself: the same
+ * spec, without the owner reference and the labels that tie it to a run.
  */
 function plainJob(ns: string, name: string): V1Job {
-  const tr = run(name, { suspend: true });
+  const tr = run(name);
   tr.metadata = { ...tr.metadata, namespace: ns, uid: randomUUID(), creationTimestamp: new Date().toISOString() as unknown as Date };
   const config = loadConfig();
   const { job } = render({ plan: planRun(tr, config.s3Bucket, 1), config, modelUri: tr.spec.model! });
@@ -89,55 +102,9 @@ function plainJob(ns: string, name: string): V1Job {
   return job;
 }
 
-/**
- * Watches Jobs in `ns` whose names start with `prefix`, calling `onJob` with the arrival time of
- * each new one. (A watch without a resourceVersion first replays every existing object as ADDED,
- * hence the prefix: only the Jobs of the step being measured count.) The API server ends a watch
- * that falls behind a burst of events (its watch cache drops slow watchers with a normal end of
- * the stream), so an ended watch resumes from the last resourceVersion it saw.
- */
-async function watchJobs(ns: string, onJob: (job: V1Job, at: number) => void, prefix = ''): Promise<{ abort(): void }> {
-  const seen = new Set<string>();
-  let resourceVersion: string | undefined;
-  let handle: { abort(): void } | undefined;
-  let aborted = false;
-  let restarts = 0;
-  const start = async (): Promise<void> => {
-    const h = await api.watch(jobsPath(ns), resourceVersion ? { resourceVersion } : {}, (type, obj) => {
-      const at = performance.now();
-      const job = obj as V1Job;
-      if (type === 'ERROR') {
-        resourceVersion = undefined; // 410 Gone: start over with a replay (the seen set dedupes it)
-        return;
-      }
-      restarts = 0;
-      resourceVersion = job.metadata?.resourceVersion ?? resourceVersion;
-      if (type === 'ADDED' && job.metadata!.name!.startsWith(prefix) && !seen.has(job.metadata!.name!)) {
-        seen.add(job.metadata!.name!);
-        onJob(job, at);
-      }
-    }, (err) => {
-      if (aborted) return;
-      if (isGone(err)) resourceVersion = undefined;
-      if (++restarts > 20) {
-        out(`[bench] the Job watch keeps ending: ${err instanceof Error ? err.message : JSON.stringify(err)}`);
-        return;
-      }
-      setTimeout(() => {
-        start().catch((e: unknown) => out(`[bench] could not restart the Job watch: ${String(e)}`));
-      }, 200);
-    });
-    if (aborted) h.abort();
-    handle = h;
-  };
-  await start();
-  return {
-    abort: () => {
-      aborted = true;
-      handle?.abort();
-    },
-  };
-}
+/** Calls `onJob` with the arrival time of each new Job in `ns` named `prefix...`. */
+const watchJobs = (ns: string, onJob: (job: V1Job, at: number) => void, prefix = '') =>
+  watchNew(api, jobsPath(ns), (o) => (o.metadata?.name?.startsWith(prefix) ? o.metadata.name : undefined), (_k, o, at) => onJob(o, at), out);
 
 async function writes(op: OperatorProcess): Promise<{ all: number; events: number }> {
   const text = await op.metrics();
@@ -146,28 +113,46 @@ async function writes(op: OperatorProcess): Promise<{ all: number; events: numbe
   return { all, events };
 }
 
-async function latency(ns: string, op: OperatorProcess): Promise<void> {
+const podsPath = (namespace: string) => resourcePath({ ...RESOURCES.pods, namespace });
+const RUN_LABEL = 'lathe.dev/training-run';
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+const sec = (v: number) => `${(v / 1000).toFixed(2)} s`;
+const ratio = (lathe: number, peer: number | undefined) => (peer ? `${(lathe / peer).toFixed(2)}` : 'n/a');
+
+/** What the summary table prints: one row per figure, Lathe's and the peer's. */
+const summary: { figure: string; lathe: string; peer: string; ratio: string }[] = [];
+function row(figure: string, lathe: number, peer: number | undefined, fmt: (v: number) => string): void {
+  summary.push({ figure, lathe: fmt(lathe), peer: peer === undefined ? 'n/a' : fmt(peer), ratio: ratio(lathe, peer) });
+}
+
+/** create → Job and create → first pod of N_SINGLE single runs one after another (unsuspended). */
+async function latency(ns: string, op: OperatorProcess): Promise<number[]> {
   const m0 = await op.metrics();
   const created = new Map<string, number>();
-  const lat: number[] = [];
-  let watchSawWarmup = false;
-  const watch = await watchJobs(ns, (job, at) => {
-    const run = job.metadata!.labels!['lathe.dev/training-run'] ?? '';
-    if (run === 'lat-warmup') watchSawWarmup = true;
+  const toJob: number[] = [];
+  const toPod: number[] = [];
+  let warm = false;
+  const jobs = await watchNew(api, jobsPath(ns), byLabel(RUN_LABEL, 'lat-'), (run, _o, at) => {
     const t0 = created.get(run);
-    if (t0 !== undefined) lat.push(at - t0);
-  });
-  // One run first, not counted: the watch above is in place and the operator's connections are warm.
-  await createRun(ns, 'lat-warmup', { suspend: true });
-  await waitFor('the warm-up Job', () => Promise.resolve(watchSawWarmup || undefined), 30_000, 2);
+    if (t0 !== undefined) toJob.push(at - t0);
+  }, out);
+  const pods = await watchNew(api, podsPath(ns), byLabel(RUN_LABEL, 'lat-'), (run, _o, at) => {
+    if (run === 'lat-warmup') warm = true;
+    const t0 = created.get(run);
+    if (t0 !== undefined) toPod.push(at - t0);
+  }, out);
+  // One run first, not counted: the watches are in place and the operator's connections are warm.
+  await createRun(ns, 'lat-warmup');
+  await waitFor('the warm-up pod', () => Promise.resolve(warm || undefined), 60_000, 2);
   for (let i = 0; i < N_SINGLE; i++) {
     const name = `lat-${i}`;
     created.set(name, performance.now());
-    await createRun(ns, name, { suspend: true });
-    await waitFor(`job of ${name}`, () => Promise.resolve(lat.length > i || undefined), 30_000, 2);
+    await createRun(ns, name);
+    await waitFor(`pod of ${name}`, () => Promise.resolve(toPod.length > i || undefined), 60_000, 2);
   }
-  watch.abort();
-  out(`create→Job latency, ${N_SINGLE} single runs one after another: p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms (targets: 50 ms, 250 ms)`);
+  jobs.abort();
+  pods.abort();
+  out(`Lathe, ${N_SINGLE} single runs one after another: create→Job p50 ${ms(percentile(toJob, 50))}, p99 ${ms(percentile(toJob, 99))} (targets: 50 ms, 250 ms); create→first pod p50 ${ms(percentile(toPod, 50))}, p99 ${ms(percentile(toPod, 99))}`);
   // Where the time goes, from the operator's own histograms (means over the same runs).
   const m1 = await op.metrics();
   const mean = (name: string, labels: Record<string, string>) => {
@@ -176,108 +161,125 @@ async function latency(ns: string, op: OperatorProcess): Promise<void> {
     return count ? ((sum / count) * 1000).toFixed(1) : 'n/a';
   };
   out(`  of which, per reconcile: queue wait ${mean('workqueue_queue_duration_seconds', { name: 'trainingrun' })} ms, reconcile ${mean('controller_runtime_reconcile_time_seconds', { controller: 'trainingrun' })} ms (means)`);
+  return toPod;
 }
 
-const PROCESSES = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'operator/src/main.js', 'minio'];
+const PROCESSES = ['kube-apiserver', 'etcd', 'kube-controller-manager', 'kube-scheduler', 'kwok', 'operator/src/main.js', 'trainer-controller-manager', 'jobset', 'minio'] as const;
+const OPERATOR = 'operator/src/main.js';
 
-/**
- * CPU seconds used so far by the local control plane's processes and the operator (Linux /proc;
- * empty against a remote cluster). On a 2-core machine the burst is CPU-bound, and this shows where
- * the CPU went.
- */
+/** CPU seconds used so far by the control plane's processes, the controllers and this client. */
 function cpuSeconds(): Map<string, number> {
-  const out = new Map<string, number>();
-  let pids: string[] = [];
-  try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  } catch {
-    return out;
-  }
-  const hz = 100; // USER_HZ on Linux
-  for (const pid of pids) {
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const name = PROCESSES.find((n) => (n.endsWith('.js') ? cmd.some((a) => a.endsWith(n)) : cmd[0]!.endsWith(`/${n}`)));
-      if (!name) continue;
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / hz);
-    } catch {
-      // the process ended
-    }
-  }
+  const m = cpuByName(PROCESSES);
   const self = process.cpuUsage();
-  out.set('bench client', (self.user + self.system) / 1e6);
-  return out;
+  m.set('bench client', (self.user + self.system) / 1e6);
+  return m;
 }
 
 /** CPU seconds per process since `before`, and in all: on a saturated machine, time follows the total. */
 function cpuSince(before: Map<string, number>): string {
-  const spent = [...cpuSeconds()].map(([name, s]) => [name.replace('operator/src/main.js', 'operator'), s - (before.get(name) ?? 0)] as const);
+  const spent = [...cpuSeconds()].map(([name, s]) => [name.replace(OPERATOR, 'operator'), s - (before.get(name) ?? 0)] as const).filter(([, s]) => s >= 0.05);
   const total = spent.reduce((sum, [, s]) => sum + s, 0);
   return `${spent.map(([name, s]) => `${name} ${s.toFixed(1)}`).join(', ')}; in all ${total.toFixed(1)}`;
 }
 
-/** Counts the Jobs in `ns` named `prefix...` as they appear; `last` is when the newest did. */
-async function countJobs(ns: string, prefix: string): Promise<{ seen(): number; last(): number; abort(): void }> {
-  let seen = 0;
-  let last = 0;
-  const w = await watchJobs(ns, (_j, at) => {
-    seen++;
-    last = at;
-  }, prefix);
-  return { seen: () => seen, last: () => last, abort: () => w.abort() };
+/** The bench's operator process (set when it starts): its CPU by pid, the bench's alone. */
+let operatorPid: number | undefined;
+const operatorCpu = () => (operatorPid ? cpuOf(operatorPid) : 0);
+function tracked(op: OperatorProcess): OperatorProcess {
+  operatorPid = pidOfOperator(OPERATOR, op.port);
+  return op;
 }
 
-/** One round: returns the plain client's time and the ratio. */
-async function burst(nsRuns: string, nsJobs: string): Promise<{ plainMs: number; ratio: number }> {
-  // Plain client: the same 1,000 suspended Jobs the operator makes below, with the same concurrency.
-  const plain = await countJobs(nsJobs, 'plain-');
+/** The plain client's N_BURST Jobs (the same the operator renders, unsuspended) until all have pods. */
+async function plainBurst(nsJobs: string): Promise<number> {
+  const pods = await countNew(api, podsPath(nsJobs), byLabel('batch.kubernetes.io/job-name', 'plain-'), out);
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
   await pool([...Array(N_BURST).keys()], CONCURRENCY, async (i) => {
     await api.create(jobsPath(nsJobs), plainJob(nsJobs, `plain-${i}`));
   });
-  await waitFor('all plain Jobs observed', () => Promise.resolve(plain.seen() >= N_BURST || undefined), 300_000, 20);
-  const plainMs = plain.last() - t0;
-  const plainCpu = cpuSince(cpu0);
-  plain.abort();
-  await new Promise((r) => setTimeout(r, 5000)); // the Job controller's own writes for them finish
+  await waitFor('all plain Jobs to have pods', () => Promise.resolve(pods.seen() >= N_BURST || undefined), 600_000, 20);
+  const plainMs = pods.last() - t0;
+  pods.abort();
+  out(`  plain client: ${sec(plainMs)} until all ${N_BURST} Jobs had pods; CPU seconds: ${cpuSince(cpu0)}`);
+  return plainMs;
+}
 
-  const runs = await countJobs(nsRuns, 'burst-');
-  const cpu1 = cpuSeconds();
-  const t1 = performance.now();
-  await pool([...Array(N_BURST).keys()], CONCURRENCY, (i) => createRun(nsRuns, `burst-${i}`, { suspend: true }));
-  const createdMs = performance.now() - t1;
-  await waitFor('all runs to have Jobs', () => Promise.resolve(runs.seen() >= N_BURST || undefined), 600_000, 20);
-  const runMs = runs.last() - t1;
-  const runCpu = cpuSince(cpu1);
-  runs.abort();
-  out(`${N_BURST} at once: plain client ${(plainMs / 1000).toFixed(2)} s for the same Jobs; ${N_BURST} TrainingRuns ${(runMs / 1000).toFixed(2)} s until all had Jobs (the creates themselves took ${(createdMs / 1000).toFixed(2)} s); ratio ${(runMs / plainMs).toFixed(2)}x (target: 1.2x)`);
-  out(`  CPU seconds, plain Jobs: ${plainCpu}`);
-  out(`  CPU seconds, TrainingRuns: ${runCpu}`);
-  return { plainMs, ratio: runMs / plainMs };
+/** N_BURST TrainingRuns created at once until all have pods. */
+async function latheBurst(nsRuns: string): Promise<BurstResult> {
+  const pods = await countNew(api, podsPath(nsRuns), byLabel(RUN_LABEL, 'burst-'), out);
+  const jobs = await countNew(api, jobsPath(nsRuns), byLabel(RUN_LABEL, 'burst-'), out);
+  const cpu0 = cpuSeconds();
+  const op0 = operatorCpu();
+  const t0 = performance.now();
+  await pool([...Array(N_BURST).keys()], CONCURRENCY, (i) => createRun(nsRuns, `burst-${i}`));
+  const tCreated = performance.now();
+  await waitFor('all runs to have pods', () => Promise.resolve((pods.seen() >= N_BURST && jobs.seen() >= N_BURST) || undefined), 900_000, 20);
+  const r = { podsMs: pods.last() - t0, lagMs: Math.max(0, jobs.last() - tCreated), createsMs: tCreated - t0, cpuS: operatorCpu() - op0 };
+  pods.abort();
+  jobs.abort();
+  out(`  Lathe: ${sec(r.podsMs)} until all ${N_BURST} runs had pods (creates ${sec(r.createsMs)}, last create → all Jobs ${sec(r.lagMs)}); operator ${r.cpuS.toFixed(1)} CPU s; CPU seconds: ${cpuSince(cpu0)}`);
+  return r;
+}
+
+async function peerBurstRound(b: PeerBench, ns: string): Promise<BurstResult> {
+  const cpu0 = cpuSeconds();
+  const r = await peerBurst(b, ns, N_BURST);
+  out(`  peer: ${sec(r.podsMs)} until all ${N_BURST} TrainJobs had pods (creates ${sec(r.createsMs)}, last create → all Jobs ${sec(r.lagMs)}); Trainer + JobSet ${r.cpuS.toFixed(1)} CPU s; CPU seconds: ${cpuSince(cpu0)}`);
+  return r;
+}
+
+interface Round {
+  plainMs: number;
+  lathe: BurstResult;
+  peer?: BurstResult;
 }
 
 /**
- * BURST_ROUNDS rounds of `burst`, each in fresh namespaces; the earlier rounds' namespaces are
- * deleted and waited for, so that deleting 2,000 objects does not overlap the next round. The last
- * round's runs stay in `nsRuns` for the steps after it. Returns the median round's plain time.
+ * BURST_ROUNDS rounds, each in fresh namespaces, deleted and waited for after each burst so that
+ * deleting thousands of objects does not overlap the next; the peer's last round stays (its
+ * TrainJobs finish and are its 1,000 at rest). Lathe and the peer take turns going first.
  */
-async function bursts(nsRuns: string, ns: (prefix: string) => Promise<string>): Promise<number> {
-  const rounds: { plainMs: number; ratio: number }[] = [];
+async function bursts(ns: (prefix: string) => Promise<string>, op: OperatorProcess, b: PeerBench | undefined): Promise<{ rounds: Round[]; peerNs?: string }> {
+  const rounds: Round[] = [];
+  let peerNs: string | undefined;
   for (let round = 1; round <= BURST_ROUNDS; round++) {
-    const last = round === BURST_ROUNDS;
-    const runs = last ? nsRuns : await ns('bench-burst');
-    const jobs = await ns('bench-jobs');
-    out(`[bench] burst round ${round} of ${BURST_ROUNDS}`);
-    rounds.push(await burst(runs, jobs));
-    await dropNamespace(jobs);
-    if (!last) await dropNamespace(runs);
+    out(`[bench] burst round ${round} of ${BURST_ROUNDS}: ${N_BURST} at once until all have pods`);
+    const jobsNs = await ns('bench-jobs');
+    const plainMs = await plainBurst(jobsNs);
+    await dropNamespace(jobsNs);
+    const runsNs = await ns('bench-burst');
+    const pNs = b ? await ns('bench-peer-burst') : undefined;
+    // Each controller's objects are deleted (and waited for) before the other's burst: a run still
+    // Running is polled for progress, and that CPU would be taken from the other's burst. The last
+    // round is always Lathe's first, so the peer's TrainJobs of that round can stay for its steps
+    // at rest without running beside Lathe's burst.
+    const peerFirst = b !== undefined && (BURST_ROUNDS - round) % 2 === 1;
+    let peer: BurstResult | undefined;
+    if (peerFirst) {
+      peer = await peerBurstRound(b, pNs!);
+      await dropNamespace(pNs!);
+    }
+    const lathe = await latheBurst(runsNs);
+    await dropNamespace(runsNs);
+    if (b && !peerFirst) {
+      peer = await peerBurstRound(b, pNs!);
+      if (round < BURST_ROUNDS) await dropNamespace(pNs!);
+    }
+    rounds.push({ plainMs, lathe, ...(peer ? { peer } : {}) });
+    peerNs = pNs;
   }
-  const sorted = [...rounds].sort((a, b) => a.ratio - b.ratio);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
-  out(`burst over ${rounds.length} rounds: ratio median ${median.ratio.toFixed(2)}x (rounds: ${rounds.map((r) => `${r.ratio.toFixed(2)}x`).join(', ')}; target: 1.2x)`);
-  return median.plainMs;
+  const med = (xs: number[]) => percentile(xs, 50);
+  const lathePods = med(rounds.map((r) => r.lathe.podsMs));
+  const peerPods = b ? med(rounds.map((r) => r.peer!.podsMs)) : undefined;
+  const plain = med(rounds.map((r) => r.plainMs));
+  const lags = rounds.map((r) => r.lathe.lagMs);
+  out(`burst over ${rounds.length} rounds (medians): plain client ${sec(plain)}, Lathe ${sec(lathePods)} (${(lathePods / plain).toFixed(2)}x the plain client), peer ${peerPods === undefined ? 'n/a' : sec(peerPods)}; Lathe / peer ${ratio(lathePods, peerPods)} (rounds: ${rounds.map((r) => ratio(r.lathe.podsMs, r.peer?.podsMs)).join(', ')})`);
+  out(`  Lathe's lag, last create → all Jobs: p50 ${sec(med(lags))}, max ${sec(Math.max(...lags))}; operator CPU per run ${((med(rounds.map((r) => r.lathe.cpuS)) * 1000) / N_BURST).toFixed(2)} ms`);
+  row(`${N_BURST} at once → all pods exist (plain client: ${sec(plain)})`, lathePods, peerPods, sec);
+  row(`  controller CPU seconds for them`, med(rounds.map((r) => r.lathe.cpuS)), b ? med(rounds.map((r) => r.peer!.cpuS)) : undefined, (v) => `${v.toFixed(2)} s`);
+  row(`  last create → all Jobs (lag)`, med(lags), b ? med(rounds.map((r) => r.peer!.lagMs)) : undefined, sec);
+  return { rounds, ...(peerNs ? { peerNs } : {}) };
 }
 
 /** Deletes a namespace and waits until it is gone. */
@@ -291,22 +293,23 @@ async function dropNamespace(name: string): Promise<void> {
       if (statusCode(err) === 404) return true;
       throw err;
     }
-  }, 600_000, 500);
+  }, 900_000, 500);
 }
 
 /**
- * The operator started with N_BURST new runs already stored: its own Job throughput, without the
- * API server's work of storing the runs in the same seconds (on a 2-core machine that work takes
- * CPU from the Job creates; on EKS the control plane has its own).
+ * The operator started with N_BURST new (suspended) runs already stored: its own Job throughput,
+ * without the API server's work of storing the runs in the same seconds (on a 2-core machine that
+ * work takes CPU from the Job creates; on EKS the control plane has its own). They then become the
+ * finished runs at rest.
  */
 async function backlog(ns: string, op: OperatorProcess, options: StartOptions, plainMs: number): Promise<OperatorProcess> {
   await op.stop();
   await pool([...Array(N_BURST).keys()], CONCURRENCY, (i) => createRun(ns, `backlog-${i}`, { suspend: true }));
   await new Promise((r) => setTimeout(r, 3000)); // the API server's watchers catch up
-  const jobs = await countJobs(ns, 'backlog-');
+  const jobs = await countNew(api, jobsPath(ns), byLabel(RUN_LABEL, 'backlog-'), out);
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
-  const started = await startOperator(options);
+  const started = tracked(await startOperator(options));
   const readyMs = performance.now() - t0;
   try {
     await waitFor('all backlog runs to have Jobs', () => Promise.resolve(jobs.seen() >= N_BURST || undefined), 600_000, 20);
@@ -314,10 +317,10 @@ async function backlog(ns: string, op: OperatorProcess, options: StartOptions, p
     await started.stop();
     throw err;
   }
-  const ms = jobs.last() - t0;
+  const took = jobs.last() - t0;
   const cpu = cpuSince(cpu0);
   jobs.abort();
-  out(`${N_BURST} new runs waiting when the operator started: ${(ms / 1000).toFixed(2)} s from its start until all had Jobs (ready after ${(readyMs / 1000).toFixed(2)} s); ${(ms / plainMs).toFixed(2)}x the plain client`);
+  out(`${N_BURST} new runs waiting when the operator started: ${sec(took)} from its start until all had Jobs (ready after ${sec(readyMs)}); ${(took / plainMs).toFixed(2)}x the plain client's time to pods`);
   out(`  CPU seconds: ${cpu}`);
   return started;
 }
@@ -333,7 +336,7 @@ async function settle(op: OperatorProcess): Promise<void> {
   }
 }
 
-async function lifecycle(ns: string, op: OperatorProcess): Promise<void> {
+async function lifecycle(ns: string, op: OperatorProcess): Promise<number> {
   const storage = s3();
   await settle(op);
   const before = await writes(op);
@@ -346,41 +349,50 @@ async function lifecycle(ns: string, op: OperatorProcess): Promise<void> {
   const after = await writes(op);
   const per = (after.all - before.all) / N_LIFECYCLE;
   const ev = (after.events - before.events) / N_LIFECYCLE;
-  out(`API writes per run lifecycle (create → Succeeded, ${N_LIFECYCLE} runs): ${per.toFixed(2)} in all, ${(per - ev).toFixed(2)} without Events, ${ev.toFixed(2)} Events (target: 6 or fewer)`);
+  out(`Lathe, API writes per run lifecycle (create → Succeeded, ${N_LIFECYCLE} runs): ${per.toFixed(2)} in all, ${(per - ev).toFixed(2)} without Events, ${ev.toFixed(2)} Events (target: 6 or fewer)`);
+  return per;
 }
 
-async function finishBurst(ns: string): Promise<void> {
-  // Turn the 1,000 suspended runs into finished ones: artifacts first, then resume them.
+/** Turns the N_BURST suspended runs `prefix-i` into finished ones: artifacts first, then resume them. */
+async function finishRuns(ns: string, prefix: string): Promise<void> {
   const storage = s3();
-  const jobs = (await api.get<{ items: V1Job[] }>(jobsPath(ns))).items.filter((j) => j.metadata!.name!.startsWith('burst-'));
+  const jobs = (await api.get<{ items: V1Job[] }>(jobsPath(ns))).items.filter((j) => j.metadata!.name!.startsWith(prefix));
   await pool(jobs, 16, async (job) => {
     await writeArtifact(storage, job);
   });
   await pool([...Array(N_BURST).keys()], CONCURRENCY, async (i) => {
-    await api.patch(runsPath(ns, `burst-${i}`), [{ op: 'replace', path: '/spec/suspend', value: false }], CONTENT_TYPES.jsonPatch);
+    await api.patch(runsPath(ns, `${prefix}${i}`), [{ op: 'replace', path: '/spec/suspend', value: false }], CONTENT_TYPES.jsonPatch);
   });
   await waitFor(`${N_BURST} finished runs`, async () => (await runPhases(ns)).filter((p) => p === 'Succeeded').length >= N_BURST || undefined, 900_000, 2000);
 }
 
-async function atRest(op: OperatorProcess): Promise<void> {
+async function atRest(op: OperatorProcess): Promise<number> {
   await settle(op);
   const before = await writes(op);
   await new Promise((r) => setTimeout(r, REST_MS));
   const after = await writes(op);
   const perMin = ((after.all - before.all) * 60_000) / REST_MS;
   const eventsPerMin = ((after.events - before.events) * 60_000) / REST_MS;
-  out(`writes per minute at rest with ${N_BURST} finished and ${N_BURST + N_SINGLE + 1} suspended runs, over ${REST_MS / 1000} s and ${Math.floor(REST_MS / RESYNC_MS)} resyncs: ${perMin.toFixed(1)}, of which Events ${eventsPerMin.toFixed(1)} (target: zero)`);
+  out(`Lathe, writes per minute at rest with ${N_BURST + N_LIFECYCLE} finished runs, over ${REST_MS / 1000} s and ${Math.floor(REST_MS / RESYNC_MS)} resyncs: ${perMin.toFixed(1)}, of which Events ${eventsPerMin.toFixed(1)} (target: zero)`);
+  return perMin;
 }
 
-async function rss(ns: string, op: OperatorProcess): Promise<void> {
-  const existing = 2 * N_BURST + N_SINGLE + 1 + N_LIFECYCLE; // + the latency step's warm-up run
+/** Objects in a list, from one item and the list's remainingItemCount. */
+async function countOf(path: string): Promise<number> {
+  const l = await api.get<{ items: unknown[]; metadata?: { remainingItemCount?: number } }>(path, { limit: 1 });
+  return l.items.length + (l.metadata?.remainingItemCount ?? 0);
+}
+
+async function rss(namespaces: string[], runsNs: string, op: OperatorProcess): Promise<number> {
+  let existing = 0;
+  for (const n of namespaces) existing += await countOf(runsPath(n));
   const more = Math.max(0, N_CACHED - existing);
   // Counted from the operator's own write counter: a client watch over thousands of creates on a
   // saturated 2-core machine can drop and miss some.
   const jobsCreated = async () => metricSum(await op.metrics(), 'lathe_api_writes_total', { resource: 'jobs', verb: 'create', code: '2xx' });
   const target = (await jobsCreated()) + more;
-  await pool([...Array(more).keys()], CONCURRENCY, (i) => createRun(ns, `cached-${i}`, { suspend: true }));
-  await waitFor('the extra runs to have Jobs', async () => (await jobsCreated()) >= target || undefined, 900_000, 500);
+  await pool([...Array(more).keys()], CONCURRENCY, (i) => createRun(runsNs, `cached-${i}`, { suspend: true }));
+  await waitFor('the extra runs to have Jobs', async () => (await jobsCreated()) >= target || undefined, 1_800_000, 500);
   const memory = async () => {
     const text = await op.metrics();
     return { rss: metricSum(text, 'process_resident_memory_bytes') / 1e6, heap: metricSum(text, 'nodejs_heap_size_used_bytes') / 1e6 };
@@ -395,10 +407,30 @@ async function rss(ns: string, op: OperatorProcess): Promise<void> {
     samples.push(await memory());
   }
   const rssAtRest = samples.map((m) => m.rss);
+  const median = percentile(rssAtRest, 50);
   out(
-    `operator RSS with ${existing + more} runs cached (and their Jobs): ${early.rss.toFixed(1)} MB 5 s after the last Job (JS heap used ${early.heap.toFixed(1)} MB); ` +
-      `at rest over 60 s, median ${percentile(rssAtRest, 50).toFixed(1)} MB, max ${Math.max(...rssAtRest).toFixed(1)} MB (target: under 120 MB)`,
+    `Lathe, operator RSS with ${existing + more} runs cached (and their Jobs): ${early.rss.toFixed(1)} MB 5 s after the last Job (JS heap used ${early.heap.toFixed(1)} MB); ` +
+      `at rest over 60 s, median ${median.toFixed(1)} MB, max ${Math.max(...rssAtRest).toFixed(1)} MB (target: under 120 MB)`,
   );
+  return median;
+}
+
+/** The peer's steps after the bursts: at rest with its last round's TrainJobs finished, then RSS. */
+async function peerAfterBursts(b: PeerBench, peerNs: string): Promise<{ perMin: number; rssMb: number }> {
+  const rest = await peerAtRest(b, peerNs, N_BURST, REST_MS);
+  out(`peer, writes per minute at rest with ${N_BURST + N_LIFECYCLE} finished TrainJobs, over ${REST_MS / 1000} s: ${rest.perMin.toFixed(1)} (Trainer ${rest.trainer.toFixed(1)}, JobSet ${rest.jobset.toFixed(1)})`);
+  const r = await peerRss(b, peerNs, N_CACHED);
+  out(`peer, Trainer + JobSet RSS with ${r.cached} TrainJobs cached (and their JobSets and Jobs), at rest over 60 s: median ${r.medianMb.toFixed(1)} MB (Trainer ${r.trainerMb.toFixed(1)}, JobSet ${r.jobsetMb.toFixed(1)}), max ${r.maxMb.toFixed(1)} MB`);
+  return { perMin: rest.perMin, rssMb: r.medianMb };
+}
+
+/** The summary, printed and kept as Markdown in OUT_DIR/summary.md. */
+function printSummary(): void {
+  const lines = ['| figure | Lathe | peer (Trainer + JobSet) | Lathe / peer (goal ≤ 1.0) |', '| --- | ---: | ---: | ---: |', ...summary.map((r) => `| ${r.figure} | ${r.lathe} | ${r.peer} | ${r.ratio} |`)];
+  out('');
+  for (const l of lines) out(l);
+  mkdirSync(OUT_DIR, { recursive: true });
+  writeFileSync(path.join(OUT_DIR, 'summary.md'), `${lines.join('\n')}\n`);
 }
 
 async function main(): Promise<void> {
@@ -413,20 +445,77 @@ async function main(): Promise<void> {
   // One replica, so no leader election: a Lease renewal missed while the API server is saturated
   // by thousands of creates would (rightly) make the operator exit, and end the benchmark.
   const options: StartOptions = { env: { LATHE_RESYNC_MS: String(RESYNC_MS), LATHE_PROGRESS_POLL_MS: '1000', LATHE_LOG_LEVEL: 'warn', LATHE_LEADER_ELECTION: 'false' } };
-  let op = await startOperator(options);
-  out(`[bench] operator up on :${op.port}; Node ${execFileSync('node', ['--version'], { encoding: 'utf8' }).trim()} (hack/operator-node.sh); figures from one run on this machine`);
+  let op = tracked(await startOperator(options));
+  const peer = PEER ? await startPeer() : undefined;
+  const b: PeerBench | undefined = peer ? { api, peer, out, concurrency: CONCURRENCY } : undefined;
+  out(`[bench] operator up on :${op.port}; Node ${execFileSync('node', ['--version'], { encoding: 'utf8' }).trim()} (hack/operator-node.sh)${peer ? '; peer: Kubeflow Trainer v2.1.0 + JobSet v0.10.1 (hack/tools.sh)' : ''}; figures from one run on this machine`);
   try {
+    const latNs = await ns('bench-lat');
+    const lat = await latency(latNs, op);
+    let peerLat: number[] | undefined;
+    if (b) {
+      peerLat = await peerLatency(b, await ns('bench-peer-lat'), N_SINGLE);
+      out(`peer, ${N_SINGLE} single TrainJobs one after another: create→first pod p50 ${ms(percentile(peerLat, 50))}, p99 ${ms(percentile(peerLat, 99))}`);
+    }
+    row(`single create → first pod, p50 (${N_SINGLE} runs)`, percentile(lat, 50), peerLat && percentile(peerLat, 50), ms);
+    row(`single create → first pod, p99`, percentile(lat, 99), peerLat && percentile(peerLat, 99), ms);
+
+    const lifeNs = await ns('bench-life');
+    const lifeWrites = await lifecycle(lifeNs, op);
+    let peerLife: number | undefined;
+    if (b) {
+      const l = await peerLifecycle(b, await ns('bench-peer-life'), N_LIFECYCLE);
+      out(`peer, API writes per TrainJob lifecycle (create → Complete, ${N_LIFECYCLE} TrainJobs; rest_client_requests_total POST/PUT/PATCH/DELETE, Events included): ${l.per.toFixed(2)} (Trainer ${l.trainer.toFixed(2)}, JobSet ${l.jobset.toFixed(2)})`);
+      peerLife = l.per;
+    }
+    row('API writes per lifecycle (create → Succeeded)', lifeWrites, peerLife, (v) => v.toFixed(2));
+
+    const { rounds, peerNs } = await bursts(ns, op, b);
+    let peerRest: { perMin: number; rssMb: number } | undefined;
+    if (b && peerNs) {
+      peerRest = await peerAfterBursts(b, peerNs);
+      // Gone before Lathe's own steps at rest, so neither controller caches the other's objects.
+      await dropNamespace(peerNs);
+    }
+
     const runsNs = await ns('bench-runs');
-    await latency(runsNs, op);
-    await lifecycle(await ns('bench-life'), op);
-    const plainMs = await bursts(runsNs, ns);
+    const plainMs = percentile(rounds.map((r) => r.plainMs), 50);
     op = await backlog(runsNs, op, options, plainMs);
-    await finishBurst(runsNs);
-    await atRest(op);
-    await rss(runsNs, op);
+    await finishRuns(runsNs, 'backlog-');
+    const perMin = await atRest(op);
+    row(`writes per minute at rest, ${N_BURST} finished`, perMin, peerRest?.perMin, (v) => v.toFixed(1));
+    const rssMb = await rss([runsNs, lifeNs], runsNs, op);
+    row(`controller RSS, ${N_CACHED} cached, at rest (MB)`, rssMb, peerRest?.rssMb, (v) => v.toFixed(1));
+    printSummary();
+
+    const sizes = scales();
+    if (sizes.length > 0) {
+      // Restarted with nothing of the steps above cached, so the first size starts from empty.
+      await dropNamespace(runsNs);
+      await dropNamespace(lifeNs);
+      await dropNamespace(latNs);
+      await op.stop();
+      op = tracked(await startOperator(options));
+      const scaleNs = await ns('bench-scale');
+      const started = op;
+      const points = await scaling({
+        op: started,
+        createRuns: (prefix, n) => pool([...Array(n).keys()], CONCURRENCY, (i) => createRun(scaleNs, `${prefix}${i}`, { suspend: true })),
+        operatorCpu,
+        settle: () => settle(started),
+        out,
+        resyncMs: RESYNC_MS,
+      }, sizes);
+      const table = scalingTable(points);
+      out('');
+      out(table);
+      writeFileSync(path.join(OUT_DIR, 'scaling.md'), `${table}\n`);
+      out(`[bench] scaling plot: ${await writePlot(points, OUT_DIR)}`);
+    }
   } finally {
     await op.stop();
     for (const n of namespaces) await deleteNamespace(core, n);
+    await peer?.stop();
   }
 }
 

@@ -3,13 +3,14 @@
 # etcd, kwok, MinIO, kubectl and helm, Kueue for the queueing suite, for the real node (hack/node.sh)
 # kubelet, kube-proxy, containerd, crictl, CoreDNS and kube-router, and for the observability and scanner checks
 # (hack/observability.sh, hack/scan.sh) promtool, Grafana's dashboard-linter and kube-score, and
-# vegeta for `make loadtest`, and toxiproxy for the model loader's benchmark (`make bench-inference`).
+# vegeta for `make loadtest`, toxiproxy for the model loader's benchmark (`make bench-inference`),
+# and Kubeflow Trainer v2 with the JobSet controller it drives, the peer of `make bench`.
 # Every build lands in a cache outside the repository, keyed by version, so a second `make cluster`
 # on the same machine builds nothing.
 #
 #   hack/tools.sh ensure [tool...]   build what is missing (default: the control plane; "node": the
 #                                    real node's; "checks": promtool, dashboard-linter
-#                                    and kube-score),
+#                                    and kube-score; "peer": Trainer and JobSet),
 #                                    in parallel where it pays
 #   hack/tools.sh path TOOL          print the absolute path of one binary (building it if missing)
 #   hack/tools.sh versions           print the pinned versions
@@ -37,6 +38,12 @@ COREDNS_VERSION=1.12.4
 KUBE_ROUTER_VERSION=2.1.0
 # Kueue for the queueing suite (test/kueue/): run out of cluster against the local control plane.
 KUEUE_VERSION=0.19.2
+# The peer of `make bench` (hack/bench/peer.ts): Kubeflow Trainer v2 (TrainJob on a
+# ClusterTrainingRuntime) and the JobSet controller that turns its JobSets into Jobs, both run out of
+# cluster like Kueue. 2.1.0 is Trainer's latest v2 release the module proxy serves; JobSet 0.10.1 is
+# the version its go.mod requires, so the pair is the one Trainer is released and tested with.
+TRAINER_VERSION=2.1.0
+JOBSET_VERSION=0.10.1
 # The observability and scanner checks. promtool: the Prometheus module's versions are v0.3xx.y for
 # Prometheus 3.xx.y (v0.316.0 is Prometheus 3.16.0). kube-score stands in for kube-linter, which the
 # module proxy does not serve (README, Dependencies). Grafana's dashboard-linter has no release the
@@ -71,6 +78,8 @@ crictl_dir=$BIN/crictl-$CRICTL_VERSION
 coredns_dir=$BIN/coredns-$COREDNS_VERSION
 kube_router_dir=$BIN/kube-router-$KUBE_ROUTER_VERSION
 kueue_dir=$BIN/kueue-$KUEUE_VERSION
+trainer_dir=$BIN/trainer-$TRAINER_VERSION
+jobset_dir=$BIN/jobset-$JOBSET_VERSION
 promtool_dir=$BIN/promtool-$PROMETHEUS_VERSION
 kube_score_dir=$BIN/kube-score-$KUBE_SCORE_VERSION
 dashboard_linter_dir=$BIN/dashboard-linter-${DASHBOARD_LINTER_VERSION##*-}
@@ -242,6 +251,31 @@ build_kueue() {
   cp "$(go env GOMODCACHE)/sigs.k8s.io/kueue@v$KUEUE_VERSION"/config/components/crd/bases/*.yaml "$out/crds/"
 }
 
+# Trainer's manager and the CRDs of the same release (manifests/base/crds: TrainJob,
+# TrainingRuntime, ClusterTrainingRuntime), as Kueue's.
+build_trainer() {
+  local out=$1
+  GOBIN=$out go install -trimpath -ldflags "-s -w" \
+    "github.com/kubeflow/trainer/v2/cmd/trainer-controller-manager@v$TRAINER_VERSION" || return 1
+  mkdir -p "$out/crds" &&
+    cp "$(go env GOMODCACHE)/github.com/kubeflow/trainer/v2@v$TRAINER_VERSION"/manifests/base/crds/trainer.kubeflow.org_*.yaml \
+    "$out/crds/"
+}
+
+# JobSet's manager is its module root (package main), so the binary is named jobset. Through a
+# module of its own, as toxiproxy: `go install` asks the proxy for JobSet's version list (to report
+# deprecation), which it refuses; `go get` of the exact version is served, and the throwaway module
+# keeps JobSet's own dependency versions.
+build_jobset() {
+  local out=$1 mod=$SRC/jobset-$JOBSET_VERSION m=sigs.k8s.io/jobset
+  rm -rf "$mod" && mkdir -p "$mod" || return 1
+  (cd "$mod" && go mod init lathe.local/jobset-build >/dev/null 2>&1 &&
+    go get "$m@v$JOBSET_VERSION" &&
+    go build -trimpath -ldflags "-s -w" -o "$out/jobset" "$m") || return 1
+  mkdir -p "$out/crds" &&
+    cp "$(go env GOMODCACHE)/$m@v$JOBSET_VERSION"/config/components/crd/bases/*.yaml "$out/crds/"
+}
+
 build_kubectl() {
   local out=$1 tmp
   tmp=$(mktemp -d)
@@ -267,6 +301,10 @@ path_of() {
     kube-router) echo "$kube_router_dir/kube-router" ;;
     kueue) echo "$kueue_dir/kueue" ;;
     kueue-crds) echo "$kueue_dir/crds" ;;
+    trainer) echo "$trainer_dir/trainer-controller-manager" ;;
+    trainer-crds) echo "$trainer_dir/crds" ;;
+    jobset) echo "$jobset_dir/jobset" ;;
+    jobset-crds) echo "$jobset_dir/crds" ;;
     promtool) echo "$promtool_dir/promtool" ;;
     kube-score) echo "$kube_score_dir/kube-score" ;;
     dashboard-linter) echo "$dashboard_linter_dir/dashboard-linter" ;;
@@ -290,6 +328,8 @@ ensure_one() {
     coredns) atomic_build "$coredns_dir" build_coredns ;;
     kube-router) atomic_build "$kube_router_dir" build_kube_router ;;
     kueue | kueue-crds) atomic_build "$kueue_dir" build_kueue ;;
+    trainer | trainer-crds) atomic_build "$trainer_dir" build_trainer ;;
+    jobset | jobset-crds) atomic_build "$jobset_dir" build_jobset ;;
     promtool) atomic_build "$promtool_dir" build_promtool ;;
     kube-score) atomic_build "$kube_score_dir" build_kube_score ;;
     dashboard-linter) atomic_build "$dashboard_linter_dir" build_dashboard_linter ;;
@@ -308,6 +348,7 @@ ensure() {
     case $t in
       node) expanded+=(kubernetes-node containerd crictl coredns kube-router) ;;
       checks) expanded+=(promtool dashboard-linter kube-score) ;;
+      peer) expanded+=(trainer jobset) ;;
       *) expanded+=("$t") ;;
     esac
   done
@@ -334,6 +375,7 @@ case $cmd in
     echo "containerd v$CONTAINERD_VERSION"; echo "crictl v$CRICTL_VERSION"; echo "coredns v$COREDNS_VERSION"
     echo "kube-router v$KUBE_ROUTER_VERSION"
     echo "kueue v$KUEUE_VERSION"
+    echo "kubeflow trainer v$TRAINER_VERSION"; echo "jobset v$JOBSET_VERSION"
     echo "promtool (prometheus module) v$PROMETHEUS_VERSION"; echo "kube-score v$KUBE_SCORE_VERSION"
     echo "dashboard-linter $DASHBOARD_LINTER_VERSION"
     echo "vegeta v$VEGETA_VERSION"; echo "toxiproxy v$TOXIPROXY_VERSION" ;;

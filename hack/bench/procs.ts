@@ -1,0 +1,77 @@
+// CPU and memory of the processes the bench compares, from Linux /proc (empty against a remote
+// cluster): on a 2-core machine the burst is CPU-bound, and this shows where the CPU went.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const HZ = 100; // USER_HZ on Linux
+
+/** utime + stime of one process, in seconds; 0 once it has ended. */
+export function cpuOf(pid: number): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / HZ;
+  } catch {
+    return 0;
+  }
+}
+
+/** Resident set of one process, in MB (VmRSS, as process_resident_memory_bytes reports it). */
+export function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? (Number(m[1]) * 1024) / 1e6 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Whether a command line (argv) is the process called `name`: a script path's tail, or a binary's base name. */
+const matches = (cmd: string[], name: string) => (name.endsWith('.js') ? cmd.some((a) => a.endsWith(name)) : cmd[0]!.endsWith(`/${name}`));
+
+/** CPU seconds used so far by every process whose command is one of `names`, summed by name. */
+export function cpuByName(names: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return out;
+  }
+  for (const pid of pids) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const name = names.find((n) => matches(cmd, n));
+      if (name) out.set(name, (out.get(name) ?? 0) + cpuOf(Number(pid)));
+    } catch {
+      // the process ended
+    }
+  }
+  return out;
+}
+
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * The process serving metrics on `port` among those named `name` (its LATHE_METRICS_PORT): by pid,
+ * not by name, because another suite's operator may run from another checkout on the same machine.
+ */
+export function pidOfOperator(name: string, port: number): number | undefined {
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!matches(cmd, name)) continue;
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`LATHE_METRICS_PORT=${port}`)) return Number(pid);
+    } catch {
+      // the process ended, or is not ours to read
+    }
+  }
+  return undefined;
+}
