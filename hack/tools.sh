@@ -98,7 +98,11 @@ atomic_build() {
   mkdir -p "$tmp"
   local start=$SECONDS
   log "building $(basename "$dest") (log: $LOGS/$(basename "$dest").log)"
-  if ! "$fn" "$tmp" >"$LOGS/$(basename "$dest").log" 2>&1; then
+  # In the background, then waited for: a function called as `if ! fn` runs with set -e off, so a
+  # failed `go install` followed by a successful `cp` would count as built (seen: "built in 1s",
+  # no binary). A background job keeps set -e, and wait returns its status.
+  "$fn" "$tmp" >"$LOGS/$(basename "$dest").log" 2>&1 &
+  if ! wait $!; then
     tail -n 40 "$LOGS/$(basename "$dest").log" >&2
     rm -rf "$tmp"
     log "FAILED: $(basename "$dest")"
