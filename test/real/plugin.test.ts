@@ -9,7 +9,7 @@
 // the real serving pod, and each bad input named while the console keeps serving. Screenshots are
 // kept in .cluster/test-artifacts/console/.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, screenshot } from '../support/browser.js';
 import { clients, ensureCrds, repoRoot, waitFor } from '../support/cluster.js';
 import { expectedPixels, readChart, startConsoleProcess, unreachableKubeconfig, type ConsoleProcess } from '../support/console.js';
-import { ON_REAL_NODE, startLoopSuite, stopLoopSuite, tinyRun, type LoopSuite, type Seed } from '../support/real-node.js';
+import { startLoopSuite, stopLoopSuite, tinyRun, tinyService, type LoopSuite, type Seed } from '../support/real-node.js';
 
 const { kc, core } = clients();
 const custom = kc.makeApiClient(CustomObjectsApi);
@@ -158,7 +158,7 @@ describe('kubectl lathe against the real node', () => {
       ...group,
       namespace: ns,
       plural: 'inferenceservices',
-      body: { apiVersion: 'lathe.dev/v1alpha1', kind: 'InferenceService', metadata: { name: service }, spec: { model: { trainingRun: run }, task: 'text-generation', replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE } },
+      body: tinyService(service, { trainingRun: run }),
     });
     const early = lathe(['generate', service, 'the red cat', '-n', ns]);
     expect(early.code).toBe(1);
@@ -256,6 +256,44 @@ describe('kubectl lathe against the real node', () => {
     expect(chunks).toBeGreaterThan(1);
     expect(await page.textContent('#play-progress')).toMatch(/^done: \d+ chunk\(s\) in [\d.]+ s$/);
     await screenshot(page, 'console', 'playground');
+    await page.close();
+  });
+
+  it('generate --image writes the PNG a real text-to-image pod made, and the playground shows one inline', async () => {
+    // The chat is done: its pod goes, so the painter's fits on the 2-core node beside the rest.
+    await custom.deleteNamespacedCustomObject({ ...group, namespace: ns, plural: 'inferenceservices', name: service });
+    const painter = 'plugin-painter';
+    await custom.createNamespacedCustomObject({ ...group, namespace: ns, plural: 'inferenceservices', body: tinyService(painter, { uri: seed.imageModel }, 'text-to-image') });
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'lathe-image-')), 'cat.png');
+    const r = await latheUntilExit(['generate', painter, 'a red cat', '-n', ns, '--image', file, '--wait'], 400_000);
+    process.stdout.write(`[plugin] generate --image --wait:\n${r.stderr}`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`[lathe] wrote ${file}`);
+    const png = readFileSync(file);
+    expect(png.subarray(0, 8).toString('hex'), 'the PNG signature').toBe('89504e470d0a1a0a');
+    const [width, height] = [png.readUInt32BE(16), png.readUInt32BE(20)]; // IHDR
+    expect(width * height).toBeGreaterThan(0);
+
+    const page = await session.newPage();
+    await page.goto(`${consoleProc!.origin}/play/${ns}/${painter}`);
+    expect(await page.getAttribute('#play-status', 'data-ready')).toBe('true');
+    await page.fill('#image-form input[name=prompt]', 'a blue dog');
+    await page.click('#image-form button');
+    // Decoded by the browser, not only inserted (an undecoded img has no box, so is not visible):
+    // a PNG of the size the server makes by default. (Functions, not strings: the console's CSP
+    // refuses eval, which Playwright uses for string predicates.)
+    const img = page.locator('#image-out img');
+    await img.waitFor({ state: 'visible', timeout: 180_000 }).catch(async (err: unknown) => {
+      throw new Error(`no image: ${await page.textContent('#playground')}`, { cause: err });
+    });
+    const shown = await img.evaluate((el) => {
+      const i = el as unknown as { src: string; naturalWidth: number; naturalHeight: number; alt: string };
+      return { src: i.src.slice(0, 22), width: i.naturalWidth, height: i.naturalHeight, alt: i.alt };
+    });
+    process.stdout.write(`[plugin] console image: ${shown.width}x${shown.height} for "a blue dog"; the CLI's was ${width}x${height}\n`);
+    expect(shown).toEqual({ src: 'data:image/png;base64,', width, height, alt: 'a blue dog' });
+    expect(await page.textContent('#play-progress')).toMatch(/^done in [\d.]+ s$/);
+    await screenshot(page, 'console', 'playground-image');
     await page.close();
   });
 

@@ -85,6 +85,8 @@ export interface Seed {
   dataset: string;
   /** An ImageFolder of two classes, for image-classification. */
   images: string;
+  /** The smallest Sana Sprint pipeline (text-to-image), random weights. */
+  imageModel: string;
   /** A model directory whose config.json is garbage: no server can load it. */
   broken: string;
 }
@@ -103,15 +105,15 @@ export function tinyRun(name: string, seed: Seed) {
 }
 
 /**
- * An InferenceService of a tiny text model on the real node: one replica on CPU (gpus: 0). `model`
- * is the spec's model (`{uri}` or `{trainingRun}`).
+ * An InferenceService of a tiny model on the real node: one replica on CPU (gpus: 0). `model` is the
+ * spec's model (`{uri}` or `{trainingRun}`).
  */
-export function tinyService(name: string, model: Record<string, string>): Record<string, unknown> {
+export function tinyService(name: string, model: Record<string, string>, task = 'text-generation'): Record<string, unknown> {
   return {
     apiVersion: 'lathe.dev/v1alpha1',
     kind: 'InferenceService',
     metadata: { name },
-    spec: { model, task: 'text-generation', replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE },
+    spec: { model, task, replicas: { min: 1, max: 1 }, resources: { gpus: 0, cpu: '1', memory: '3Gi' }, ...ON_REAL_NODE },
   };
 }
 
