@@ -43,7 +43,7 @@ import { s3, writeArtifact } from '../test/support/sim-trainer.js';
 import { makeTrainingRun } from '../test/support/builders.js';
 import { startPeer } from '../test/support/peer.js';
 import { byLabel, countNew, watchNew } from './bench/watch.js';
-import { cpuByName, cpuOf, percentile, pidOfOperator } from './bench/procs.js';
+import { cpuByName, cpuOf, percentile, pidOfOperator, writesSettled } from './bench/procs.js';
 import { scales, scaling, scalingTable, writePlot } from './bench/scaling.js';
 import { peerAtRest, peerBurst, peerLatency, peerLifecycle, peerRss, type BurstResult, type PeerBench } from './bench/peer.js';
 
@@ -327,13 +327,7 @@ async function backlog(ns: string, op: OperatorProcess, options: StartOptions, p
 
 /** Waits until the operator has made no write for 3 s (Events drain at the recorder's 5 qps). */
 async function settle(op: OperatorProcess): Promise<void> {
-  let last = -1;
-  for (;;) {
-    const now = (await writes(op)).all;
-    if (now === last) return;
-    last = now;
-    await new Promise((r) => setTimeout(r, 3000));
-  }
+  await writesSettled(async () => (await writes(op)).all);
 }
 
 async function lifecycle(ns: string, op: OperatorProcess): Promise<number> {

@@ -10,7 +10,7 @@ import { RESOURCES } from '../../operator/src/k8s/resources.js';
 import { metricSum } from '../../test/support/operator-process.js';
 import { trainJob, type PeerProcess } from '../../test/support/peer.js';
 import { waitFor } from '../../test/support/wait.js';
-import { cpuOf, percentile, rssOf } from './procs.js';
+import { cpuOf, percentile, rssOf, writesSettled } from './procs.js';
 import { byLabel, countNew, watchNew } from './watch.js';
 
 /** The label JobSet puts on its Jobs and pods: the JobSet's name, which Trainer gives its TrainJob's. */
@@ -58,13 +58,7 @@ export function peerCpu(b: PeerBench): number {
 
 /** Waits until neither controller has written for 3 s. */
 export async function peerSettle(b: PeerBench): Promise<void> {
-  let last = -1;
-  for (;;) {
-    const now = (await peerWrites(b)).all;
-    if (now === last) return;
-    last = now;
-    await new Promise((r) => setTimeout(r, 3000));
-  }
+  await writesSettled(async () => (await peerWrites(b)).all);
 }
 
 /** TrainJobs in `ns` whose Complete condition is True. */

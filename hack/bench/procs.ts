@@ -27,23 +27,29 @@ export function rssOf(pid: number): number {
 /** Whether a command line (argv) is the process called `name`: a script path's tail, or a binary's base name. */
 const matches = (cmd: string[], name: string) => (name.endsWith('.js') ? cmd.some((a) => a.endsWith(name)) : cmd[0]!.endsWith(`/${name}`));
 
-/** CPU seconds used so far by every process whose command is one of `names`, summed by name. */
-export function cpuByName(names: readonly string[]): Map<string, number> {
-  const out = new Map<string, number>();
-  let pids: string[] = [];
+/** Every process on this machine with its argv (none where there is no /proc). */
+function processes(): { pid: number; cmd: string[] }[] {
+  let pids: string[];
   try {
     pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
   } catch {
-    return out;
+    return [];
   }
-  for (const pid of pids) {
+  return pids.flatMap((pid) => {
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const name = names.find((n) => matches(cmd, n));
-      if (name) out.set(name, (out.get(name) ?? 0) + cpuOf(Number(pid)));
+      return [{ pid: Number(pid), cmd: readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0') }];
     } catch {
-      // the process ended
+      return []; // the process ended
     }
+  });
+}
+
+/** CPU seconds used so far by every process whose command is one of `names`, summed by name. */
+export function cpuByName(names: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const { pid, cmd } of processes()) {
+    const name = names.find((n) => matches(cmd, n));
+    if (name) out.set(name, (out.get(name) ?? 0) + cpuOf(pid));
   }
   return out;
 }
@@ -58,20 +64,23 @@ export function percentile(values: number[], p: number): number {
  * not by name, because another suite's operator may run from another checkout on the same machine.
  */
 export function pidOfOperator(name: string, port: number): number | undefined {
-  let pids: string[] = [];
-  try {
-    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
-  } catch {
-    return undefined;
-  }
-  for (const pid of pids) {
+  return processes().find(({ pid, cmd }) => {
+    if (!matches(cmd, name)) return false;
     try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (!matches(cmd, name)) continue;
-      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`LATHE_METRICS_PORT=${port}`)) return Number(pid);
+      return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`LATHE_METRICS_PORT=${port}`);
     } catch {
-      // the process ended, or is not ours to read
+      return false; // the process ended, or is not ours to read
     }
+  })?.pid;
+}
+
+/** Resolves once `count()` (a controller's API writes so far) has not moved for 3 s. */
+export async function writesSettled(count: () => Promise<number>): Promise<void> {
+  let last = -1;
+  for (;;) {
+    const now = await count();
+    if (now === last) return;
+    last = now;
+    await new Promise((r) => setTimeout(r, 3000));
   }
-  return undefined;
 }
