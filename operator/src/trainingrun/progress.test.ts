@@ -32,4 +32,14 @@ describe('ProgressPoller', () => {
     await p.poll('ml/f', loc('f'), true);
     expect(reads()).toBe(3);
   });
+
+  it('a read refused for the budget leaves no debt: a second later, qps more runs are read', async () => {
+    const { clock, p, reads } = poller(2);
+    // Far more runs due than the budget allows, as in a burst of a thousand running runs.
+    for (let i = 0; i < 50; i++) await p.poll(`ml/r${i}`, loc(`r${i}`), false);
+    expect(reads()).toBe(2);
+    clock.advance(1000);
+    for (let i = 50; i < 100; i++) await p.poll(`ml/r${i}`, loc(`r${i}`), false);
+    expect(reads()).toBe(4);
+  });
 });

@@ -15,7 +15,7 @@ export class ProgressPoller {
     private readonly store: ObjectStore,
     private readonly o: { pollMs: number; qps: number; now: () => Date; logger: Logger },
   ) {
-    this.bucket = new TokenBucket(o.qps, Math.max(1, Math.ceil(o.qps)));
+    this.bucket = new TokenBucket(o.qps, Math.max(1, Math.ceil(o.qps)), { now: () => o.now().getTime() });
   }
 
   /** The newest progress, or undefined when not due, over budget, or unreadable. `final` reads regardless. */
@@ -23,7 +23,10 @@ export class ProgressPoller {
     const last = this.lastPoll.get(k) ?? 0;
     const nowMs = this.o.now().getTime();
     if (!final && nowMs - last < this.o.pollMs * 0.9) return undefined;
-    if (!final && this.bucket.reserve() > 0) return undefined; // Over the global S3 read budget.
+    // Over the global S3 read budget: skip this read without taking a token. (reserve() would
+    // book one in the future for a read that never happens; with a thousand runs due each interval
+    // the debt outgrew the refill and starved every later read.)
+    if (!final && !this.bucket.tryTake()) return undefined;
     this.lastPoll.set(k, nowMs);
     try {
       return await readProgress(this.store, loc);
