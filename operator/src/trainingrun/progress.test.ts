@@ -42,4 +42,24 @@ describe('ProgressPoller', () => {
     for (let i = 50; i < 100; i++) await p.poll(`ml/r${i}`, loc(`r${i}`), false);
     expect(reads()).toBe(4);
   });
+
+  it('requeues running runs no sooner than the budget can read them all, and back to the interval once they finish', async () => {
+    const clock = new TestClock(Date.parse('2026-11-22T12:00:00Z'));
+    const p = new ProgressPoller(new MemoryStore(), { pollMs: 1000, qps: 20, now: clock.now, logger: silentLogger() });
+    expect(p.requeueMs()).toBe(1000);
+    for (let i = 0; i < 1000; i++) await p.poll(`ml/r${i}`, loc(`r${i}`), false);
+    clock.advance(1000);
+    expect(p.requeueMs()).toBe(50_000); // 1,000 runs at 20 reads a second
+    // Half of them finish (no longer asked for): after two of the current intervals they stop counting.
+    for (let t = 0; t < 100; t += 25) {
+      clock.advance(25_000);
+      for (let i = 0; i < 500; i++) await p.poll(`ml/r${i}`, loc(`r${i}`), false);
+    }
+    expect(p.requeueMs()).toBe(25_000);
+    p.forget('ml/r0');
+    clock.advance(1000);
+    expect(p.requeueMs()).toBe(24_950);
+    clock.advance(200_000);
+    expect(p.requeueMs()).toBe(1000);
+  });
 });

@@ -175,7 +175,7 @@ export class TrainingRunReconciler {
           recording = await recordFailed(deps, plan, obs, desiredStatus(obs, current).message);
         } else if (obs.pods.some((p) => p.status?.phase === 'Running')) {
           obs.progress = await this.progress.poll(k, plan.location, false);
-          requeueAfterMs = this.d.config.progressPollMs;
+          requeueAfterMs = this.progress.requeueMs();
         }
         if (recording.artifact) obs.artifact = recording.artifact;
         requeueAfterMs = recording.retryAfterMs ?? requeueAfterMs;
