@@ -53,13 +53,21 @@ async function deploymentExists(name: string): Promise<boolean> {
   }
 }
 
-/** One completion on a connection of its own (no keep-alive: kube-proxy picks a pod per connection); its status code. */
+/** The code `completion` gives a 503 `shutting_down`: a pod that got SIGTERM refusing new work. */
+const STOPPING = -1;
+
+/**
+ * One completion on a connection of its own (no keep-alive: kube-proxy picks a pod per connection);
+ * its status code, 0 for a connection refused or reset, STOPPING for a stopping pod's refusal.
+ */
 function completion(host: string, service: string): Promise<number> {
   return new Promise((resolve) => {
     const body = JSON.stringify({ model: service, prompt: 'the cat', max_tokens: 2 });
     const req = httpRequest({ host, port: 80, path: '/v1/completions', method: 'POST', agent: false, timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve(res.statusCode === 503 && text.includes('"shutting_down"') ? STOPPING : (res.statusCode ?? 0)));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', () => resolve(0));
@@ -146,12 +154,14 @@ describe('canary rollouts with real serving pods', () => {
     expect(await deploymentExists(`${name}-canary`)).toBe(false);
     const stable = await apps.readNamespacedDeployment({ namespace: ns, name });
     expect(stable.spec!.template.spec!.containers[0]!.env).toContainEqual({ name: 'CANARY_MARK', value: 'v2' });
-    // No answer from either model was an error. Connections refused or reset (code 0) can happen
-    // while the promotion's rolling update stops a stable pod before kube-proxy drops it (the
-    // server's shutdown delay is 0 by default): counted, not hidden.
-    expect(load.codes.filter((c) => c !== 200 && c !== 0)).toEqual([]);
-    process.stdout.write(`[real] good canary: ${load.codes.length} requests, ${load.codes.filter((c) => c === 0).length} connection error(s) during the promotion\n`);
-    expect(load.codes.filter((c) => c === 0).length).toBeLessThan(load.codes.length / 20);
+    // No answer from either model was an error. While the promotion's rolling update stops a
+    // stable pod before kube-proxy drops it (the server's shutdown delay is 0 by default), a
+    // request can meet a refused or reset connection (code 0) or the stopping pod's 503
+    // shutting_down (seen once in CI): counted, not hidden.
+    expect(load.codes.filter((c) => c !== 200 && c !== 0 && c !== STOPPING)).toEqual([]);
+    const stopping = load.codes.filter((c) => c === 0 || c === STOPPING).length;
+    process.stdout.write(`[real] good canary: ${load.codes.length} requests, ${load.codes.filter((c) => c === 0).length} connection error(s) and ${load.codes.filter((c) => c === STOPPING).length} shutting_down answer(s) during the promotion\n`);
+    expect(stopping).toBeLessThan(load.codes.length / 20);
   });
 
   it('a canary whose error rate is above the bound is rolled back within its first step, and gets no request after', async () => {
