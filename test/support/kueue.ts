@@ -9,12 +9,12 @@
 // off (it serves an aggregated API the local API server cannot reach). Kueue's webhooks are served
 // but not registered with the API server: Lathe creates queued Jobs suspended itself, which is all
 // the Job webhook would add, and a webhook outage then cannot block the other suites' Jobs.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { kubectl, repoRoot, waitFor } from './cluster.js';
+import { kubectl, waitFor } from './cluster.js';
 import { freePort, spawnLogged } from './process.js';
+import { crdsEstablished, selfSignedCert, tool } from './out-of-cluster.js';
 const METRICS_CERTS = '/etc/kueue/metrics/certs';
 
 /** The ResourceFlavor: Kueue puts its node labels on the pods it admits. */
@@ -22,15 +22,6 @@ export const FLAVOR = 'lathe-pool';
 export const CLUSTER_QUEUE = 'lathe-gpu';
 export const GPU_QUOTA = 4;
 export const PRIORITIES = { high: 1000, low: 100 } as const;
-
-function tool(name: string): string {
-  return execFileSync(path.join(repoRoot, 'hack/tools.sh'), ['path', name], { encoding: 'utf8' }).trim();
-}
-
-function selfSignedCert(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', path.join(dir, 'tls.key'), '-out', path.join(dir, 'tls.crt')], { stdio: 'ignore' });
-}
 
 export interface KueueProcess {
   readonly logs: string[];
@@ -40,12 +31,7 @@ export interface KueueProcess {
 /** Installs Kueue's CRDs (the same release as the binary) and starts the controller; resolves when it is healthy. */
 export async function startKueue(): Promise<KueueProcess> {
   kubectl(['apply', '--server-side', '--force-conflicts', '-f', tool('kueue-crds')]);
-  for (const crd of ['workloads', 'clusterqueues', 'localqueues', 'resourceflavors', 'workloadpriorityclasses']) {
-    // (`kubectl wait` fails at once while a new CRD has no conditions yet.)
-    await waitFor(`CRD ${crd}.kueue.x-k8s.io established`, () =>
-      kubectl(['get', `crd/${crd}.kueue.x-k8s.io`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']) === 'True' || undefined,
-    );
-  }
+  await crdsEstablished(['workloads', 'clusterqueues', 'localqueues', 'resourceflavors', 'workloadpriorityclasses'].map((c) => `${c}.kueue.x-k8s.io`));
   const madeEtc = !existsSync('/etc/kueue');
   selfSignedCert(METRICS_CERTS);
   const dir = mkdtempSync(path.join(tmpdir(), 'lathe-kueue-'));

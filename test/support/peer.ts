@@ -15,36 +15,20 @@
 //   the config says, so a ServiceAccount allowed `get /metrics` is made and its token used to read it.
 //   Trainer's has a switch (metrics.secureServing), set off.
 // - leader election off for both (one replica each; Lathe's bench runs its operator the same way).
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { kubectl, repoRoot, waitFor } from './cluster.js';
+import { kubectl, waitFor } from './cluster.js';
 import { freePort, spawnLogged, type LoggedProcess } from './process.js';
+import { crdsEstablished, selfSignedCert, tool } from './out-of-cluster.js';
 
 /** The ClusterTrainingRuntime every bench TrainJob refers to. */
 export const PEER_RUNTIME = 'lathe-bench-torch';
 const PREFIX = 'lathe-bench-peer';
 const METRICS_SA = { namespace: 'default', name: `${PREFIX}-metrics` };
 
-function tool(name: string): string {
-  return execFileSync(path.join(repoRoot, 'hack/tools.sh'), ['path', name], { encoding: 'utf8' }).trim();
-}
-
-function selfSignedCert(dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', path.join(dir, 'tls.key'), '-out', path.join(dir, 'tls.crt')], { stdio: 'ignore' });
-}
-
 const apply = (objects: object[]) => kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
-
-async function established(crds: string[]): Promise<void> {
-  for (const crd of crds) {
-    // (`kubectl wait` fails at once while a new CRD has no conditions yet.)
-    await waitFor(`CRD ${crd} established`, () => kubectl(['get', `crd/${crd}`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']) === 'True' || undefined);
-  }
-}
 
 /** GET over HTTPS that trusts the (self-signed) serving certificate: only ever 127.0.0.1. */
 function httpsGet(url: string, token: string): Promise<string> {
@@ -176,7 +160,7 @@ export async function startPeer(): Promise<PeerProcess> {
 
   try {
     kubectl(['apply', '--server-side', '--force-conflicts', '-f', tool('jobset-crds'), '-f', tool('trainer-crds')]);
-    await established(['jobsets.jobset.x-k8s.io', 'trainjobs.trainer.kubeflow.org', 'trainingruntimes.trainer.kubeflow.org', 'clustertrainingruntimes.trainer.kubeflow.org']);
+    await crdsEstablished(['jobsets.jobset.x-k8s.io', 'trainjobs.trainer.kubeflow.org', 'trainingruntimes.trainer.kubeflow.org', 'clustertrainingruntimes.trainer.kubeflow.org']);
 
     // The token JobSet's metrics endpoint asks for.
     apply([
