@@ -18,8 +18,8 @@
 // Env knobs for a quick run: LATHE_BENCH_BURST (1000), LATHE_BENCH_BURST_ROUNDS (3),
 // LATHE_BENCH_CACHED (5000), LATHE_BENCH_SINGLE (60), LATHE_BENCH_LIFECYCLE (20),
 // LATHE_BENCH_REST_MS (60000); LATHE_BENCH_PEER=off measures Lathe alone. LATHE_BENCH_SCALE=on (or
-// full, or sizes such as 100,200) adds the scaling table and its plot (hack/bench/scaling.ts),
-// written with the summary into LATHE_BENCH_OUT (.cluster/bench).
+// full, or sizes such as 100,200) adds the scaling table and its plot, Lathe beside the peer
+// (hack/bench/scaling.ts), written with the summary into LATHE_BENCH_OUT (.cluster/bench).
 //
 // Every request goes through one keep-alive connection pool, as client-go's and kubectl's do. (The
 // client-node 1.x API classes open a TLS connection per request: 1,000 Jobs cost the API server
@@ -44,8 +44,8 @@ import { makeTrainingRun } from '../test/support/builders.js';
 import { startPeer } from '../test/support/peer.js';
 import { byLabel, countNew, watchNew } from './bench/watch.js';
 import { cpuByName, cpuOf, percentile, pidOfOperator, writesSettled } from './bench/procs.js';
-import { scales, scaling, scalingTable, writePlot } from './bench/scaling.js';
-import { peerAtRest, peerBurst, peerLatency, peerLifecycle, peerRss, type BurstResult, type PeerBench } from './bench/peer.js';
+import { linearity, scales, scaling, scalingTable, writePlot, type ScalePoint, type ScaleSubject } from './bench/scaling.js';
+import { peerAtRest, peerBurst, peerLatency, peerLifecycle, peerRss, peerScaleSubject, type BurstResult, type PeerBench } from './bench/peer.js';
 
 const N_BURST = Number(process.env.LATHE_BENCH_BURST ?? 1000);
 const BURST_ROUNDS = Number(process.env.LATHE_BENCH_BURST_ROUNDS ?? 3);
@@ -418,6 +418,31 @@ async function peerAfterBursts(b: PeerBench, peerNs: string): Promise<{ perMin: 
   return { perMin: rest.perMin, rssMb: r.medianMb };
 }
 
+/**
+ * Lathe as the scaling steps drive it (hack/bench/scaling.ts): suspended runs in `ns`; a restart
+ * replaces the operator process, hence the getter and setter of the bench's current one.
+ */
+function latheScaleSubject(ns: string, current: () => OperatorProcess, replace: (op: OperatorProcess) => void, options: StartOptions): ScaleSubject {
+  const metric = async (name: string, labels: Record<string, string>) => metricSum(await current().metrics(), name, labels);
+  return {
+    name: 'Lathe',
+    create: (prefix, n) => pool([...Array(n).keys()], CONCURRENCY, (i) => createRun(ns, `${prefix}${i}`, { suspend: true })),
+    // From the operator's own counter: a client watch over thousands of creates can drop events.
+    jobs: () => metric('lathe_api_writes_total', { resource: 'jobs', verb: 'create', code: '2xx' }),
+    cpuS: operatorCpu,
+    rssMb: async () => (await metric('process_resident_memory_bytes', {})) / 1e6,
+    settle: () => settle(current()),
+    restart: async () => {
+      await current().stop();
+      replace(tracked(await startOperator(options)));
+    },
+    reconciled: async () => ({
+      count: await metric('controller_runtime_reconcile_total', { controller: 'trainingrun' }),
+      idle: (await metric('workqueue_depth', { name: 'trainingrun' })) === 0,
+    }),
+  };
+}
+
 /** The summary, printed and kept as Markdown in OUT_DIR/summary.md. */
 function printSummary(): void {
   const lines = ['| figure | Lathe | peer (Trainer + JobSet) | Lathe / peer (goal ≤ 1.0) |', '| --- | ---: | ---: | ---: |', ...summary.map((r) => `| ${r.figure} | ${r.lathe} | ${r.peer} | ${r.ratio} |`)];
@@ -484,27 +509,27 @@ async function main(): Promise<void> {
 
     const sizes = scales();
     if (sizes.length > 0) {
-      // Restarted with nothing of the steps above cached, so the first size starts from empty.
+      // Each controller restarted with nothing of the steps above cached, so the first size starts
+      // from empty; Lathe first, its runs gone before the peer's start.
       await dropNamespace(runsNs);
       await dropNamespace(lifeNs);
       await dropNamespace(latNs);
-      await op.stop();
-      op = tracked(await startOperator(options));
       const scaleNs = await ns('bench-scale');
-      const started = op;
-      const points = await scaling({
-        op: started,
-        createRuns: (prefix, n) => pool([...Array(n).keys()], CONCURRENCY, (i) => createRun(scaleNs, `${prefix}${i}`, { suspend: true })),
-        operatorCpu,
-        settle: () => settle(started),
-        out,
-        resyncMs: RESYNC_MS,
-      }, sizes);
-      const table = scalingTable(points);
+      const lathe = await scaling(latheScaleSubject(scaleNs, () => op, (o) => (op = o), options), sizes, out);
+      out(linearity('Lathe', lathe));
+      await dropNamespace(scaleNs);
+      let peerPoints: ScalePoint[] | undefined;
+      if (b) {
+        peerPoints = await scaling(peerScaleSubject(b, await ns('bench-peer-scale')), sizes, out);
+        out(linearity('peer', peerPoints));
+      }
+      const curves = { lathe, ...(peerPoints ? { peer: peerPoints } : {}) };
+      const table = scalingTable(curves);
       out('');
       out(table);
-      writeFileSync(path.join(OUT_DIR, 'scaling.md'), `${table}\n`);
-      out(`[bench] scaling plot: ${await writePlot(points, OUT_DIR)}`);
+      mkdirSync(OUT_DIR, { recursive: true });
+      writeFileSync(path.join(OUT_DIR, 'scaling.md'), `${table}\n\n${linearity('Lathe', lathe)}\n${peerPoints ? `${linearity('peer', peerPoints)}\n` : ''}`);
+      out(`[bench] scaling plot: ${await writePlot(curves, OUT_DIR)}`);
     }
   } finally {
     await op.stop();

@@ -11,6 +11,7 @@ import { metricSum } from '../../test/support/operator-process.js';
 import { trainJob, type PeerProcess } from '../../test/support/peer.js';
 import { waitFor } from '../../test/support/wait.js';
 import { cpuOf, percentile, rssOf, writesSettled } from './procs.js';
+import type { ScaleSubject } from './scaling.js';
 import { byLabel, countNew, watchNew } from './watch.js';
 
 /** The label JobSet puts on its Jobs and pods: the JobSet's name, which Trainer gives its TrainJob's. */
@@ -173,5 +174,32 @@ export async function peerRss(b: PeerBench, ns: string, total: number): Promise<
     maxMb: Math.max(...sums),
     trainerMb: percentile(samples.map((s) => s.t), 50),
     jobsetMb: percentile(samples.map((s) => s.j), 50),
+  };
+}
+
+/** The peer as the scaling steps drive it (hack/bench/scaling.ts): suspended TrainJobs in `ns`. */
+export function peerScaleSubject(b: PeerBench, ns: string): ScaleSubject {
+  // Each controller's own name in controller-runtime's metrics.
+  const controllers = { trainer: 'trainjob_controller', jobset: 'jobset' } as const;
+  return {
+    name: 'peer',
+    create: (prefix, n) => pool(range(n), b.concurrency, (i) => createTrainJob(b, ns, `${prefix}${i}`, true)),
+    jobs: () => count(b, jobsPath(ns)),
+    cpuS: () => peerCpu(b),
+    rssMb: () => {
+      const { trainer, jobset } = b.peer.pids();
+      return Promise.resolve(rssOf(trainer) + rssOf(jobset));
+    },
+    settle: () => peerSettle(b),
+    restart: () => b.peer.restart(),
+    reconciled: async () => {
+      const m = await b.peer.metrics();
+      const done = (text: string, name: string) => metricSum(text, 'controller_runtime_reconcile_total', { controller: name });
+      const depth = (text: string, name: string) => metricSum(text, 'workqueue_depth', { name });
+      return {
+        count: Math.min(done(m.trainer, controllers.trainer), done(m.jobset, controllers.jobset)),
+        idle: depth(m.trainer, controllers.trainer) === 0 && depth(m.jobset, controllers.jobset) === 0,
+      };
+    },
   };
 }

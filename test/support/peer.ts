@@ -115,12 +115,12 @@ export function trainJob(name: string, suspend = false): object {
 }
 
 export interface PeerProcess {
-  readonly trainer: LoggedProcess;
-  readonly jobset: LoggedProcess;
   /** The controllers' process ids (CPU and RSS from /proc). */
   pids(): { trainer: number; jobset: number };
   /** Prometheus text of each controller's metrics endpoint. */
   metrics(): Promise<{ trainer: string; jobset: string }>;
+  /** Stops both controllers and starts them again (same config, webhooks left registered); resolves when both are healthy. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -194,19 +194,21 @@ export async function startPeer(): Promise<PeerProcess> {
     writeFileSync(path.join(dir, 'jobset.yaml'), JSON.stringify(jobsetConfig));
     writeFileSync(path.join(dir, 'trainer.yaml'), JSON.stringify(trainerConfig));
     const env = { ...process.env, TMPDIR: dir };
-    jobset = spawnLogged(tool('jobset'), [`--config=${path.join(dir, 'jobset.yaml')}`, '--zap-log-level=error'], { env }, 3000);
-    trainer = spawnLogged(tool('trainer'), [`--config=${path.join(dir, 'trainer.yaml')}`, '--zap-log-level=error'], { env }, 3000);
-
-    for (const [name, p, port] of [['JobSet', jobset, jsHealth], ['Trainer', trainer, trHealth]] as const) {
-      await waitFor(`${name} to be healthy`, async () => {
-        if (p.child.exitCode !== null) throw new Error(`${name} exited with ${p.child.exitCode}:\n${p.logs.slice(-30).join('\n')}`);
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok || undefined;
-        } catch {
-          return undefined;
-        }
-      }, 120_000);
-    }
+    const spawnBoth = async () => {
+      jobset = spawnLogged(tool('jobset'), [`--config=${path.join(dir, 'jobset.yaml')}`, '--zap-log-level=error'], { env }, 3000);
+      trainer = spawnLogged(tool('trainer'), [`--config=${path.join(dir, 'trainer.yaml')}`, '--zap-log-level=error'], { env }, 3000);
+      for (const [name, p, port] of [['JobSet', jobset, jsHealth], ['Trainer', trainer, trHealth]] as const) {
+        await waitFor(`${name} to be healthy`, async () => {
+          if (p.child.exitCode !== null) throw new Error(`${name} exited with ${p.child.exitCode}:\n${p.logs.slice(-30).join('\n')}`);
+          try {
+            return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok || undefined;
+          } catch {
+            return undefined;
+          }
+        }, 120_000);
+      }
+    };
+    await spawnBoth();
 
     // The releases' webhooks (config/components/webhook of JobSet with its objectSelector patches;
     // manifests/base/webhook of Trainer), served on 127.0.0.1.
@@ -255,15 +257,18 @@ export async function startPeer(): Promise<PeerProcess> {
     }, 30_000, 500);
     made.push({ kind: 'clustertrainingruntime', name: PEER_RUNTIME });
 
-    const [t, j] = [trainer, jobset];
     return {
-      trainer: t,
-      jobset: j,
-      pids: () => ({ trainer: t.child.pid!, jobset: j.child.pid! }),
+      // Read each time: a restart replaces the processes.
+      pids: () => ({ trainer: trainer!.child.pid!, jobset: jobset!.child.pid! }),
       metrics: async () => ({
         trainer: await (await fetch(`http://127.0.0.1:${trMetrics}/metrics`)).text(),
         jobset: await httpsGet(`https://127.0.0.1:${jsMetrics}/metrics`, token),
       }),
+      restart: async () => {
+        await trainer?.terminate();
+        await jobset?.terminate();
+        await spawnBoth();
+      },
       stop,
     };
   } catch (err) {

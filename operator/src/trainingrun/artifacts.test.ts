@@ -3,7 +3,7 @@ import { MemoryStore, TestClock } from '../../../test/support/fakes.js';
 import { T0, makeJob, makeTrainingRun } from '../../../test/support/builders.js';
 import { trainerMetadata } from '../../../test/support/metadata.js';
 import { silentLogger } from '../runtime/logger.js';
-import { METADATA_GRACE_MS, S3_RETRY_MS, recordCompleted, recordFailed } from './artifacts.js';
+import { METADATA_GRACE_MS, METADATA_RETRY_MAX_MS, S3_RETRY_MS, metadataRetryMs, recordCompleted, recordFailed } from './artifacts.js';
 import { planRun } from './plan.js';
 
 const plan = planRun(makeTrainingRun('r').obj(), 'lathe-artifacts', 1);
@@ -35,11 +35,29 @@ describe('recordCompleted', () => {
 
   it('waits out the grace period for a missing metadata.json, then records the failure', async () => {
     const early = await recordCompleted(deps(METADATA_GRACE_MS - 1), plan, obs);
-    expect(early).toMatchObject({ artifact: { problem: { reason: 'MetadataMissing' } }, retryAfterMs: S3_RETRY_MS });
+    expect(early).toMatchObject({ artifact: { problem: { reason: 'MetadataMissing' } }, retryAfterMs: 1_001 }); // just past the grace period's end
     const d = deps(METADATA_GRACE_MS + 1);
     const late = await recordCompleted(d, plan, obs);
     expect(late).toMatchObject({ artifact: { problem: { reason: 'MetadataMissing' }, final: true } });
     expect(d.store.objects.get(key('run.json'))).toMatchObject({ phase: 'Failed' });
+  });
+
+  it('reads a missing metadata.json again after a wait that doubles, up to a minute, and not past the grace period', async () => {
+    expect(await recordCompleted(deps(1_000), plan, obs)).toMatchObject({ artifact: { problem: { reason: 'MetadataMissing' } }, retryAfterMs: S3_RETRY_MS });
+    // Each retry waits about as long as the run has waited so far: 5, 10, 20, 40 s, then 60 s.
+    let since = 0;
+    const waits: number[] = [];
+    while (since < METADATA_GRACE_MS) {
+      const wait = metadataRetryMs(since);
+      waits.push(wait);
+      since += wait;
+    }
+    expect(waits.slice(0, 5)).toEqual([S3_RETRY_MS, 5_000, 10_000, 20_000, 40_000]);
+    expect(Math.max(...waits)).toBe(METADATA_RETRY_MAX_MS);
+    // About 16 reads in the ten minutes instead of 120, and the last lands just past the grace period.
+    expect(waits.length).toBeLessThan(20);
+    expect(since).toBeGreaterThan(METADATA_GRACE_MS);
+    expect(since).toBeLessThanOrEqual(METADATA_GRACE_MS + 1_000);
   });
 
   it('refuses a metadata.json of another run', async () => {

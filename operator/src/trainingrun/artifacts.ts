@@ -18,6 +18,21 @@ export const METADATA_GRACE_MS = 10 * 60_000;
 /** Retry interval while S3 can't be read or written; the work queue's backoff handles API errors. */
 export const S3_RETRY_MS = 5_000;
 
+/** The longest wait between reads of a metadata.json that is missing or invalid. */
+export const METADATA_RETRY_MAX_MS = 60_000;
+
+/**
+ * When to read a missing or invalid metadata.json again, `sinceMs` after the Job completed: about
+ * as long again (S3_RETRY_MS at first, so the wait doubles), at most METADATA_RETRY_MAX_MS, and
+ * never past the end of the grace period. A trainer writes metadata.json before it exits, so a
+ * file not there at once is rare and seldom there 5 s later; a fixed 5 s made a thousand runs
+ * whose trainer wrote nothing 200 S3 reads a second for ten minutes (the bench's burst measured it).
+ */
+export function metadataRetryMs(sinceMs: number): number {
+  const backoff = Math.min(METADATA_RETRY_MAX_MS, Math.max(S3_RETRY_MS, sinceMs));
+  return Math.max(1_000, Math.min(backoff, METADATA_GRACE_MS - sinceMs + 1_000));
+}
+
 export interface RecordingDeps {
   store: ObjectStore;
   now: () => Date;
@@ -50,7 +65,7 @@ export async function recordCompleted(d: RecordingDeps, plan: RunPlan, obs: Obse
     }
   }
   d.log.warn('artifact not recorded yet', problem);
-  return { artifact, retryAfterMs: S3_RETRY_MS };
+  return { artifact, retryAfterMs: problem.reason === REASONS.S3Unavailable ? S3_RETRY_MS : metadataRetryMs(now.getTime() - completedAt) };
 }
 
 /** The Job failed: the record must exist before the run shows Failed, so a failed write keeps it active. */
