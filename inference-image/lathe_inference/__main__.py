@@ -41,9 +41,11 @@ class _Server(uvicorn.Server):
     LATHE_SHUTDOWN_DELAY_S (endpoints update), then stop accepting and let in-flight requests finish
     for up to LATHE_SHUTDOWN_GRACE_S. A second signal forces the exit."""
 
-    def __init__(self, config: uvicorn.Config, on_drain: Callable[[], None], delay_s: float) -> None:
+    def __init__(self, config: uvicorn.Config, on_drain: Callable[[], None], on_stop: Callable[[], None],
+                 delay_s: float) -> None:
         super().__init__(config)
         self._on_drain = on_drain
+        self._on_stop = on_stop
         self._delay_s = delay_s
         self._draining = False
 
@@ -61,6 +63,7 @@ class _Server(uvicorn.Server):
     def _stop(self) -> None:
         # uvicorn's own handler would re-raise the signal after the drain (exit status 143); a clean
         # drain is a clean exit, so just ask the loop to stop.
+        self._on_stop()
         self.should_exit = True
 
 
@@ -82,7 +85,7 @@ def run(settings: Settings) -> int:
         limit_concurrency=settings.max_concurrency + settings.max_queue + 64,
         server_header=False,
     )
-    server = _Server(config, state.start_draining, settings.shutdown_delay_s)
+    server = _Server(config, state.start_draining, state.stop_accepting, settings.shutdown_delay_s)
     log.info(
         "serving %s (%s) from %s on %s:%d; max concurrency %d, queue %d",
         settings.model_name, settings.task, settings.model_uri, settings.host, settings.port,

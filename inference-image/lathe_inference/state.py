@@ -66,6 +66,8 @@ class ServerState:
         self._sem: asyncio.Semaphore | None = None
         self._admitted = 0
         self._limit = settings.max_concurrency + settings.max_queue
+        # False once the shutdown delay is over: new work is refused from then on.
+        self._accepting = True
 
     # ------------------------------------------------------------------ loading
 
@@ -150,15 +152,23 @@ class ServerState:
         log.error("lathe-inference: error: %s", message)
 
     def start_draining(self) -> None:
+        """SIGTERM: not ready from now on (the endpoints drop the pod), still serving what arrives."""
         if self.status != "draining":
-            log.info("SIGTERM: not ready any more; finishing %d in-flight requests", self._admitted)
+            log.info("SIGTERM: not ready any more; serving until the listener closes, %d in flight", self._admitted)
         self.status = "draining"
         self.metrics.model_ready.set(0)
+
+    def stop_accepting(self) -> None:
+        """The shutdown delay is over: new requests (on connections kept alive) are refused."""
+        self._accepting = False
+        log.info("shutting down; finishing %d in-flight requests", self._admitted)
 
     # ------------------------------------------------------------------ admission
 
     def require_ready(self) -> Model:
-        if self.status == "ready" and self.model is not None:
+        # A draining server still serves during the shutdown delay: kube-proxy sends it
+        # connections until every node has seen the pod go, and refusing them is what users saw.
+        if self.model is not None and (self.status == "ready" or (self.status == "draining" and self._accepting)):
             return self.model
         if self.status == "draining":
             self.metrics.shed.labels("draining").inc()
@@ -173,7 +183,7 @@ class ServerState:
         """Take a generation slot: run now, wait in the bounded queue, or be shed with 429/503."""
         if self._sem is None:
             self._sem = asyncio.Semaphore(self.settings.max_concurrency)
-        if self.status == "draining":
+        if not self._accepting:
             self.require_ready()
         if self._admitted >= self._limit:
             self.metrics.shed.labels("overload").inc()

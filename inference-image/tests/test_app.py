@@ -13,7 +13,7 @@ import pytest
 from lathe_inference.app import create_app
 from lathe_inference.body import lone_surrogate_at
 from lathe_inference.config import Settings
-from lathe_inference.state import ServerState
+from lathe_inference.state import ApiError, ServerState
 
 
 def test_unexpected_error_is_a_500_logged_once(caplog: pytest.LogCaptureFixture) -> None:
@@ -83,3 +83,21 @@ def test_fault_error_rate_out_of_range_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="FAULT_ERROR_RATE must be between 0.0 and 1.0"):
         load_settings({"LATHE_MODEL_URI": "hf://a/b", "LATHE_TASK": "text-generation", "FAULT_ERROR_RATE": "2"})
+
+
+def test_draining_serves_until_the_delay_ends_then_refuses_new_work() -> None:
+    """SIGTERM turns the server not ready but it keeps serving (kube-proxy still sends it
+    connections for a moment); once the shutdown delay is over, new requests get a 503 that tells
+    the client to go elsewhere."""
+    state = ServerState(Settings(model_uri="hf://lathe-test/none", task="text-generation", model_name="m"))
+    model = object()
+    state.model = model  # type: ignore[assignment]  # admission only looks at whether one is loaded
+    state.status = "ready"
+    state.start_draining()
+    assert state.status == "draining" and state.require_ready() is model
+    state.stop_accepting()
+    with pytest.raises(ApiError) as refused:
+        state.require_ready()
+    state.pool.shutdown()
+    assert refused.value.status == 503 and refused.value.code == "shutting_down"
+    assert refused.value.headers["Connection"] == "close"

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import scheduling from '../../../schemas/scheduling.json' with { type: 'json' };
 import type { InferenceService } from '../api/schema/inferenceservice.js';
 import { configWith } from '../../../test/support/config.js';
-import { modelHash, render, serviceUrl } from './render.js';
+import { SHUTDOWN_DELAY_S, modelHash, render, serviceUrl } from './render.js';
 
 const config = configWith({ inferenceImage: 'registry.example/lathe-inference:1.0' });
 
@@ -86,6 +86,16 @@ describe('render (InferenceService)', () => {
     });
     expect(pod.containers[0]).not.toHaveProperty('envFrom');
     expect(pod.containers[0]!.env!.map((e) => e.name)).not.toContain('AWS_ENDPOINT_URL_S3');
+  });
+
+  it('keeps a stopping server serving for a few seconds while the endpoints drop it, unless runtime.env says otherwise', () => {
+    const env = (runtime?: { image: string; env: { name: string; value: string }[] }) =>
+      render({ isvc: isvc(runtime ? { runtime } : {}), modelUri: MODEL, config }).deployment.spec!.template.spec!.containers[0]!.env!.filter((e) => e.name === 'LATHE_SHUTDOWN_DELAY_S');
+    expect(env()).toEqual([{ name: 'LATHE_SHUTDOWN_DELAY_S', value: String(SHUTDOWN_DELAY_S) }]);
+    expect(env({ image: 'ghcr.io/acme/lathe-inference:patched', env: [{ name: 'LATHE_SHUTDOWN_DELAY_S', value: '0' }] })).toEqual([{ name: 'LATHE_SHUTDOWN_DELAY_S', value: '0' }]);
+    const pod = render({ isvc: isvc(), modelUri: MODEL, config }).deployment.spec!.template.spec!;
+    // The delay and the server's 25 s for in-flight requests fit before the kubelet's SIGKILL.
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(SHUTDOWN_DELAY_S + 25);
   });
 
   it('gives the server an S3 endpoint and the env Secret when configured, and lets runtime.env name its own endpoint', () => {

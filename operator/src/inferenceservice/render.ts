@@ -19,6 +19,8 @@ import { renderServingNetworkPolicy, type NetworkPolicyConfig } from './network-
 
 export const SERVER_CONTAINER = 'server';
 export const SERVICE_PORT = 80;
+/** LATHE_SHUTDOWN_DELAY_S of the serving pods Lathe renders (a runtime.env entry of that name wins). */
+export const SHUTDOWN_DELAY_S = 5;
 
 const TASK_RESOURCES: Record<string, { cpu: string; memory: string }> = {
   'text-generation': { cpu: '2', memory: '16Gi' },
@@ -101,6 +103,12 @@ export function render(input: RenderInput): RenderedService {
   const owner = [controllerReference(KINDS.InferenceService, isvc)];
 
   const userEnv = spec.runtime?.env ?? [];
+  // After SIGTERM the server keeps serving, not ready, for this long before it closes its
+  // listener: the endpoints drop a terminating pod at once, but every node's kube-proxy takes a
+  // moment to see it, and a server that refused work at once answered the connections still sent
+  // its way with errors (the canary suite saw them during a promotion's rolling update). Well
+  // inside terminationGracePeriodSeconds, with the server's 25 s for in-flight requests.
+  const serverDefaults: V1EnvVar[] = [{ name: 'LATHE_SHUTDOWN_DELAY_S', value: String(SHUTDOWN_DELAY_S) }];
   const s3 = podS3Access(config);
   const env: V1EnvVar[] = [
     { name: 'LATHE_MODEL_URI', value: modelUri },
@@ -111,7 +119,7 @@ export function render(input: RenderInput): RenderedService {
     { name: 'LATHE_MODEL_CACHE', value: '/models' },
     // A bring-your-own server may name its own endpoint in runtime.env; env is a list map keyed by
     // name under server-side apply, so the same name twice would make every apply fail.
-    ...s3.env.filter((e) => !userEnv.some((u) => u.name === e.name)),
+    ...[...s3.env, ...serverDefaults].filter((e) => !userEnv.some((u) => u.name === e.name)),
     ...userEnv.map((e) => ({ name: e.name, value: e.value })),
   ];
   const deployment: V1Deployment = {
