@@ -23,6 +23,8 @@ export interface InformerSpec<T extends KubernetesObject> {
   fieldSelector?: string;
   /** What the cache keeps (k8s/slim.ts); the default drops managedFields. */
   transform?: (obj: T) => T;
+  /** The cache's one secondary index (InformerOptions.indexBy), read with byIndex(). */
+  indexBy?: (obj: T) => string | undefined;
 }
 
 export interface ControllerContext {

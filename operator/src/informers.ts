@@ -9,6 +9,7 @@ import { LABELS, MANAGED_BY } from './k8s/labels.js';
 import { slimHttpRoute, type HttpRoute } from './k8s/gateway-api.js';
 import { slimWorkload, type Workload } from './k8s/kueue.js';
 import type { NetworkPolicy } from './k8s/network-policy.js';
+import { jobOfPod } from './k8s/job-pods.js';
 import { JOB_FAILED_CREATE_EVENTS } from './k8s/pod-create-failure.js';
 import { RESOURCES } from './k8s/resources.js';
 import { slimDeployment, slimEvent, slimIngress, slimJob, slimPod, slimToMetadata } from './k8s/slim.js';
@@ -20,7 +21,8 @@ export const INFORMERS = {
   trainingRuns: spec<TrainingRun>({ name: 'trainingruns', resource: RESOURCES.trainingRuns }),
   inferenceServices: spec<InferenceService>({ name: 'inferenceservices', resource: RESOURCES.inferenceServices }),
   jobs: spec<V1Job>({ name: 'jobs', resource: RESOURCES.jobs, labelSelector: managed, transform: slimJob }),
-  pods: spec<V1Pod>({ name: 'pods', resource: RESOURCES.pods, labelSelector: LABELS.trainingRun, transform: slimPod }),
+  /** Indexed by their Job (k8s/job-pods.ts). */
+  pods: spec<V1Pod>({ name: 'pods', resource: RESOURCES.pods, labelSelector: LABELS.trainingRun, transform: slimPod, indexBy: jobOfPod }),
   /** A Job that cannot create pods says why only in its Events (pod-create-failure.ts). */
   jobEvents: spec<CoreV1Event>({ name: 'job-events', resource: RESOURCES.events, fieldSelector: JOB_FAILED_CREATE_EVENTS, transform: slimEvent }),
   /**

@@ -92,6 +92,7 @@ export class Manager {
       metrics: this.registry,
       // Slim first, then share the strings that repeat across the cache (k8s/shared-strings.ts).
       transform: (obj) => this.strings.shareIn(transform(obj)),
+      ...(spec.indexBy ? { indexBy: spec.indexBy } : {}),
       ...timings,
     });
     this.informersByName.set(spec.name, inf as unknown as ResilientInformer<KubernetesObject>);

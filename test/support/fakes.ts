@@ -8,12 +8,13 @@ import { resourcePath, type Resource } from '../../operator/src/client/kube-clie
 import type { KubeWriter } from '../../operator/src/k8s/kube-writer.js';
 import type { Workload } from '../../operator/src/k8s/kueue.js';
 import type { EventRecorder } from '../../operator/src/runtime/events.js';
-import { keyOf, type ObjectCache } from '../../operator/src/runtime/informer.js';
+import { keyOf, type IndexedCache } from '../../operator/src/runtime/informer.js';
 
-export class MemoryCache<T extends KubernetesObject> implements ObjectCache<T> {
+export class MemoryCache<T extends KubernetesObject> implements IndexedCache<T> {
   private readonly objects = new Map<string, T>();
 
-  constructor(objs: T[] = []) {
+  /** `indexBy`: the informer's index (InformerSpec.indexBy), which byIndex() reads as the informer's does. */
+  constructor(objs: T[] = [], private readonly indexBy?: (obj: T) => string | undefined) {
     for (const o of objs) this.set(o);
   }
   set(obj: T): void {
@@ -27,6 +28,11 @@ export class MemoryCache<T extends KubernetesObject> implements ObjectCache<T> {
   }
   list(namespace?: string): T[] {
     return [...this.objects.values()].filter((o) => namespace === undefined || o.metadata?.namespace === namespace);
+  }
+  byIndex(value: string): T[] {
+    const indexBy = this.indexBy;
+    if (!indexBy) throw new Error('MemoryCache.byIndex: this cache was made without the informer\'s indexBy');
+    return [...this.objects.values()].filter((o) => indexBy(o) === value);
   }
 }
 

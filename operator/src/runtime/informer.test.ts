@@ -414,6 +414,32 @@ describe('ResilientInformer', () => {
     expect(fake2.watches).toHaveLength(1);
   });
 
+  it('keeps its index in step with watch events and relists: an object moves with its value and leaves with its delete', async () => {
+    // Indexed by data: as pods by their Job.
+    fake.upsert('a', 'x', true);
+    fake.upsert('b', 'x', true);
+    const inf = make({ indexBy: (o) => o.data });
+    const names = (value: string) => inf.byIndex(value).map((o) => o.metadata?.name).sort();
+    await inf.start();
+    await tick();
+    expect(names('x')).toEqual(['a', 'b']);
+    fake.upsert('a', 'y'); // moves
+    fake.upsert('c', 'y');
+    expect(names('x')).toEqual(['b']);
+    expect(names('y')).toEqual(['a', 'c']);
+    fake.remove('c');
+    expect(names('y')).toEqual(['a']);
+    expect(inf.byIndex('y')[0]?.data).toBe('y'); // the cached object itself, as get() gives it
+    // Changes missed by the watch are repaired by the relist, index included.
+    fake.upsert('b', 'y', true);
+    fake.remove('a', true);
+    fake.active!.onEvent('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' });
+    await tick(200);
+    expect(names('x')).toEqual([]);
+    expect(names('y')).toEqual(['b']);
+    expect(inf.byIndex('never')).toEqual([]);
+  });
+
   it('applies the transform before caching', async () => {
     fake.store.set('a', { metadata: { name: 'a', namespace: 'ns', resourceVersion: '1', managedFields: [{ manager: 'kubectl' }] } });
     const inf = make({ transform: stripManagedFields });

@@ -39,6 +39,12 @@ export interface InformerOptions<T extends KubernetesObject> {
    * idempotent: a ListWatch may already have applied it to listed items.
    */
   transform?: (obj: T) => T;
+  /**
+   * One secondary index, as client-go's indexers: the value an object is found under by
+   * byIndex() (undefined: not indexed). A reconciler that looked its children up with list() and a
+   * filter read every cached object each pass, which is quadratic in a burst.
+   */
+  indexBy?: (obj: T) => string | undefined;
 }
 
 /** Sensible production timings; tests pass short ones. */
@@ -104,6 +110,9 @@ function isPromiseLike(v: unknown): v is PromiseLike<unknown> {
 /** What a reconciler reads of an informer: its cache, never the API (in-memory fakes in unit tests). */
 export type ObjectCache<T extends KubernetesObject> = Pick<ResilientInformer<T>, 'get' | 'list'>;
 
+/** An ObjectCache with its informer's secondary index (InformerOptions.indexBy). */
+export type IndexedCache<T extends KubernetesObject> = Pick<ResilientInformer<T>, 'get' | 'list' | 'byIndex'>;
+
 export class ResilientInformer<T extends KubernetesObject> {
   readonly name: string;
   private readonly listWatch: ListWatch<T>;
@@ -116,6 +125,9 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly transform: (obj: T) => T;
 
   private readonly cache = new Map<string, T>();
+  private readonly indexBy: ((obj: T) => string | undefined) | undefined;
+  /** indexBy's value → the objects under it, by key. */
+  private readonly index = new Map<string, Map<string, T>>();
   private readonly addHandlers: AddHandler<T>[] = [];
   private readonly updateHandlers: UpdateHandler<T>[] = [];
   private readonly deleteHandlers: DeleteHandler<T>[] = [];
@@ -145,6 +157,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.watchdogMs = options.watchdogMs;
     this.backoff = new Backoff(options.backoff);
     this.transform = options.transform ?? ((o) => o);
+    this.indexBy = options.indexBy;
   }
 
   on(event: 'add', handler: AddHandler<T>): this;
@@ -225,6 +238,12 @@ export class ResilientInformer<T extends KubernetesObject> {
     return out;
   }
 
+  /** The cached objects whose indexBy value is `value`; [] when the informer has no index. */
+  byIndex(value: string): T[] {
+    const bucket = this.index.get(value);
+    return bucket ? [...bucket.values()] : [];
+  }
+
   size(): number {
     return this.cache.size;
   }
@@ -277,13 +296,13 @@ export class ResilientInformer<T extends KubernetesObject> {
       const key = objectKey(obj);
       seen.add(key);
       const old = this.cache.get(key);
-      this.cache.set(key, obj);
+      this.store(key, obj, old);
       if (old === undefined) this.emitAdd(obj);
       else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emitUpdate(old, obj);
     }
     for (const [key, old] of this.cache) {
       if (!seen.has(key)) {
-        this.cache.delete(key);
+        this.remove(key, old);
         this.emitDelete(old);
       }
     }
@@ -378,17 +397,41 @@ export class ResilientInformer<T extends KubernetesObject> {
     const key = objectKey(obj);
     if (type === 'ADDED' || type === 'MODIFIED') {
       const old = this.cache.get(key);
-      this.cache.set(key, obj);
+      this.store(key, obj, old);
       if (old === undefined) this.emitAdd(obj);
       else this.emitUpdate(old, obj);
     } else if (type === 'DELETED') {
-      this.cache.delete(key);
+      this.remove(key, this.cache.get(key));
       this.emitDelete(obj);
     } else {
       this.log.debug('informer ignored unknown watch event', { type });
     }
     if (rv) this.resourceVersion = rv;
     this.metrics?.objects.set({ informer: this.name }, this.cache.size);
+  }
+
+  /** Caches `obj` under `key` (replacing `old`), keeping the index in step. */
+  private store(key: string, obj: T, old: T | undefined): void {
+    if (old !== undefined) this.unindex(key, old);
+    this.cache.set(key, obj);
+    const value = this.indexBy?.(obj);
+    if (value === undefined) return;
+    let bucket = this.index.get(value);
+    if (!bucket) this.index.set(value, (bucket = new Map<string, T>()));
+    bucket.set(key, obj);
+  }
+
+  private remove(key: string, old: T | undefined): void {
+    if (old !== undefined) this.unindex(key, old);
+    this.cache.delete(key);
+  }
+
+  private unindex(key: string, old: T): void {
+    const value = this.indexBy?.(old);
+    if (value === undefined) return;
+    const bucket = this.index.get(value);
+    bucket?.delete(key);
+    if (bucket?.size === 0) this.index.delete(value);
   }
 
   private resync(): void {

@@ -14,6 +14,7 @@ import { createRegistry } from '../runtime/metrics.js';
 import { BurstTracker } from './burst.js';
 import { TRAINING_RUN_METRICS, trainingRunMetrics, waitingSince } from './metrics.js';
 import { TrainingRunReconciler } from './reconciler.js';
+import { jobOfPod } from '../k8s/job-pods.js';
 
 async function values(registry: Registry, name: string): Promise<Record<string, number>> {
   const m = registry.getSingleMetric(name);
@@ -43,7 +44,7 @@ function reconcilerOver(o: { runs: MemoryCache<TrainingRun>; jobs: V1Job[]; pods
     logger: silentLogger(),
     runs: o.runs,
     jobs: new MemoryCache<V1Job>(o.jobs),
-    pods: o.pods ?? new MemoryCache<V1Pod>(),
+    pods: o.pods ?? new MemoryCache<V1Pod>([], jobOfPod),
     jobEvents: new MemoryCache<CoreV1Event>(),
     ...(o.workloads ? { workloads: new MemoryCache<Workload>(o.workloads) } : {}),
     burst: new BurstTracker(() => clock.now().getTime()),
@@ -111,7 +112,7 @@ describe('TrainingRun metrics', () => {
 
   it('counts each preempted pod once, when the reconciler writes the status that carries it', async () => {
     const runs = new MemoryCache<TrainingRun>([running().obj()]);
-    const pods = new MemoryCache<V1Pod>([makePod('r-1-0-a').of('r-1', 'r').disrupted().obj(), makePod('r-1-0-b').of('r-1', 'r').phase('Running').obj()]);
+    const pods = new MemoryCache<V1Pod>([makePod('r-1-0-a').of('r-1', 'r').disrupted().obj(), makePod('r-1-0-b').of('r-1', 'r').phase('Running').obj()], jobOfPod);
     const { registry, writer, reconciler } = reconcilerOver({ runs, jobs: [makeJob('r-1').run('r').obj()], pods });
     // Zero before the first, for every namespace with runs, so increase() sees the first one.
     expect(await values(registry, TRAINING_RUN_METRICS.preemptions)).toEqual({ 'object_namespace=ml,source=pod': 0, 'object_namespace=ml,source=kueue': 0 });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeWriter, MemoryCache, MemoryStore, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
 import { T0, makeJob, makePod, makeTrainingRun, makeWorkload } from '../../../test/support/builders.js';
 import type { Workload } from '../k8s/kueue.js';
+import { jobOfPod } from '../k8s/job-pods.js';
 import { trainerMetadata } from '../../../test/support/metadata.js';
 import type { TrainingRun, TrainingRunStatus } from '../api/schema/trainingrun.js';
 import { configWith } from '../../../test/support/config.js';
@@ -26,7 +27,7 @@ function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?
   const clock = new TestClock(T0.getTime() + 60_000);
   const runs = new MemoryCache<TrainingRun>(o.run ? [o.run] : [makeTrainingRun('r').obj()]);
   const jobs = new MemoryCache<V1Job>(o.jobs);
-  const pods = new MemoryCache<V1Pod>(o.pods);
+  const pods = new MemoryCache<V1Pod>(o.pods, jobOfPod);
   const jobEvents = new MemoryCache<CoreV1Event>(o.events);
   // Kueue's Workloads are read only when given (LATHE_KUEUE).
   const workloads = o.workloads ? new MemoryCache<Workload>(o.workloads) : undefined;

@@ -16,7 +16,7 @@ import { LABELS } from '../k8s/labels.js';
 import { FAILED_CREATE, REJECTED_RETRY_MS, childRejection, jobCreateFailure, needsAPerson } from '../k8s/pod-create-failure.js';
 import { StatusOverlay } from '../k8s/status-overlay.js';
 import { statusEqual } from '../k8s/status-equal.js';
-import { keyOf, objectKey, type ObjectCache } from '../runtime/informer.js';
+import { keyOf, objectKey, type IndexedCache, type ObjectCache } from '../runtime/informer.js';
 import type { Logger } from '../runtime/logger.js';
 import type { ReconcileResult } from '../runtime/controller.js';
 import { recordCompleted, recordFailed, type Recording } from './artifacts.js';
@@ -44,7 +44,8 @@ export interface TrainingRunReconcilerDeps {
   logger: Logger;
   runs: ObjectCache<TrainingRun>;
   jobs: ObjectCache<V1Job>;
-  pods: ObjectCache<V1Pod>;
+  /** Indexed by Job (k8s/job-pods.ts). */
+  pods: IndexedCache<V1Pod>;
   /** Jobs' FailedCreate Events (the only way a Job says it cannot create pods). */
   jobEvents: ObjectCache<CoreV1Event>;
   /** Kueue's Workloads, when the operator reads them (LATHE_KUEUE). */
@@ -226,7 +227,7 @@ export class TrainingRunReconciler {
   }
 
   private podsOf(namespace: string, job: string): V1Pod[] {
-    return this.d.pods.list(namespace).filter((p) => p.metadata?.labels?.['job-name'] === job || p.metadata?.labels?.['batch.kubernetes.io/job-name'] === job);
+    return this.d.pods.byIndex(keyOf(namespace, job));
   }
 
   private async writeStatus(run: TrainingRun, current: TrainingRunStatus | undefined, desired: TrainingRunStatus, log: Logger): Promise<void> {
