@@ -7,7 +7,7 @@ import type { TrainingRun } from './api/schema/trainingrun.js';
 import type { InformerSpec } from './controller-context.js';
 import { LABELS, MANAGED_BY } from './k8s/labels.js';
 import { slimHttpRoute, type HttpRoute } from './k8s/gateway-api.js';
-import { slimWorkload, type Workload } from './k8s/kueue.js';
+import { jobUidOfWorkload, slimWorkload, type Workload } from './k8s/kueue.js';
 import type { NetworkPolicy } from './k8s/network-policy.js';
 import { jobOfPod } from './k8s/job-pods.js';
 import { JOB_FAILED_CREATE_EVENTS } from './k8s/pod-create-failure.js';
@@ -27,9 +27,10 @@ export const INFORMERS = {
   jobEvents: spec<CoreV1Event>({ name: 'job-events', resource: RESOURCES.events, fieldSelector: JOB_FAILED_CREATE_EVENTS, transform: slimEvent }),
   /**
    * Kueue's Workloads (LATHE_KUEUE only). Kueue copies none of the Job's labels onto them, so every
-   * Workload of the watched namespaces is cached, slim: owner, spec.active, admission conditions.
+   * Workload of the watched namespaces is cached, slim: owner, spec.active, admission conditions;
+   * indexed by the uid of its Job.
    */
-  workloads: spec<Workload>({ name: 'workloads', resource: RESOURCES.workloads, transform: slimWorkload }),
+  workloads: spec<Workload>({ name: 'workloads', resource: RESOURCES.workloads, transform: slimWorkload, indexBy: jobUidOfWorkload }),
   deployments: spec<V1Deployment>({ name: 'deployments', resource: RESOURCES.deployments, labelSelector: managed, transform: slimDeployment }),
   services: spec<V1Service>({ name: 'services', resource: RESOURCES.services, labelSelector: managed, transform: slimToMetadata }),
   hpas: spec<V2HorizontalPodAutoscaler>({ name: 'hpas', resource: RESOURCES.horizontalPodAutoscalers, labelSelector: managed, transform: slimToMetadata }),

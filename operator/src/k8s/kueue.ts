@@ -68,6 +68,11 @@ export function preemptionCount(w: Workload | undefined): number {
 }
 
 /** The Workload Kueue made for the Job with this uid (its controller owner). */
+/** The uid of the Job a Workload was made for: what the Workload cache is indexed by (InformerSpec.indexBy). */
+export function jobUidOfWorkload(w: Workload): string | undefined {
+  return w.metadata?.ownerReferences?.find((o) => o.kind === 'Job')?.uid;
+}
+
 export function workloadOf(workloads: readonly Workload[], jobUid: string): Workload | undefined {
   return workloads.find((w) => w.metadata?.ownerReferences?.some((o) => o.uid === jobUid && o.kind === 'Job'));
 }

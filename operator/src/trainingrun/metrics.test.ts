@@ -8,7 +8,7 @@ import { T0, makeJob, makePod, makeTrainingRun, makeWorkload } from '../../../te
 import { configWith } from '../../../test/support/config.js';
 import { FakeWriter, MemoryCache, MemoryStore, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
 import type { TrainingRun } from '../api/schema/trainingrun.js';
-import type { Workload } from '../k8s/kueue.js';
+import { jobUidOfWorkload, type Workload } from '../k8s/kueue.js';
 import { silentLogger } from '../runtime/logger.js';
 import { createRegistry } from '../runtime/metrics.js';
 import { BurstTracker } from './burst.js';
@@ -46,7 +46,7 @@ function reconcilerOver(o: { runs: MemoryCache<TrainingRun>; jobs: V1Job[]; pods
     jobs: new MemoryCache<V1Job>(o.jobs),
     pods: o.pods ?? new MemoryCache<V1Pod>([], jobOfPod),
     jobEvents: new MemoryCache<CoreV1Event>(),
-    ...(o.workloads ? { workloads: new MemoryCache<Workload>(o.workloads) } : {}),
+    ...(o.workloads ? { workloads: new MemoryCache<Workload>(o.workloads, jobUidOfWorkload) } : {}),
     burst: new BurstTracker(() => clock.now().getTime()),
     metrics: trainingRunMetrics(registry, o.runs),
     now: clock.now,

@@ -6,7 +6,7 @@ import type { CoreV1Event, V1Job, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { FakeWriter, MemoryCache, MemoryStore, RecordingEvents, TestClock } from '../../../test/support/fakes.js';
 import { T0, makeJob, makePod, makeTrainingRun, makeWorkload } from '../../../test/support/builders.js';
-import type { Workload } from '../k8s/kueue.js';
+import { jobUidOfWorkload, type Workload } from '../k8s/kueue.js';
 import { jobOfPod } from '../k8s/job-pods.js';
 import { trainerMetadata } from '../../../test/support/metadata.js';
 import type { TrainingRun, TrainingRunStatus } from '../api/schema/trainingrun.js';
@@ -30,7 +30,7 @@ function harness(o: { run?: TrainingRun; jobs?: V1Job[]; pods?: V1Pod[]; events?
   const pods = new MemoryCache<V1Pod>(o.pods, jobOfPod);
   const jobEvents = new MemoryCache<CoreV1Event>(o.events);
   // Kueue's Workloads are read only when given (LATHE_KUEUE).
-  const workloads = o.workloads ? new MemoryCache<Workload>(o.workloads) : undefined;
+  const workloads = o.workloads ? new MemoryCache<Workload>(o.workloads, jobUidOfWorkload) : undefined;
   const writer = new FakeWriter(clock.now);
   for (const j of o.jobs ?? []) writer.server.set(`/apis/batch/v1/namespaces/ml/jobs/${j.metadata!.name}`, j);
   const store = new MemoryStore();

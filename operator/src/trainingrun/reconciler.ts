@@ -49,7 +49,8 @@ export interface TrainingRunReconcilerDeps {
   /** Jobs' FailedCreate Events (the only way a Job says it cannot create pods). */
   jobEvents: ObjectCache<CoreV1Event>;
   /** Kueue's Workloads, when the operator reads them (LATHE_KUEUE). */
-  workloads?: ObjectCache<Workload>;
+  /** Indexed by the uid of their Job (k8s/kueue.ts). */
+  workloads?: IndexedCache<Workload>;
   /** Shared with the Event recorder: both hold their writes while a burst's Jobs are created. */
   burst: BurstTracker;
   /** lathe_trainingrun_preemptions_total (trainingrun/metrics.ts); tests may leave it out. */
@@ -142,7 +143,7 @@ export class TrainingRunReconciler {
       obs.waitingFor = model.waiting; // The referenced run's own status change re-queues this one.
     } else {
       if (job) {
-        const workload = run.spec.queue && this.d.workloads && job.metadata?.uid ? workloadOf(this.d.workloads.list(namespace), job.metadata.uid) : undefined;
+        const workload = run.spec.queue && this.d.workloads && job.metadata?.uid ? workloadOf(this.d.workloads.byIndex(job.metadata.uid), job.metadata.uid) : undefined;
         if (workload) obs.workload = workload;
         await syncSuspend(this.d, run, job, workload);
       } else {
