@@ -117,7 +117,7 @@ const podsPath = (namespace: string) => resourcePath({ ...RESOURCES.pods, namesp
 const RUN_LABEL = 'lathe.dev/training-run';
 const ms = (v: number) => `${v.toFixed(1)} ms`;
 const sec = (v: number) => `${(v / 1000).toFixed(2)} s`;
-const ratio = (lathe: number, peer: number | undefined) => (peer ? `${(lathe / peer).toFixed(2)}` : 'n/a');
+const ratio = (lathe: number, peer: number | undefined) => (peer ? `${(lathe / peer).toFixed(2)}` : peer === 0 && lathe === 0 ? 'equal (0)' : 'n/a');
 
 /** What the summary table prints: one row per figure, Lathe's and the peer's. */
 const summary: { figure: string; lathe: string; peer: string; ratio: string }[] = [];

@@ -162,7 +162,7 @@ interface Series {
 function svg(c: Curves): string {
   const W = 420;
   const H = 300;
-  const pad = { l: 60, r: 20, t: 30, b: 45 };
+  const pad = { l: 60, r: 20, t: 62, b: 45 }; // the legend sits above the axes, clear of the lines
   const series: Series[] = [{ label: 'Lathe', color: '#1f77b4', points: c.lathe }, ...(c.peer ? [{ label: 'Kubeflow Trainer + JobSet', color: '#d62728', points: c.peer }] : [])];
   const xs = c.lathe.map((p) => p.runs);
   const maxX = Math.max(...xs);
@@ -181,7 +181,7 @@ function svg(c: Curves): string {
     series.forEach((s, k) => {
       parts.push(`<polyline points="${s.points.map((p) => `${px(p.runs)},${py(value(p))}`).join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"/>`);
       for (const p of s.points) parts.push(`<circle cx="${px(p.runs)}" cy="${py(value(p))}" r="3" fill="${s.color}"/>`);
-      parts.push(`<text x="${px(0) + 10}" y="${pad.t + 14 + 14 * k}" font-size="12" fill="${s.color}">${s.label}</text>`);
+      parts.push(`<text x="${px(0) + 10}" y="${36 + 14 * k}" font-size="12" fill="${s.color}">${s.label}</text>`);
     });
     return parts.join('');
   };
