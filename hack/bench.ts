@@ -520,8 +520,11 @@ async function main(): Promise<void> {
       await dropNamespace(scaleNs);
       let peerPoints: ScalePoint[] | undefined;
       if (b) {
-        peerPoints = await scaling(peerScaleSubject(b, await ns('bench-peer-scale')), sizes, out);
+        const peerScaleNs = await ns('bench-peer-scale');
+        peerPoints = await scaling(peerScaleSubject(b, peerScaleNs), sizes, out);
         out(linearity('peer', peerPoints));
+        // Gone while Trainer still runs: its runtime's finalizer waits for every TrainJob using it.
+        await dropNamespace(peerScaleNs);
       }
       const curves = { lathe, ...(peerPoints ? { peer: peerPoints } : {}) };
       const table = scalingTable(curves);

@@ -137,13 +137,15 @@ export const SUPERLINEAR = 1.5;
 export function linearity(name: string, points: ScalePoint[]): string {
   if (points.length < 2) return `${name}: one size only, no slope`;
   const [a, b] = [points[0]!, points[points.length - 1]!];
-  const per = (x: ScalePoint) => ({
+  // The last burst added what the size before it lacked; the first, everything.
+  const added = (i: number) => points[i]!.runs - (i > 0 ? points[i - 1]!.runs : 0);
+  const per = (x: ScalePoint, add: number) => ({
     'CPU per object': x.cpuMsPerRun,
     'RSS per object': x.rssKbPerRun,
     'resync time per object': x.resyncMs / x.runs,
-    'lag per object added': x.lagMs / x.runs,
+    'lag per object added': x.lagMs / add,
   });
-  const [pa, pb] = [per(a), per(b)];
+  const [pa, pb] = [per(a, added(0)), per(b, added(points.length - 1))];
   const grows = (Object.keys(pa) as (keyof typeof pa)[])
     .filter((k) => pa[k] > 0 && pb[k] / pa[k] > SUPERLINEAR)
     .map((k) => `${k} ${(pb[k] / pa[k]).toFixed(2)}x`);
