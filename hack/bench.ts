@@ -516,13 +516,15 @@ async function main(): Promise<void> {
       await dropNamespace(latNs);
       const scaleNs = await ns('bench-scale');
       const lathe = await scaling(latheScaleSubject(scaleNs, () => op, (o) => (op = o), options), sizes, out);
-      out(linearity('Lathe', lathe));
+      const slopes = [linearity('Lathe', lathe)];
+      out(slopes[0]!);
       await dropNamespace(scaleNs);
       let peerPoints: ScalePoint[] | undefined;
       if (b) {
         const peerScaleNs = await ns('bench-peer-scale');
         peerPoints = await scaling(peerScaleSubject(b, peerScaleNs), sizes, out);
-        out(linearity('peer', peerPoints));
+        slopes.push(linearity('peer', peerPoints));
+        out(slopes[1]!);
         // Gone while Trainer still runs: its runtime's finalizer waits for every TrainJob using it.
         await dropNamespace(peerScaleNs);
       }
@@ -531,7 +533,7 @@ async function main(): Promise<void> {
       out('');
       out(table);
       mkdirSync(OUT_DIR, { recursive: true });
-      writeFileSync(path.join(OUT_DIR, 'scaling.md'), `${table}\n\n${linearity('Lathe', lathe)}\n${peerPoints ? `${linearity('peer', peerPoints)}\n` : ''}`);
+      writeFileSync(path.join(OUT_DIR, 'scaling.md'), `${table}\n\n${slopes.join('\n')}\n`);
       out(`[bench] scaling plot: ${await writePlot(curves, OUT_DIR)}`);
     }
   } finally {
